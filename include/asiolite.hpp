@@ -1,0 +1,12 @@
+// asiolite: SQLite for Asio coroutines, without blocking the event loop.
+#pragma once
+
+#include <asiolite/config.hpp>
+#include <asiolite/connection.hpp>
+#include <asiolite/error.hpp>
+#include <asiolite/field_view.hpp>
+#include <asiolite/options.hpp>
+#include <asiolite/parameters.hpp>
+#include <asiolite/results.hpp>
+#include <asiolite/row.hpp>
+#include <asiolite/sync_handle.hpp>

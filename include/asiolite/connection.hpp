@@ -1,0 +1,165 @@
+// A connection to one SQLite database, served by its own worker thread.
+#pragma once
+
+#include <asiolite/config.hpp>
+#include <asiolite/error.hpp>
+#include <asiolite/options.hpp>
+#include <asiolite/parameters.hpp>
+#include <asiolite/results.hpp>
+#include <asiolite/row.hpp>
+#include <asiolite/detail/bind.hpp>
+#include <asiolite/detail/connection_impl.hpp>
+#include <asiolite/detail/trailing.hpp>
+
+#include <memory>
+#include <string_view>
+#include <type_traits>
+
+namespace asiolite {
+
+/// The token used when an initiating function is given none: `co_await db.async_x(...)`
+/// inside an asio::awaitable<> throws sqlite_error on failure.
+using default_token_t = asio::use_awaitable_t<>;
+
+/// A connection to an SQLite database. One worker thread per open connection owns the
+/// sqlite3 handle and runs requests in the order they were submitted; the handle is a
+/// cheap, move-only object that any number of coroutines, on any threads, may use at once.
+///
+/// Every `async_*` function follows the same rules:
+/// - Arguments: the inputs, then optionally `diagnostics&` (receives the error message on
+///   failure, cleared on success; it must outlive the operation), then optionally a
+///   completion token (default: asio::use_awaitable).
+/// - Completion signature: `void(std::error_code[, R])`. With use_awaitable or use_future
+///   the error is an exception_ptr instead, holding sqlite_error (SQLite's message and the
+///   SQL) or the exception user code threw on the worker.
+/// - Executor: the handler runs on its associated executor, or the connection's if it has
+///   none; never inside the initiating function, never on the worker thread. The
+///   handler's executor counts the operation as outstanding work until it completes.
+/// - Cancellation (statements only; open and close always run to the end): terminal,
+///   partial and total. A queued request is removed and never runs; a running one is
+///   interrupted (its statement's changes are undone by SQLite). Either way the handler
+///   gets asio::error::operation_aborted, unless the request had already finished.
+/// - What is copied: the SQL text and every argument, before the function returns (with
+///   a deferred token: when the operation is initiated). Views may be temporaries.
+/// - Thread safety: any number of operations may be started concurrently, from any
+///   thread, on one connection; they run one at a time, in submission order.
+class connection {
+ public:
+  using executor_type = asio::any_io_executor;
+
+  /// An empty placeholder, like a moved-from connection: it cannot be opened, and its
+  /// operations complete with errc::closed. Assign a real connection to it.
+  connection() noexcept = default;
+
+  /// A closed connection whose handlers default to `ex`; open it with async_open.
+  explicit connection(executor_type ex)
+      : ex_(std::move(ex)), impl_(std::make_shared<detail::connection_impl>()) {}
+
+  template <class ExecutionContext>
+    requires std::is_convertible_v<ExecutionContext&, asio::execution_context&>
+  explicit connection(ExecutionContext& ctx) : connection(executor_type(ctx.get_executor())) {}
+
+  /// The moved-from connection keeps its executor and behaves as an empty one.
+  connection(connection&& other) noexcept : ex_(other.ex_), impl_(std::move(other.impl_)) {}
+
+  /// Closes this connection as the destructor does, then takes `other`'s.
+  connection& operator=(connection&& other) noexcept {
+    if (this != &other) {
+      release();
+      ex_ = other.ex_;
+      impl_ = std::move(other.impl_);
+    }
+    return *this;
+  }
+
+  /// An open connection closes itself: everything queued still runs (queued writes are
+  /// not lost, their handlers are still called), then the database closes, without
+  /// blocking this thread. The worker thread is joined once it has finished, at the
+  /// latest when the program exits.
+  ~connection() { release(); }
+
+  executor_type get_executor() const noexcept { return ex_; }
+
+  /// True between a successful open and the start of a close. Only a snapshot when
+  /// other threads open or close the connection.
+  bool is_open() const noexcept { return impl_ && impl_->is_open(); }
+
+  // ---- open and close
+
+  /// Opens a new connection: `auto db = co_await connection::async_open(ex, "app.db");`
+  /// Trailing: [const options&] [diagnostics&] [token]. Signature: void(error_code, connection).
+  /// On failure the delivered connection is closed.
+  template <class... Trailing>
+  static auto async_open(const executor_type& ex, std::string_view path, Trailing&&... trailing);
+
+  template <class ExecutionContext, class... Trailing>
+    requires std::is_convertible_v<ExecutionContext&, asio::execution_context&>
+  static auto async_open(ExecutionContext& ctx, std::string_view path, Trailing&&... trailing) {
+    return async_open(executor_type(ctx.get_executor()), path, std::forward<Trailing>(trailing)...);
+  }
+
+  /// Opens this connection, which must be closed (else errc::already_open).
+  /// Trailing: [const options&] [diagnostics&] [token]. Signature: void(error_code).
+  /// Requests submitted while the open runs queue behind it; options.on_open runs first.
+  template <class... Trailing>
+  auto async_open(std::string_view path, Trailing&&... trailing);
+
+  /// Closes the connection after every request queued before it has run; finalizes the
+  /// statements, closes the database, and ends the worker thread before completing.
+  /// Closing a closed connection succeeds; requests made after the close started get
+  /// errc::closed. Trailing: [diagnostics&] [token]. Signature: void(error_code).
+  template <class... Trailing>
+  auto async_close(Trailing&&... trailing);
+
+  // ---- statements: (sql, args..., [diagnostics&], [token])
+
+  /// Runs one statement and reports its counters. Signature: void(error_code, execute_result).
+  template <class... Args>
+  auto async_execute(std::string_view sql, Args&&... args);
+
+  /// Runs one query. With T = rows (the default): every row with column names,
+  /// signature void(error_code, rows). Otherwise every row as T (a field type, tuple
+  /// or plain aggregate; columns in order): void(error_code, std::vector<T>).
+  template <class T = rows, class... Args>
+  auto async_query(std::string_view sql, Args&&... args);
+
+  /// The only row as T, or nullopt if none; a second row is errc::too_many_rows.
+  /// Signature: void(error_code, std::optional<T>).
+  template <class T, class... Args>
+  auto async_query_one(std::string_view sql, Args&&... args);
+
+  /// The single value of a one-row, one-column query. No row is errc::no_rows, unless
+  /// T is an std::optional. Signature: void(error_code, T).
+  template <class T, class... Args>
+  auto async_query_scalar(std::string_view sql, Args&&... args);
+
+  /// Runs several statements separated by semicolons, in one request; stops at the
+  /// first failure (statements before it keep their effect). Signature: void(error_code).
+  template <class... Trailing>
+  auto async_execute_script(std::string_view sql, Trailing&&... trailing);
+
+ private:
+  template <class T>
+  struct is_statement_input : std::bool_constant<detail::bindable<T>> {};
+  template <class T>
+  struct is_options_input : std::is_same<std::remove_cvref_t<T>, options> {};
+  template <class T>
+  struct no_input : std::false_type {};
+
+  template <class Action, class Token, class... Args>
+  auto start_statement(std::string_view sql, std::tuple<Args...>&& args, diagnostics* diag, Token&& token);
+
+  template <class Job, class Result, class Token>
+  auto start(Job&& job, diagnostics* diag, Token&& token);
+
+  void release() noexcept {
+    if (impl_) impl_->release();
+  }
+
+  executor_type ex_;
+  std::shared_ptr<detail::connection_impl> impl_;
+};
+
+}  // namespace asiolite
+
+#include <asiolite/impl/connection.hpp>

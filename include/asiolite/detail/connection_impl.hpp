@@ -1,0 +1,234 @@
+// What a connection handle points to: the request queue, and the worker thread that
+// owns the sqlite3 handle and drains the queue.
+#pragma once
+
+#include <asiolite/detail/request.hpp>
+#include <asiolite/detail/request_queue.hpp>
+#include <asiolite/detail/session.hpp>
+#include <asiolite/detail/thread_reaper.hpp>
+
+#include <asio/error.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
+
+#if defined(__linux__) || defined(__APPLE__)
+#  include <pthread.h>
+#endif
+
+namespace asiolite::detail {
+
+inline void name_this_thread() noexcept {
+#if defined(__linux__)
+  pthread_setname_np(pthread_self(), "asiolite-db");  // 15 characters at most
+#elif defined(__APPLE__)
+  pthread_setname_np("asiolite-db");
+#endif
+}
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+class connection_impl : public std::enable_shared_from_this<connection_impl> {
+ public:
+  connection_impl() { thread_reaper::instance(); }  // see thread_reaper::instance
+  connection_impl(const connection_impl&) = delete;
+  connection_impl& operator=(const connection_impl&) = delete;
+
+  ~connection_impl() {
+    // Only reached once the worker let go of its reference, so the thread is done or
+    // (when this runs on the worker itself) about to be.
+    if (thread_.joinable()) thread_reaper::instance().adopt(std::move(thread_), std::move(thread_done_));
+  }
+
+  bool is_open() const noexcept {
+    return status_.load(std::memory_order_acquire) == request_queue::status::open;
+  }
+
+  /// Queues `r`, or completes it at once (posted, never inline) if it cannot run.
+  void submit(request& r) {
+    std::unique_lock lock(mutex_);
+    switch (queue_.push(r)) {
+      case request_queue::push_result::queued:
+        publish_status();
+        lock.unlock();
+        wake_worker();
+        return;
+      case request_queue::push_result::start_worker:
+        publish_status();
+        start_worker(r, lock);
+        return;
+      case request_queue::push_result::rejected_closed:
+        lock.unlock();
+        r.abort(make_error_code(errc::closed), "the connection is not open");
+        return;
+      case request_queue::push_result::rejected_open:
+        lock.unlock();
+        r.abort(make_error_code(errc::already_open), "the connection is open, opening or closing");
+        return;
+      case request_queue::push_result::done_already:
+        lock.unlock();
+        r.complete();
+        return;
+    }
+  }
+
+  /// A cancellation slot fired for `r`.
+  void cancel(request& r) {
+    std::unique_lock lock(mutex_);
+    if (queue_.cancel(r) == request_queue::cancel_result::removed) {
+      lock.unlock();
+      r.abort(asio::error::operation_aborted, "cancelled before it ran");
+    }
+  }
+
+  /// The handle is gone: close once everything queued has run, without blocking the
+  /// caller, and leave the thread to the reaper.
+  void release() {
+    std::unique_lock lock(mutex_);
+    const auto s = queue_.state();
+    if (s == request_queue::status::open || s == request_queue::status::opening) {
+      queue_.push(implicit_close_);
+      publish_status();
+    }
+    if (thread_.joinable()) thread_reaper::instance().adopt(std::move(thread_), std::move(thread_done_));
+    lock.unlock();
+    wake_worker();
+  }
+
+  /// Waits for the worker that ran `r` to exit. Called by the completion of the last
+  /// request that worker completed, once it is done with it.
+  void join_worker(const request& r) {
+    std::thread t;
+    {
+      std::lock_guard lock(mutex_);
+      if (thread_.joinable() && thread_.get_id() == r.worker && r.worker != std::this_thread::get_id())
+        t = std::move(thread_);
+    }
+    if (t.joinable()) t.join();
+  }
+
+ private:
+  // A close that nobody awaits.
+  class silent_close final : public request {
+   public:
+    silent_close() noexcept : request(request_kind::close, &run_close, &complete_nothing) {}
+
+   private:
+    static void run_close(request&, session& s) noexcept { s.close(); }
+    static void complete_nothing(request&) noexcept {}
+  };
+
+  void publish_status() noexcept { status_.store(queue_.state(), std::memory_order_release); }
+
+  void start_worker(request& open, std::unique_lock<std::mutex>& lock) {
+    // A previous worker that no completion joined yet has finished its work: let it go.
+    if (thread_.joinable()) thread_reaper::instance().adopt(std::move(thread_), std::move(thread_done_));
+    try {
+      auto done = std::make_shared<std::atomic<bool>>(false);
+      thread_done_ = done;
+      thread_ = std::thread([self = shared_from_this(), done]() mutable {
+        self->worker_main();
+        self.reset();  // may destroy the connection here, before the reaper may join us
+        done->store(true, std::memory_order_release);
+      });
+    } catch (...) {
+      std::error_code ec = std::make_error_code(std::errc::resource_unavailable_try_again);
+      try {
+        throw;
+      } catch (const std::system_error& e) {
+        ec = e.code();
+      } catch (...) {
+      }
+      queue_.take_all();
+      queue_.finish(open, false);
+      publish_status();
+      lock.unlock();
+      open.abort(ec, "could not start the worker thread");
+    }
+  }
+
+  void wake_worker() noexcept {
+    wake_seq_.fetch_add(1, std::memory_order_seq_cst);
+    if (parked_.load(std::memory_order_seq_cst)) wake_seq_.notify_one();
+  }
+
+  // The next request to run; spins a little, then sleeps until one is queued.
+  request* wait_for_request() {
+    for (;;) {
+      const std::uint32_t seen = wake_seq_.load(std::memory_order_acquire);
+      {
+        std::lock_guard lock(mutex_);
+        if (request* r = queue_.pop()) return r;
+      }
+      bool woken = false;
+      for (int i = 0; i < spin_iterations && !woken; ++i) {
+        cpu_relax();
+        woken = wake_seq_.load(std::memory_order_relaxed) != seen;
+      }
+      if (woken) continue;
+      parked_.store(true, std::memory_order_seq_cst);
+      if (wake_seq_.load(std::memory_order_seq_cst) == seen) wake_seq_.wait(seen, std::memory_order_acquire);
+      parked_.store(false, std::memory_order_relaxed);
+    }
+  }
+
+  void worker_main() noexcept {
+    name_this_thread();
+    for (;;) {
+      request* r = wait_for_request();
+      session_.watch_interrupt(&r->interrupt);
+      r->run(session_);
+      session_.watch_interrupt(nullptr);
+      request* rest = nullptr;
+      bool stop;
+      {
+        std::lock_guard lock(mutex_);
+        stop = queue_.finish(*r, !r->failed());
+        if (stop) rest = queue_.take_all();
+        publish_status();
+      }
+      if (!stop) {
+        r->complete();
+        continue;
+      }
+      // Closed, or failed to open: what is left can no longer run.
+      session_.close();
+      while (rest) {
+        request* next = rest->next;
+        if (rest->kind() == request_kind::close)
+          rest->complete();  // a close queued behind this one: the connection is closed
+        else
+          rest->abort(make_error_code(errc::closed), "the connection closed, or failed to open, before the request ran");
+        rest = next;
+      }
+      r->joins_worker = true;
+      r->worker = std::this_thread::get_id();
+      r->complete();
+      return;
+    }
+  }
+
+  static constexpr int spin_iterations = 2000;
+
+  std::mutex mutex_;
+  request_queue queue_;
+  std::atomic<request_queue::status> status_{request_queue::status::closed};
+  std::thread thread_;
+  std::shared_ptr<std::atomic<bool>> thread_done_;
+  std::atomic<std::uint32_t> wake_seq_{0};
+  std::atomic<bool> parked_{false};
+  session session_;
+  silent_close implicit_close_;
+};
+
+}  // namespace asiolite::detail

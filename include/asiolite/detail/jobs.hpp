@@ -1,0 +1,145 @@
+// What each asynchronous request does on the worker (see the Job contract in operation.hpp).
+#pragma once
+
+#include <asiolite/options.hpp>
+#include <asiolite/results.hpp>
+#include <asiolite/row.hpp>
+#include <asiolite/sync_handle.hpp>
+#include <asiolite/detail/failure.hpp>
+#include <asiolite/detail/request.hpp>
+#include <asiolite/detail/session.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace asiolite::detail {
+
+struct execute_action {
+  using result_type = execute_result;
+  template <class... P>
+  static result_type run(session& s, std::string_view sql, failure& f, const P&... p) {
+    return s.execute(sql, f, p...);
+  }
+};
+
+struct query_action {
+  using result_type = rows;
+  template <class... P>
+  static result_type run(session& s, std::string_view sql, failure& f, const P&... p) {
+    return s.query(sql, f, p...);
+  }
+};
+
+template <class T>
+struct query_as_action {
+  using result_type = std::vector<T>;
+  template <class... P>
+  static result_type run(session& s, std::string_view sql, failure& f, const P&... p) {
+    return s.template query_as<T>(sql, f, p...);
+  }
+};
+
+template <class T>
+struct query_one_action {
+  using result_type = std::optional<T>;
+  template <class... P>
+  static result_type run(session& s, std::string_view sql, failure& f, const P&... p) {
+    return s.template query_one<T>(sql, f, p...);
+  }
+};
+
+template <class T>
+struct query_scalar_action {
+  using result_type = T;
+  template <class... P>
+  static result_type run(session& s, std::string_view sql, failure& f, const P&... p) {
+    return s.template query_scalar<T>(sql, f, p...);
+  }
+};
+
+/// One statement with its own copies of the SQL text and the arguments.
+template <class Action, class... P>
+class statement_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type = typename Action::result_type;
+
+  statement_job(std::string sql, std::tuple<P...> params) : sql_(std::move(sql)), params_(std::move(params)) {}
+
+  void operator()(session& s, failure& f) {
+    result_ = std::apply([&](const P&... p) { return Action::run(s, sql_, f, p...); }, params_);
+  }
+  result_type take_result() { return std::move(result_); }
+  std::string_view sql() const noexcept { return sql_; }
+
+ private:
+  std::string sql_;
+  std::tuple<P...> params_;
+  result_type result_{};
+};
+
+class script_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type = void;
+
+  explicit script_job(std::string sql) : sql_(std::move(sql)) {}
+  void operator()(session& s, failure& f) { s.execute_script(sql_, f); }
+  std::string_view sql() const noexcept { return sql_; }
+
+ private:
+  std::string sql_;
+};
+
+class open_job {
+ public:
+  static constexpr request_kind kind = request_kind::open;
+  using result_type = void;
+
+  open_job(std::string path, options opts) : path_(std::move(path)), options_(std::move(opts)) {}
+
+  void operator()(session& s, failure& f) {
+    if (!s.open(path_, options_, f) || !options_.on_open) return;
+    try {
+      sync_handle handle(s);
+      options_.on_open(handle);
+    } catch (...) {
+      f.set_current_exception();
+      s.close();
+    }
+  }
+  std::string_view sql() const noexcept { return {}; }
+
+ private:
+  std::string path_;
+  options options_;
+};
+
+/// An open that also delivers the connection it opened (closed again if it failed).
+template <class Connection>
+class open_new_job : public open_job {
+ public:
+  using result_type = Connection;
+
+  open_new_job(std::string path, options opts, Connection conn)
+      : open_job(std::move(path), std::move(opts)), conn_(std::move(conn)) {}
+  Connection take_result() { return std::move(conn_); }
+
+ private:
+  Connection conn_;
+};
+
+class close_job {
+ public:
+  static constexpr request_kind kind = request_kind::close;
+  using result_type = void;
+
+  void operator()(session& s, failure&) noexcept { s.close(); }
+  std::string_view sql() const noexcept { return {}; }
+};
+
+}  // namespace asiolite::detail

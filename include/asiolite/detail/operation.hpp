@@ -1,0 +1,217 @@
+// A request bound to its completion handler: allocated with the handler's allocator,
+// cancellable through the handler's cancellation slot, keeping the handler's executor
+// busy while in flight, and completing by a post to that executor.
+#pragma once
+
+#include <asiolite/config.hpp>
+#include <asiolite/error.hpp>
+#include <asiolite/detail/connection_impl.hpp>
+#include <asiolite/detail/request.hpp>
+
+#include <exception>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace asiolite::detail {
+
+// Tokens whose completion signature carries an exception_ptr instead of an error_code,
+// so that a failure arrives as sqlite_error with SQLite's message (the co_await path).
+template <class Token>
+struct reports_exceptions : std::false_type {};
+template <class Executor>
+struct reports_exceptions<asio::use_awaitable_t<Executor>> : std::true_type {};
+template <class Allocator>
+struct reports_exceptions<asio::use_future_t<Allocator>> : std::true_type {};
+
+template <class Token>
+using error_for = std::conditional_t<reports_exceptions<std::decay_t<Token>>::value, std::exception_ptr, std::error_code>;
+
+template <class Token, class Result>
+struct signature_for {
+  using type = void(error_for<Token>, Result);
+};
+template <class Token>
+struct signature_for<Token, void> {
+  using type = void(error_for<Token>);
+};
+template <class Token, class Result>
+using signature_t = typename signature_for<Token, Result>::type;
+
+/// A Job runs on the worker and keeps its own result:
+///   static constexpr request_kind kind;  using result_type = ...;
+///   void operator()(session&, failure&);  result_type take_result();
+///   std::string_view sql() const;  // for diagnostics
+template <class Handler, class Job, class Error>
+class operation final : public request {
+  using result_type = typename Job::result_type;
+  using handler_executor = asio::associated_executor_t<Handler, asio::any_io_executor>;
+  using work_executor = std::decay_t<decltype(asio::prefer(std::declval<handler_executor>(),
+                                                           asio::execution::outstanding_work.tracked))>;
+  using handler_allocator = asio::associated_allocator_t<Handler, asio::recycling_allocator<void>>;
+  using self_allocator = typename std::allocator_traits<handler_allocator>::template rebind_alloc<operation>;
+  using slot_type = asio::associated_cancellation_slot_t<Handler>;
+
+ public:
+  /// Allocates the operation with the handler's allocator.
+  static operation* create(Handler&& handler, Job&& job, std::shared_ptr<connection_impl> impl,
+                           const asio::any_io_executor& fallback, diagnostics* diag) {
+    self_allocator alloc(asio::get_associated_allocator(handler, asio::recycling_allocator<void>()));
+    operation* p = std::allocator_traits<self_allocator>::allocate(alloc, 1);
+    try {
+      std::allocator_traits<self_allocator>::construct(alloc, p, std::move(handler), std::move(job), std::move(impl),
+                                                       fallback, diag);
+    } catch (...) {
+      std::allocator_traits<self_allocator>::deallocate(alloc, p, 1);
+      throw;
+    }
+    return p;
+  }
+
+  operation(Handler&& handler, Job&& job, std::shared_ptr<connection_impl> impl,
+            const asio::any_io_executor& fallback, diagnostics* diag)
+      : request(Job::kind, &do_run, &do_complete),
+        handler_(std::move(handler)),
+        job_(std::move(job)),
+        work_(asio::prefer(asio::get_associated_executor(handler_, fallback), asio::execution::outstanding_work.tracked)),
+        impl_(std::move(impl)),
+        diag_(diag) {}
+
+  /// Queues the request (installing the cancellation handler first, so a cancellation
+  /// can never miss it), or completes it with errc::closed on a moved-from connection.
+  void start() {
+    if (!impl_) {
+      abort(make_error_code(errc::closed), "the connection was moved from");
+      return;
+    }
+    slot_type slot = asio::get_associated_cancellation_slot(handler_);
+    if (Job::kind == request_kind::statement && slot.is_connected()) slot.template emplace<cancel_handler>(this);
+    impl_->submit(*this);
+  }
+
+ private:
+  // Called by the cancellation slot, on the thread that emits the cancellation.
+  struct cancel_handler {
+    explicit cancel_handler(operation* op) noexcept : op_(op) {}
+    void operator()(asio::cancellation_type type) const {
+      // Removing a queued request has no side effect at all; interrupting a running
+      // statement undoes that statement, which the caller asked for by cancelling.
+      if ((type & (asio::cancellation_type::terminal | asio::cancellation_type::partial |
+                   asio::cancellation_type::total)) != asio::cancellation_type::none)
+        op_->impl_->cancel(*op_);
+    }
+    operation* op_;
+  };
+
+  // The posted completion: owns the operation until it runs (or is destroyed unrun,
+  // when its executor shuts down).
+  class completion {
+   public:
+    using allocator_type = handler_allocator;
+    explicit completion(operation* op) noexcept : op_(op) {}
+    completion(completion&& o) noexcept : op_(std::exchange(o.op_, nullptr)) {}
+    completion& operator=(completion&&) = delete;
+    ~completion() {
+      if (op_) op_->destroy();
+    }
+    allocator_type get_allocator() const noexcept {
+      return asio::get_associated_allocator(op_->handler_, asio::recycling_allocator<void>());
+    }
+    void operator()() { std::exchange(op_, nullptr)->finish(); }
+
+   private:
+    operation* op_;
+  };
+
+  static void do_run(request& base, session& s) noexcept {
+    auto& self = static_cast<operation&>(base);
+    try {
+      self.job_(s, self.failure_);
+    } catch (...) {
+      self.failure_.set_current_exception();
+    }
+    if (self.interrupt.load(std::memory_order_relaxed) && self.failure_.code == errc::interrupt) {
+      self.failure_.exception = nullptr;
+      self.failure_.code = asio::error::operation_aborted;
+      self.failure_.message = "cancelled while running";
+    }
+  }
+
+  static void do_complete(request& base) noexcept {
+    auto& self = static_cast<operation&>(base);
+    // Our own hold on the caller's executor lasts until the post has returned: the
+    // completion may run, and the last other work end, before post() is done with it.
+    work_executor work = std::move(self.work_);
+    asio::post(work, completion(&self));
+  }
+
+  void destroy() noexcept {
+    self_allocator alloc(asio::get_associated_allocator(handler_, asio::recycling_allocator<void>()));
+    std::allocator_traits<self_allocator>::destroy(alloc, this);
+    std::allocator_traits<self_allocator>::deallocate(alloc, this, 1);
+  }
+
+  // On the handler's executor.
+  void finish() {
+    slot_type slot = asio::get_associated_cancellation_slot(handler_);
+    if (slot.is_connected()) slot.clear();
+    if (joins_worker) impl_->join_worker(*this);
+
+    Handler handler = std::move(handler_);
+    Error error{};
+    if (failure_) {
+      diagnostics diag(std::move(failure_.message), std::string(job_.sql()));
+      if constexpr (std::is_same_v<Error, std::exception_ptr>) {
+        error = failure_.exception ? failure_.exception
+                                   : std::make_exception_ptr(sqlite_error(failure_.code, std::move(diag)));
+      } else {
+        error = failure_.code;
+        if (diag_) *diag_ = std::move(diag);
+      }
+    } else if (diag_) {
+      diag_->clear();
+    }
+    if constexpr (std::is_void_v<result_type>) {
+      destroy();
+      std::move(handler)(std::move(error));
+    } else {
+      result_type result = job_.take_result();
+      destroy();
+      std::move(handler)(std::move(error), std::move(result));
+    }
+  }
+
+  Handler handler_;
+  Job job_;
+  work_executor work_;
+  std::shared_ptr<connection_impl> impl_;
+  diagnostics* diag_;
+};
+
+/// The initiation of every asynchronous request, in the shape async_initiate expects.
+/// Error is the first argument of the completion signature (see signature_for).
+template <class Error>
+class initiate_request {
+ public:
+  using executor_type = asio::any_io_executor;
+
+  initiate_request(std::shared_ptr<connection_impl> impl, executor_type ex) noexcept
+      : impl_(std::move(impl)), ex_(std::move(ex)) {}
+
+  executor_type get_executor() const noexcept { return ex_; }
+
+  template <class Handler, class Job>
+  void operator()(Handler&& handler, Job&& job, diagnostics* diag) const {
+    operation<std::decay_t<Handler>, std::decay_t<Job>, Error>::create(std::forward<Handler>(handler),
+                                                                        std::forward<Job>(job), impl_, ex_, diag)
+        ->start();
+  }
+
+ private:
+  std::shared_ptr<connection_impl> impl_;
+  executor_type ex_;
+};
+
+}  // namespace asiolite::detail

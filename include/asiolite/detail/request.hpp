@@ -1,0 +1,79 @@
+// One unit of work for the worker: the type-erased part that the queue and the worker see.
+#pragma once
+
+#include <asiolite/detail/failure.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <system_error>
+#include <thread>
+
+namespace asiolite::detail {
+
+class session;
+
+enum class request_kind : std::uint8_t {
+  statement,  // anything that needs an open database
+  open,
+  close,
+};
+
+enum class request_state : std::uint8_t { idle, queued, running, done };
+
+/// Function pointers instead of virtuals or std::function: the operation that derives
+/// from this knows its handler's type; the queue and the worker do not need to.
+class request {
+ public:
+  using run_fn = void (*)(request&, session&) noexcept;
+  using complete_fn = void (*)(request&) noexcept;
+
+  request(request_kind kind, run_fn run, complete_fn complete) noexcept
+      : kind_(kind), run_(run), complete_(complete) {}
+  request(const request&) = delete;
+  request& operator=(const request&) = delete;
+
+  request_kind kind() const noexcept { return kind_; }
+
+  /// Runs the request on the worker; the outcome stays in the request.
+  void run(session& s) noexcept { run_(*this, s); }
+
+  /// Hands the outcome to the caller's executor. Called exactly once; the request may
+  /// be gone when it returns.
+  void complete() noexcept { complete_(*this); }
+
+  /// Completes without running.
+  void abort(std::error_code ec, const char* why) noexcept {
+    try {
+      failure_.set(ec, why);
+    } catch (...) {
+      failure_.code = ec;  // the words are optional, the code is not
+    }
+    complete();
+  }
+
+  bool failed() const noexcept { return static_cast<bool>(failure_); }
+
+  // The queue's bookkeeping, guarded by the connection's mutex.
+  request_state state = request_state::idle;
+  request* prev = nullptr;
+  request* next = nullptr;
+
+  // Set by a cancellation while the request runs; the progress handler watches it.
+  std::atomic<bool> interrupt{false};
+
+  // The last request a worker completes before it exits: its completion joins that worker.
+  bool joins_worker = false;
+  std::thread::id worker;
+
+ protected:
+  ~request() = default;
+
+  failure failure_;
+
+ private:
+  request_kind kind_;
+  run_fn run_;
+  complete_fn complete_;
+};
+
+}  // namespace asiolite::detail

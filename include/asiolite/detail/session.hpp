@@ -1,0 +1,300 @@
+// The worker's side of a connection: the sqlite3 handle, its statement cache, and every
+// way of running SQL on it synchronously. Worker thread only.
+#pragma once
+
+#include <asiolite/error.hpp>
+#include <asiolite/options.hpp>
+#include <asiolite/results.hpp>
+#include <asiolite/row.hpp>
+#include <asiolite/detail/bind.hpp>
+#include <asiolite/detail/failure.hpp>
+#include <asiolite/detail/record.hpp>
+#include <asiolite/detail/sqlite.hpp>
+#include <asiolite/detail/statement_cache.hpp>
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace asiolite::detail {
+
+/// The current row of a stepping statement, as a Source for read_record.
+struct statement_row {
+  sqlite3_stmt* stmt;
+
+  int column_count() const noexcept { return sqlite3_column_count(stmt); }
+  std::string_view column_name(int i) const noexcept {
+    const char* n = sqlite3_column_name(stmt, i);
+    return n ? n : "";
+  }
+  field_view field(int i) const noexcept {
+    switch (sqlite3_column_type(stmt, i)) {
+      case SQLITE_INTEGER: return field_view::from_integer(sqlite3_column_int64(stmt, i));
+      case SQLITE_FLOAT: return field_view::from_real(sqlite3_column_double(stmt, i));
+      case SQLITE_TEXT: {
+        // Ask for the pointer first: sqlite3_column_bytes then counts the same encoding.
+        auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
+        return field_view::from_text({p, static_cast<std::size_t>(sqlite3_column_bytes(stmt, i))});
+      }
+      case SQLITE_BLOB: {
+        auto p = static_cast<const std::byte*>(sqlite3_column_blob(stmt, i));
+        return field_view::from_blob({p, static_cast<std::size_t>(sqlite3_column_bytes(stmt, i))});
+      }
+      default: return {};
+    }
+  }
+};
+
+/// Fills a `rows` from a statement.
+struct rows_access {
+  static void start(rows& r, sqlite3_stmt* stmt) {
+    const int n = sqlite3_column_count(stmt);
+    r.columns_.clear();
+    r.columns_.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) r.columns_.emplace_back(statement_row{stmt}.column_name(i));
+  }
+
+  static void append(rows& r, sqlite3_stmt* stmt) {
+    const int n = static_cast<int>(r.columns_.size());
+    for (int i = 0; i < n; ++i) {
+      const field_view f = statement_row{stmt}.field(i);
+      cell c{};
+      c.type = f.type();
+      switch (f.type()) {
+        case column_type::integer: c.integer = f.integer(); break;
+        case column_type::real: c.real = f.real(); break;
+        case column_type::text:
+        case column_type::blob: {
+          const auto bytes = f.bytes();
+          c.offset = r.bytes_.size();
+          c.size = static_cast<std::uint32_t>(bytes.size());
+          r.bytes_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+          break;
+        }
+        case column_type::null: break;
+      }
+      r.cells_.push_back(c);
+    }
+  }
+};
+
+class session {
+ public:
+  session() = default;
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+  ~session() { close(); }
+
+  sqlite3* native() const noexcept { return db_; }
+  bool is_open() const noexcept { return db_ != nullptr; }
+
+  /// Opens and configures the database (not the on_open hook: the worker runs that).
+  bool open(const std::string& path, const options& o, failure& f) {
+    int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+#ifdef SQLITE_OPEN_EXRESCODE
+    flags |= SQLITE_OPEN_EXRESCODE;
+#endif
+    switch (o.mode) {
+      case open_mode::read_write_create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
+      case open_mode::read_write: flags |= SQLITE_OPEN_READWRITE; break;
+      case open_mode::read_only: flags |= SQLITE_OPEN_READONLY; break;
+    }
+    if (o.in_memory) flags |= SQLITE_OPEN_MEMORY;
+    const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, o.vfs.empty() ? nullptr : o.vfs.c_str());
+    if (rc != SQLITE_OK) {
+      std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+      msg += ": '" + path + "'";
+      f.set(make_sqlite_error_code(db_ ? sqlite3_extended_errcode(db_) : rc), std::move(msg));
+      close();
+      return false;
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, static_cast<int>(o.busy_timeout.count()));
+    sqlite3_progress_handler(db_, progress_interval, &session::on_progress, this);
+    cache_.set_capacity(o.statement_cache_capacity);
+    if (!configure(o, f)) {
+      close();
+      return false;
+    }
+    return true;
+  }
+
+  void close() noexcept {
+    if (!db_) return;
+    cache_.clear();
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+  }
+
+  /// While set, statements stop with SQLITE_INTERRUPT once *flag becomes true.
+  /// Checked by the progress handler, so it can only ever stop the request it belongs to.
+  void watch_interrupt(const std::atomic<bool>* flag) noexcept { interrupt_ = flag; }
+
+  // ---- single statements
+
+  template <class... Args>
+  execute_result execute(std::string_view sql, failure& f, const Args&... args) {
+    const std::int64_t before = total_changes(db_);
+    if (!run(sql, f, [](sqlite3_stmt*) { return true; }, args...)) return {};
+    const std::int64_t after = total_changes(db_);
+    // sqlite3_changes keeps the last DML statement's count; only report it if this one changed rows.
+    return {after != before ? changes(db_) : 0, sqlite3_last_insert_rowid(db_), after};
+  }
+
+  template <class... Args>
+  rows query(std::string_view sql, failure& f, const Args&... args) {
+    rows out;
+    auto on_start = [&](sqlite3_stmt* stmt) { rows_access::start(out, stmt); };
+    auto on_row = [&](sqlite3_stmt* stmt) {
+      rows_access::append(out, stmt);
+      return true;
+    };
+    if (!run_with(sql, f, on_start, on_row, args...)) return {};
+    return out;
+  }
+
+  template <record_type T, class... Args>
+  std::vector<T> query_as(std::string_view sql, failure& f, const Args&... args) {
+    std::vector<T> out;
+    auto on_row = [&](sqlite3_stmt* stmt) { return read_record(statement_row{stmt}, out.emplace_back(), f); };
+    if (!run(sql, f, on_row, args...)) return {};
+    return out;
+  }
+
+  template <record_type T, class... Args>
+  std::optional<T> query_one(std::string_view sql, failure& f, const Args&... args) {
+    std::optional<T> out;
+    auto on_row = [&](sqlite3_stmt* stmt) {
+      if (out) {
+        f.set(errc::too_many_rows, "the query returned more than one row");
+        return false;
+      }
+      return read_record(statement_row{stmt}, out.emplace(), f);
+    };
+    if (!run(sql, f, on_row, args...)) return std::nullopt;
+    return out;
+  }
+
+  /// One row of one column. No row is an error unless T is an std::optional.
+  template <field_type T, class... Args>
+  T query_scalar(std::string_view sql, failure& f, const Args&... args) {
+    std::optional<T> one = query_one<T>(sql, f, args...);
+    if (f) return T{};
+    if (!one) {
+      if constexpr (is_optional_v<T>) return T{};
+      f.set(errc::no_rows, "the query returned no rows");
+      return T{};
+    }
+    return std::move(*one);
+  }
+
+  /// Several statements separated by semicolons, run in order; stops at the first failure.
+  bool execute_script(std::string_view sql, failure& f) {
+    const char* p = sql.data();
+    const char* const end = p + sql.size();
+    while (p != end) {
+      sqlite3_stmt* stmt = nullptr;
+      const char* tail = nullptr;
+      int rc = sqlite3_prepare_v2(db_, p, static_cast<int>(end - p), &stmt, &tail);
+      if (rc != SQLITE_OK) return fail_with_db(rc, f);
+      if (!stmt) break;  // only whitespace or comments remain
+      while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      }
+      sqlite3_finalize(stmt);
+      if (rc != SQLITE_DONE) return fail_with_db(rc, f);
+      p = tail;
+    }
+    return true;
+  }
+
+ private:
+  static constexpr int progress_interval = 1000;  // virtual machine steps between interrupt checks
+
+  static int on_progress(void* self) noexcept {
+    auto flag = static_cast<session*>(self)->interrupt_;
+    return flag && flag->load(std::memory_order_relaxed) ? 1 : 0;
+  }
+
+  bool fail_with_db(int rc, failure& f) {
+    f.set(make_sqlite_error_code(rc), sqlite3_errmsg(db_));
+    return false;
+  }
+
+  // Prepares (or reuses), binds and steps one statement, handing each row to on_row.
+  // on_row returns false to stop, having set `f`.
+  template <class OnRow, class... Args>
+  bool run(std::string_view sql, failure& f, OnRow&& on_row, const Args&... args) {
+    return run_with(sql, f, [](sqlite3_stmt*) {}, on_row, args...);
+  }
+
+  // As run, calling on_start once the statement is prepared, before the first step.
+  template <class OnStart, class OnRow, class... Args>
+  bool run_with(std::string_view sql, failure& f, OnStart&& on_start, OnRow&& on_row, const Args&... args) {
+    auto stmt = cache_.acquire(db_, sql, f);
+    if (!stmt) return false;
+    if (!bind_all(stmt.get(), f, args...)) return false;
+    on_start(stmt.get());
+    for (;;) {
+      const int rc = sqlite3_step(stmt.get());
+      if (rc == SQLITE_ROW) {
+        if (!on_row(stmt.get())) return false;
+      } else if (rc == SQLITE_DONE) {
+        return true;
+      } else {
+        return fail_with_db(rc, f);
+      }
+    }
+  }
+
+  bool pragma(const std::string& text, failure& f, std::string* result = nullptr) {
+    const std::string sql = "PRAGMA " + text;
+    failure local;
+    sqlite3_stmt* stmt = prepare_one(db_, sql, 0, local);
+    if (!stmt) {
+      f.set(local.code, local.message + " (in " + sql + ")");
+      return false;
+    }
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+      if (result && sqlite3_column_type(stmt, 0) == SQLITE_TEXT)
+        *result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+      f.set(make_sqlite_error_code(rc), std::string(sqlite3_errmsg(db_)) + " (in " + sql + ")");
+      return false;
+    }
+    return true;
+  }
+
+  bool configure(const options& o, failure& f) {
+    if (!pragma(o.foreign_keys ? "foreign_keys = ON" : "foreign_keys = OFF", f)) return false;
+    static constexpr const char* journal_names[] = {"delete", "truncate", "persist", "memory", "wal", "off"};
+    const char* db_file = sqlite3_db_filename(db_, "main");
+    const bool file_backed = db_file && *db_file && o.mode != open_mode::read_only;
+    if (o.journal || file_backed) {
+      const auto mode = o.journal.value_or(journal_mode::wal);
+      const char* wanted = journal_names[static_cast<int>(mode)];
+      std::string got;
+      if (!pragma(std::string("journal_mode = ") + wanted, f, &got)) return false;
+      if (o.journal && got != wanted) {
+        f.set(errc::error, "could not set journal_mode to " + std::string(wanted) + " (SQLite kept " + got + ")");
+        return false;
+      }
+    }
+    if (o.synchronous) {
+      static constexpr const char* names[] = {"OFF", "NORMAL", "FULL", "EXTRA"};
+      if (!pragma(std::string("synchronous = ") + names[static_cast<int>(*o.synchronous)], f)) return false;
+    }
+    for (const auto& p : o.pragmas)
+      if (!pragma(p, f)) return false;
+    return true;
+  }
+
+  sqlite3* db_ = nullptr;
+  statement_cache cache_;
+  const std::atomic<bool>* interrupt_ = nullptr;
+};
+
+}  // namespace asiolite::detail

@@ -1,0 +1,56 @@
+// Joins worker threads that nobody waits for: those of connections destroyed without
+// async_close. A destructor must not block on SQL, and a thread must not leak, so the
+// thread is handed here and joined once it has finished, at the latest at program exit.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace asiolite::detail {
+
+class thread_reaper {
+ public:
+  /// The process-wide reaper. Connections call this when they are constructed, so the
+  /// reaper outlives every connection (statics are destroyed in reverse order).
+  static thread_reaper& instance() {
+    static thread_reaper reaper;
+    return reaper;
+  }
+
+  /// Takes `t`, which sets `*done` as its last action; joins threads already done.
+  void adopt(std::thread t, std::shared_ptr<const std::atomic<bool>> done) {
+    std::vector<std::thread> finished;
+    {
+      std::lock_guard lock(mutex_);
+      auto still_running = std::partition(threads_.begin(), threads_.end(), [](const entry& e) {
+        return !e.done->load(std::memory_order_acquire);
+      });
+      for (auto it = still_running; it != threads_.end(); ++it) finished.push_back(std::move(it->thread));
+      threads_.erase(still_running, threads_.end());
+      threads_.push_back({std::move(t), std::move(done)});
+    }
+    for (auto& f : finished) f.join();  // done: returns at once
+  }
+
+  ~thread_reaper() {
+    for (auto& e : threads_)
+      if (e.thread.joinable()) e.thread.join();
+  }
+
+ private:
+  thread_reaper() = default;
+
+  struct entry {
+    std::thread thread;
+    std::shared_ptr<const std::atomic<bool>> done;
+  };
+  std::mutex mutex_;
+  std::vector<entry> threads_;
+};
+
+}  // namespace asiolite::detail

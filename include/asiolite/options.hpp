@@ -1,0 +1,64 @@
+// How async_open opens a database.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace asiolite {
+
+class sync_handle;
+
+enum class open_mode {
+  read_write_create,  ///< open for reading and writing, create the file if missing
+  read_write,         ///< open for reading and writing; fail if the file is missing
+  read_only,          ///< open for reading only
+};
+
+/// PRAGMA journal_mode values.
+enum class journal_mode { delete_, truncate, persist, memory, wal, off };
+
+/// PRAGMA synchronous values.
+enum class synchronous_mode { off, normal, full, extra };
+
+/// Options for async_open. Name the object before co_await: g++ 12 destroys a braced
+/// temporary with non-trivial members twice inside a co_await expression.
+struct options {
+  open_mode mode = open_mode::read_write_create;
+
+  /// Open an in-memory database (the path then names it only for shared cache).
+  bool in_memory = false;
+
+  /// Unset: WAL for a file database opened for writing, SQLite's default otherwise.
+  std::optional<journal_mode> journal;
+
+  /// Unset: SQLite's default (FULL). NORMAL is safe from corruption with WAL and much
+  /// faster, but may lose the last transactions on power loss.
+  std::optional<synchronous_mode> synchronous;
+
+  /// How long a statement waits for a lock held by another connection before SQLITE_BUSY.
+  std::chrono::milliseconds busy_timeout{5000};
+
+  /// PRAGMA foreign_keys.
+  bool foreign_keys = true;
+
+  /// How many prepared statements the worker keeps (least recently used go first);
+  /// 0 prepares every statement afresh.
+  std::size_t statement_cache_capacity = 100;
+
+  /// More pragmas, each run as "PRAGMA <text>" after the ones above, e.g. "cache_size = -20000".
+  std::vector<std::string> pragmas;
+
+  /// The name of a registered VFS; empty for the default.
+  std::string vfs;
+
+  /// Runs on the worker thread once the database is open and configured, before any
+  /// request: register functions, collations, attach databases. If it throws, the open
+  /// fails with that exception.
+  std::function<void(sync_handle&)> on_open;
+};
+
+}  // namespace asiolite

@@ -1,0 +1,81 @@
+// Helpers shared by the tests: temporary databases and running coroutines to completion.
+#pragma once
+
+#include <asiolite.hpp>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+
+#include <atomic>
+#include <exception>
+#include <filesystem>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
+
+namespace test {
+
+/// A fresh directory under the system's temp directory, removed with its contents.
+class temp_dir {
+ public:
+  temp_dir() {
+    std::random_device rd;
+    const auto base = std::filesystem::temp_directory_path();
+    for (;;) {
+      path_ = base / ("asiolite-test-" + std::to_string(rd()) + std::to_string(rd()));
+      if (std::filesystem::create_directory(path_)) break;
+    }
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+
+  const std::filesystem::path& path() const noexcept { return path_; }
+  /// A database file path in this directory.
+  std::string db(const std::string& name = "test.db") const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// Runs `aw` on `ctx` until everything on ctx is done; returns its result or rethrows.
+template <class T>
+T run(asio::io_context& ctx, asio::awaitable<T> aw) {
+  std::optional<T> result;
+  std::exception_ptr error;
+  asio::co_spawn(ctx, std::move(aw), [&](std::exception_ptr e, T v) {
+    error = e;
+    if (!e) result.emplace(std::move(v));
+  });
+  ctx.restart();
+  ctx.run();
+  if (error) std::rethrow_exception(error);
+  return std::move(*result);
+}
+
+inline void run(asio::io_context& ctx, asio::awaitable<void> aw) {
+  std::exception_ptr error;
+  bool done = false;
+  asio::co_spawn(ctx, std::move(aw), [&](std::exception_ptr e) {
+    error = e;
+    done = true;
+  });
+  ctx.restart();
+  ctx.run();
+  if (error) std::rethrow_exception(error);
+  if (!done) throw std::logic_error("the coroutine never finished");
+}
+
+/// Opens a connection to `path` on `ctx` (blocking the test thread).
+inline asiolite::connection open(asio::io_context& ctx, const std::string& path,
+                                 const asiolite::options& opts = {}) {
+  return run(ctx, [](asio::any_io_executor ex, std::string p, asiolite::options o) -> asio::awaitable<asiolite::connection> {
+    co_return co_await asiolite::connection::async_open(ex, p, o);
+  }(ctx.get_executor(), path, opts));
+}
+
+}  // namespace test
