@@ -37,8 +37,7 @@ asio::awaitable<void> demo(std::string path) {
 
   // Typed: plain aggregates, one optional row, one value.
   std::vector<user> users = co_await db.async_query<user>("SELECT id, name, email FROM users ORDER BY id");
-  for (const user& u : users)
-    std::printf("%s <%s>\n", u.name.c_str(), u.email.value_or("no email").c_str());
+  for (const user& u : users) std::printf("%s <%s>\n", u.name.c_str(), u.email.value_or("no email").c_str());
   std::optional<user> one = co_await db.async_query_one<user>("SELECT id, name, email FROM users WHERE id = ?", 1);
   auto count = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM users");
   std::printf("first: %s, %lld users\n", one ? one->name.c_str() : "none", static_cast<long long>(count));

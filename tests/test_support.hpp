@@ -71,11 +71,11 @@ inline void run(asio::io_context& ctx, asio::awaitable<void> aw) {
 }
 
 /// Opens a connection to `path` on `ctx` (blocking the test thread).
-inline asiolite::connection open(asio::io_context& ctx, const std::string& path,
-                                 const asiolite::options& opts = {}) {
-  return run(ctx, [](asio::any_io_executor ex, std::string p, asiolite::options o) -> asio::awaitable<asiolite::connection> {
-    co_return co_await asiolite::connection::async_open(ex, p, o);
-  }(ctx.get_executor(), path, opts));
+inline asiolite::connection open(asio::io_context& ctx, const std::string& path, const asiolite::options& opts = {}) {
+  return run(ctx,
+             [](asio::any_io_executor ex, std::string p, asiolite::options o) -> asio::awaitable<asiolite::connection> {
+               co_return co_await asiolite::connection::async_open(ex, p, o);
+             }(ctx.get_executor(), path, opts));
 }
 
 }  // namespace test

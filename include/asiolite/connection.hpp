@@ -2,14 +2,14 @@
 #pragma once
 
 #include <asiolite/config.hpp>
+#include <asiolite/detail/bind.hpp>
+#include <asiolite/detail/connection_impl.hpp>
+#include <asiolite/detail/trailing.hpp>
 #include <asiolite/error.hpp>
 #include <asiolite/options.hpp>
 #include <asiolite/parameters.hpp>
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
-#include <asiolite/detail/bind.hpp>
-#include <asiolite/detail/connection_impl.hpp>
-#include <asiolite/detail/trailing.hpp>
 
 #include <memory>
 #include <string_view>
@@ -52,11 +52,10 @@ class connection {
   connection() noexcept = default;
 
   /// A closed connection whose handlers default to `ex`; open it with async_open.
-  explicit connection(executor_type ex)
-      : ex_(std::move(ex)), impl_(std::make_shared<detail::connection_impl>()) {}
+  explicit connection(executor_type ex) : ex_(std::move(ex)), impl_(std::make_shared<detail::connection_impl>()) {}
 
   template <class ExecutionContext>
-    requires std::is_convertible_v<ExecutionContext&, asio::execution_context&>
+  requires std::is_convertible_v<ExecutionContext&, asio::execution_context&>
   explicit connection(ExecutionContext& ctx) : connection(executor_type(ctx.get_executor())) {}
 
   /// The moved-from connection keeps its executor and behaves as an empty one.
@@ -93,7 +92,7 @@ class connection {
   static auto async_open(const executor_type& ex, std::string_view path, Trailing&&... trailing);
 
   template <class ExecutionContext, class... Trailing>
-    requires std::is_convertible_v<ExecutionContext&, asio::execution_context&>
+  requires std::is_convertible_v<ExecutionContext&, asio::execution_context&>
   static auto async_open(ExecutionContext& ctx, std::string_view path, Trailing&&... trailing) {
     return async_open(executor_type(ctx.get_executor()), path, std::forward<Trailing>(trailing)...);
   }

@@ -46,20 +46,20 @@ enum class errc : int {
   warning = SQLITE_WARNING,
 
   // asiolite's own
-  closed = 0x10000,        ///< the connection is not open (never opened, closed, or failed to open)
-  already_open,            ///< async_open on a connection that is open, opening or closing
-  multiple_statements,     ///< one statement expected, the SQL text holds several
-  empty_statement,         ///< the SQL text holds no statement
-  parameter_count,         ///< the number of arguments differs from the statement's parameters
-  unknown_parameter,       ///< a named argument matches no parameter of the statement
-  type_mismatch,           ///< a value's SQLite type cannot convert to the C++ type, or vice versa
-  unexpected_null,         ///< NULL read into a type that is not std::optional
-  out_of_range,            ///< a value does not fit the C++ type or SQLite (no silent truncation)
-  invalid_utf8,            ///< text that is not valid UTF-8
-  column_count,            ///< the result's columns do not match the C++ type's fields
-  no_rows,                 ///< a query that must return one row returned none
-  too_many_rows,           ///< a query that may return at most one row returned more
-  user_exception,          ///< user code run on the worker threw (the message is its what())
+  closed = 0x10000,     ///< the connection is not open (never opened, closed, or failed to open)
+  already_open,         ///< async_open on a connection that is open, opening or closing
+  multiple_statements,  ///< one statement expected, the SQL text holds several
+  empty_statement,      ///< the SQL text holds no statement
+  parameter_count,      ///< the number of arguments differs from the statement's parameters
+  unknown_parameter,    ///< a named argument matches no parameter of the statement
+  type_mismatch,        ///< a value's SQLite type cannot convert to the C++ type, or vice versa
+  unexpected_null,      ///< NULL read into a type that is not std::optional
+  out_of_range,         ///< a value does not fit the C++ type or SQLite (no silent truncation)
+  invalid_utf8,         ///< text that is not valid UTF-8
+  column_count,         ///< the result's columns do not match the C++ type's fields
+  no_rows,              ///< a query that must return one row returned none
+  too_many_rows,        ///< a query that may return at most one row returned more
+  user_exception,       ///< user code run on the worker threw (the message is its what())
 };
 
 namespace detail {
@@ -72,21 +72,36 @@ class error_category_impl final : public std::error_category {
   std::string message(int value) const override {
     if (value < own_codes_begin) return sqlite3_errstr(value);
     switch (static_cast<errc>(value)) {
-      case errc::closed: return "the connection is not open";
-      case errc::already_open: return "the connection is already open";
-      case errc::multiple_statements: return "the SQL text holds more than one statement";
-      case errc::empty_statement: return "the SQL text holds no statement";
-      case errc::parameter_count: return "wrong number of arguments for the statement's parameters";
-      case errc::unknown_parameter: return "no parameter of that name in the statement";
-      case errc::type_mismatch: return "the value's type does not match the requested type";
-      case errc::unexpected_null: return "NULL where a value was required";
-      case errc::out_of_range: return "the value is out of range for the requested type";
-      case errc::invalid_utf8: return "the text is not valid UTF-8";
-      case errc::column_count: return "the number of columns does not match the requested type";
-      case errc::no_rows: return "the query returned no rows";
-      case errc::too_many_rows: return "the query returned more rows than expected";
-      case errc::user_exception: return "user code on the worker thread threw an exception";
-      default: return "unknown asiolite error";
+      case errc::closed:
+        return "the connection is not open";
+      case errc::already_open:
+        return "the connection is already open";
+      case errc::multiple_statements:
+        return "the SQL text holds more than one statement";
+      case errc::empty_statement:
+        return "the SQL text holds no statement";
+      case errc::parameter_count:
+        return "wrong number of arguments for the statement's parameters";
+      case errc::unknown_parameter:
+        return "no parameter of that name in the statement";
+      case errc::type_mismatch:
+        return "the value's type does not match the requested type";
+      case errc::unexpected_null:
+        return "NULL where a value was required";
+      case errc::out_of_range:
+        return "the value is out of range for the requested type";
+      case errc::invalid_utf8:
+        return "the text is not valid UTF-8";
+      case errc::column_count:
+        return "the number of columns does not match the requested type";
+      case errc::no_rows:
+        return "the query returned no rows";
+      case errc::too_many_rows:
+        return "the query returned more rows than expected";
+      case errc::user_exception:
+        return "user code on the worker thread threw an exception";
+      default:
+        return "unknown asiolite error";
     }
   }
 
@@ -103,19 +118,13 @@ inline const std::error_category& error_category() noexcept {
   return category;
 }
 
-inline std::error_condition make_error_condition(errc e) noexcept {
-  return {static_cast<int>(e), error_category()};
-}
+inline std::error_condition make_error_condition(errc e) noexcept { return {static_cast<int>(e), error_category()}; }
 
 /// An error_code holding exactly `e` (for tests and for user code that reports asiolite errors).
-inline std::error_code make_error_code(errc e) noexcept {
-  return {static_cast<int>(e), error_category()};
-}
+inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), error_category()}; }
 
 /// An error_code for an SQLite (extended) result code.
-inline std::error_code make_sqlite_error_code(int result_code) noexcept {
-  return {result_code, error_category()};
-}
+inline std::error_code make_sqlite_error_code(int result_code) noexcept { return {result_code, error_category()}; }
 
 /// What went wrong, in words: SQLite's own message (`sqlite3_errmsg`) or the library's
 /// explanation, and the SQL text of the failed request.

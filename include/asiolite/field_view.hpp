@@ -70,11 +70,16 @@ class field_view {
 /// "INTEGER", "REAL", "TEXT", "BLOB" or "NULL".
 constexpr std::string_view to_string(column_type t) noexcept {
   switch (t) {
-    case column_type::integer: return "INTEGER";
-    case column_type::real: return "REAL";
-    case column_type::text: return "TEXT";
-    case column_type::blob: return "BLOB";
-    case column_type::null: return "NULL";
+    case column_type::integer:
+      return "INTEGER";
+    case column_type::real:
+      return "REAL";
+    case column_type::text:
+      return "TEXT";
+    case column_type::blob:
+      return "BLOB";
+    case column_type::null:
+      return "NULL";
   }
   return "?";
 }

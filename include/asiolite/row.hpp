@@ -1,9 +1,9 @@
 // Query results with column names: `rows` owns them, `row` is a view of one.
 #pragma once
 
+#include <asiolite/detail/record.hpp>
 #include <asiolite/error.hpp>
 #include <asiolite/field_view.hpp>
-#include <asiolite/detail/record.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -86,12 +86,32 @@ class rows {
     iterator() = default;
     row operator*() const noexcept { return row(rows_, index_); }
     row operator[](difference_type n) const noexcept { return row(rows_, index_ + n); }
-    iterator& operator++() noexcept { ++index_; return *this; }
-    iterator operator++(int) noexcept { auto t = *this; ++index_; return t; }
-    iterator& operator--() noexcept { --index_; return *this; }
-    iterator operator--(int) noexcept { auto t = *this; --index_; return t; }
-    iterator& operator+=(difference_type n) noexcept { index_ += n; return *this; }
-    iterator& operator-=(difference_type n) noexcept { index_ -= n; return *this; }
+    iterator& operator++() noexcept {
+      ++index_;
+      return *this;
+    }
+    iterator operator++(int) noexcept {
+      auto t = *this;
+      ++index_;
+      return t;
+    }
+    iterator& operator--() noexcept {
+      --index_;
+      return *this;
+    }
+    iterator operator--(int) noexcept {
+      auto t = *this;
+      --index_;
+      return t;
+    }
+    iterator& operator+=(difference_type n) noexcept {
+      index_ += n;
+      return *this;
+    }
+    iterator& operator-=(difference_type n) noexcept {
+      index_ -= n;
+      return *this;
+    }
     friend iterator operator+(iterator i, difference_type n) noexcept { return i += n; }
     friend iterator operator+(difference_type n, iterator i) noexcept { return i += n; }
     friend iterator operator-(iterator i, difference_type n) noexcept { return i -= n; }
@@ -140,17 +160,23 @@ inline std::size_t row::size() const noexcept { return rows_->columns_.size(); }
 inline field_view row::field(int i) const noexcept {
   const detail::cell& c = rows_->cells_[index_ * rows_->columns_.size() + static_cast<std::size_t>(i)];
   switch (c.type) {
-    case column_type::integer: return field_view::from_integer(c.integer);
-    case column_type::real: return field_view::from_real(c.real);
-    case column_type::text: return field_view::from_text({rows_->bytes_.data() + c.offset, c.size});
+    case column_type::integer:
+      return field_view::from_integer(c.integer);
+    case column_type::real:
+      return field_view::from_real(c.real);
+    case column_type::text:
+      return field_view::from_text({rows_->bytes_.data() + c.offset, c.size});
     case column_type::blob:
       return field_view::from_blob({reinterpret_cast<const std::byte*>(rows_->bytes_.data()) + c.offset, c.size});
-    case column_type::null: break;
+    case column_type::null:
+      break;
   }
   return {};
 }
 
-inline void row::throw_failure(const detail::failure& f) const { throw sqlite_error(f.code, diagnostics(f.message, {})); }
+inline void row::throw_failure(const detail::failure& f) const {
+  throw sqlite_error(f.code, diagnostics(f.message, {}));
+}
 
 inline field_view row::at(std::size_t i) const {
   if (i >= size()) {

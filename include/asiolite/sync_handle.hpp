@@ -2,12 +2,12 @@
 // (and, later, async_call). Every call here is synchronous and throws sqlite_error.
 #pragma once
 
-#include <asiolite/error.hpp>
-#include <asiolite/results.hpp>
-#include <asiolite/row.hpp>
 #include <asiolite/detail/bind.hpp>
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/session.hpp>
+#include <asiolite/error.hpp>
+#include <asiolite/results.hpp>
+#include <asiolite/row.hpp>
 
 #include <optional>
 #include <string>
@@ -42,7 +42,8 @@ class sync_handle {
       check(f, sql);
       return r;
     } else {
-      static_assert(!detail::record_has_views_v<T>, "asiolite: views (string_view, blob_view) cannot outlive the statement; use std::string or blob");
+      static_assert(!detail::record_has_views_v<T>,
+                    "asiolite: views (string_view, blob_view) cannot outlive the statement; use std::string or blob");
       auto r = session_.query_as<T>(sql, f, args...);
       check(f, sql);
       return r;

@@ -2,12 +2,12 @@
 // that asynchronous requests carry to the worker.
 #pragma once
 
-#include <asiolite/field_view.hpp>
-#include <asiolite/parameters.hpp>
 #include <asiolite/detail/convert.hpp>
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/sqlite.hpp>
 #include <asiolite/detail/utf8.hpp>
+#include <asiolite/field_view.hpp>
+#include <asiolite/parameters.hpp>
 
 #include <bitset>
 #include <cmath>
@@ -25,17 +25,17 @@ namespace asiolite::detail {
 
 template <class T>
 concept text_arg = std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view> ||
-                   std::is_same_v<T, const char*> || std::is_same_v<T, char*> ||
-                   (std::is_array_v<T> && std::is_same_v<std::remove_cv_t<std::remove_extent_t<T>>, char>);
+    std::is_same_v<T, const char*> || std::is_same_v<T, char*> ||
+    (std::is_array_v<T>&& std::is_same_v<std::remove_cv_t<std::remove_extent_t<T>>, char>);
 
 template <class T>
 concept blob_arg = byte_vector<T> || std::is_same_v<T, blob_view> || std::is_same_v<T, std::span<std::byte>> ||
-                   std::is_same_v<T, std::span<const std::uint8_t>> || std::is_same_v<T, std::span<std::uint8_t>>;
+    std::is_same_v<T, std::span<const std::uint8_t>> || std::is_same_v<T, std::span<std::uint8_t>>;
 
 template <class T>
-concept plain_arg = std::is_same_v<T, bool> || integer_value<T> || std::is_same_v<T, double> ||
-                    std::is_same_v<T, float> || text_arg<T> || blob_arg<T> || std::is_same_v<T, std::nullptr_t> ||
-                    std::is_same_v<T, std::nullopt_t>;
+concept plain_arg =
+    std::is_same_v<T, bool> || integer_value<T> || std::is_same_v<T, double> || std::is_same_v<T, float> ||
+    text_arg<T> || blob_arg<T> || std::is_same_v<T, std::nullptr_t> || std::is_same_v<T, std::nullopt_t>;
 
 template <class T>
 struct is_arg : std::bool_constant<plain_arg<T>> {};
@@ -55,14 +55,12 @@ struct stored {
   using type = T;
 };
 template <text_arg T>
-  requires(!std::is_same_v<T, std::string>)
-struct stored<T> {
+requires(!std::is_same_v<T, std::string>) struct stored<T> {
   // A null `const char*` binds NULL (as sqlite3_bind_text does), so its copy must be able to.
   using type = std::conditional_t<std::is_pointer_v<T>, std::optional<std::string>, std::string>;
 };
 template <blob_arg T>
-  requires(!byte_vector<T>)
-struct stored<T> {
+requires(!byte_vector<T>) struct stored<T> {
   using type = std::vector<std::byte>;
 };
 template <class T>
@@ -97,7 +95,10 @@ stored_t<T> store(T&& v) {
   } else if constexpr (is_optional_v<U>) {
     if (!v) return std::nullopt;
     return store(*std::forward<T>(v));
-  } else if constexpr (requires { v.name; v.value; }) {
+  } else if constexpr (requires {
+                         v.name;
+                         v.value;
+                       }) {
     return {std::string(v.name), store(std::forward<T>(v).value)};
   } else {
     return std::forward<T>(v);
@@ -119,7 +120,9 @@ inline bool bind_text(sqlite3_stmt* stmt, int index, std::string_view text, fail
     f.set(errc::invalid_utf8, describe_argument(index) + " is not valid UTF-8 text (bind it as a blob)");
     return false;
   }
-  return check_rc(stmt, sqlite3_bind_text64(stmt, index, text.data() ? text.data() : "", text.size(), SQLITE_STATIC, SQLITE_UTF8), f);
+  return check_rc(
+      stmt, sqlite3_bind_text64(stmt, index, text.data() ? text.data() : "", text.size(), SQLITE_STATIC, SQLITE_UTF8),
+      f);
 }
 
 inline bool bind_blob(sqlite3_stmt* stmt, int index, blob_view bytes, failure& f) {
@@ -141,8 +144,8 @@ bool bind_value(sqlite3_stmt* stmt, int index, const T& v, failure& f) {
   } else if constexpr (integer_value<T>) {
     if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
       if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-        f.set(errc::out_of_range, describe_argument(index) + " (" + std::to_string(v) +
-                                      ") does not fit SQLite's 64-bit signed INTEGER");
+        f.set(errc::out_of_range,
+              describe_argument(index) + " (" + std::to_string(v) + ") does not fit SQLite's 64-bit signed INTEGER");
         return false;
       }
     }
@@ -229,9 +232,9 @@ template <class... Args>
 bool bind_all(sqlite3_stmt* stmt, failure& f, const Args&... args) {
   const int count = sqlite3_bind_parameter_count(stmt);
   if (static_cast<int>(sizeof...(Args)) != count) {
-    f.set(errc::parameter_count, "the statement has " + std::to_string(count) + " parameter" +
-                                     (count == 1 ? "" : "s") + " but " + std::to_string(sizeof...(Args)) +
-                                     " argument" + (sizeof...(Args) == 1 ? " was" : "s were") + " given");
+    f.set(errc::parameter_count, "the statement has " + std::to_string(count) + " parameter" + (count == 1 ? "" : "s") +
+                                     " but " + std::to_string(sizeof...(Args)) + " argument" +
+                                     (sizeof...(Args) == 1 ? " was" : "s were") + " given");
     return false;
   }
   if constexpr (sizeof...(Args) == 0) {
@@ -246,8 +249,8 @@ bool bind_all(sqlite3_stmt* stmt, failure& f, const Args&... args) {
       } else {
         ++position;
         if (!bound.insert(position)) {
-          f.set(errc::parameter_count, "parameter " + std::to_string(position) +
-                                           " is bound both by position and by name");
+          f.set(errc::parameter_count,
+                "parameter " + std::to_string(position) + " is bound both by position and by name");
           return false;
         }
         return bind_value(stmt, position, arg, f);

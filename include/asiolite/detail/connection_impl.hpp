@@ -50,9 +50,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     if (thread_.joinable()) thread_reaper::instance().adopt(std::move(thread_), std::move(thread_done_));
   }
 
-  bool is_open() const noexcept {
-    return status_.load(std::memory_order_acquire) == request_queue::status::open;
-  }
+  bool is_open() const noexcept { return status_.load(std::memory_order_acquire) == request_queue::status::open; }
 
   /// Queues `r`, or completes it at once (posted, never inline) if it cannot run.
   void submit(request& r) {
@@ -208,7 +206,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
         if (rest->kind() == request_kind::close)
           rest->complete();  // a close queued behind this one: the connection is closed
         else
-          rest->abort(make_error_code(errc::closed), "the connection closed, or failed to open, before the request ran");
+          rest->abort(make_error_code(errc::closed),
+                      "the connection closed, or failed to open, before the request ran");
         rest = next;
       }
       r->joins_worker = true;

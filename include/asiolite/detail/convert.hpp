@@ -2,9 +2,9 @@
 // queries (read straight from the statement) and by row::get (read from rows).
 #pragma once
 
+#include <asiolite/detail/utf8.hpp>
 #include <asiolite/error.hpp>
 #include <asiolite/field_view.hpp>
-#include <asiolite/detail/utf8.hpp>
 
 #include <cmath>
 #include <concepts>
@@ -29,8 +29,7 @@ template <class T>
 concept integer_value = std::integral<T> && !std::is_same_v<T, bool> && !is_char_type_v<T>;
 
 template <class T>
-concept byte_vector = std::is_same_v<T, std::vector<std::byte>> ||
-                      std::is_same_v<T, std::vector<std::uint8_t>>;
+concept byte_vector = std::is_same_v<T, std::vector<std::byte>> || std::is_same_v<T, std::vector<std::uint8_t>>;
 
 template <class T>
 struct is_optional : std::false_type {};
@@ -42,9 +41,8 @@ inline constexpr bool is_optional_v = is_optional<T>::value;
 // One non-optional value a field can be read into.
 template <class T>
 concept plain_field = std::is_same_v<T, bool> || integer_value<T> || std::is_same_v<T, double> ||
-                      std::is_same_v<T, float> || std::is_same_v<T, std::string> ||
-                      std::is_same_v<T, std::string_view> || byte_vector<T> ||
-                      std::is_same_v<T, blob_view> || std::is_same_v<T, field_view>;
+    std::is_same_v<T, float> || std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view> ||
+    byte_vector<T> || std::is_same_v<T, blob_view> || std::is_same_v<T, field_view>;
 
 template <class T>
 struct is_field : std::bool_constant<plain_field<T>> {};
@@ -57,8 +55,8 @@ concept field_type = is_field<T>::value;
 
 // Views point into the storage they were read from; typed queries have none to point into.
 template <class T>
-inline constexpr bool is_view_v = std::is_same_v<T, std::string_view> || std::is_same_v<T, blob_view> ||
-                                  std::is_same_v<T, field_view>;
+inline constexpr bool is_view_v =
+    std::is_same_v<T, std::string_view> || std::is_same_v<T, blob_view> || std::is_same_v<T, field_view>;
 template <class T>
 inline constexpr bool is_view_v<std::optional<T>> = is_view_v<T>;
 
@@ -142,8 +140,7 @@ std::error_code read_field(const field_view& f, T& out) {
       } else if (t == column_type::integer) {
         d = static_cast<double>(f.integer());
         // Above 2^53 not every integer has a double; refuse the ones that would change.
-        if (d >= two_pow_63 || static_cast<std::int64_t>(d) != f.integer())
-          return make_error_code(errc::out_of_range);
+        if (d >= two_pow_63 || static_cast<std::int64_t>(d) != f.integer()) return make_error_code(errc::out_of_range);
       } else {
         return make_error_code(errc::type_mismatch);
       }

@@ -1,13 +1,13 @@
 // What each asynchronous request does on the worker (see the Job contract in operation.hpp).
 #pragma once
 
+#include <asiolite/detail/failure.hpp>
+#include <asiolite/detail/request.hpp>
+#include <asiolite/detail/session.hpp>
 #include <asiolite/options.hpp>
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
 #include <asiolite/sync_handle.hpp>
-#include <asiolite/detail/failure.hpp>
-#include <asiolite/detail/request.hpp>
-#include <asiolite/detail/session.hpp>
 
 #include <optional>
 #include <string>

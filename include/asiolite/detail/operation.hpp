@@ -4,9 +4,9 @@
 #pragma once
 
 #include <asiolite/config.hpp>
-#include <asiolite/error.hpp>
 #include <asiolite/detail/connection_impl.hpp>
 #include <asiolite/detail/request.hpp>
+#include <asiolite/error.hpp>
 
 #include <exception>
 #include <memory>
@@ -27,7 +27,8 @@ template <class Allocator>
 struct reports_exceptions<asio::use_future_t<Allocator>> : std::true_type {};
 
 template <class Token>
-using error_for = std::conditional_t<reports_exceptions<std::decay_t<Token>>::value, std::exception_ptr, std::error_code>;
+using error_for =
+    std::conditional_t<reports_exceptions<std::decay_t<Token>>::value, std::exception_ptr, std::error_code>;
 
 template <class Token, class Result>
 struct signature_for {
@@ -48,8 +49,8 @@ template <class Handler, class Job, class Error>
 class operation final : public request {
   using result_type = typename Job::result_type;
   using handler_executor = asio::associated_executor_t<Handler, asio::any_io_executor>;
-  using work_executor = std::decay_t<decltype(asio::prefer(std::declval<handler_executor>(),
-                                                           asio::execution::outstanding_work.tracked))>;
+  using work_executor =
+      std::decay_t<decltype(asio::prefer(std::declval<handler_executor>(), asio::execution::outstanding_work.tracked))>;
   using handler_allocator = asio::associated_allocator_t<Handler, asio::recycling_allocator<void>>;
   using self_allocator = typename std::allocator_traits<handler_allocator>::template rebind_alloc<operation>;
   using slot_type = asio::associated_cancellation_slot_t<Handler>;
@@ -70,12 +71,13 @@ class operation final : public request {
     return p;
   }
 
-  operation(Handler&& handler, Job&& job, std::shared_ptr<connection_impl> impl,
-            const asio::any_io_executor& fallback, diagnostics* diag)
+  operation(Handler&& handler, Job&& job, std::shared_ptr<connection_impl> impl, const asio::any_io_executor& fallback,
+            diagnostics* diag)
       : request(Job::kind, &do_run, &do_complete),
         handler_(std::move(handler)),
         job_(std::move(job)),
-        work_(asio::prefer(asio::get_associated_executor(handler_, fallback), asio::execution::outstanding_work.tracked)),
+        work_(
+            asio::prefer(asio::get_associated_executor(handler_, fallback), asio::execution::outstanding_work.tracked)),
         impl_(std::move(impl)),
         diag_(diag) {}
 
@@ -205,7 +207,7 @@ class initiate_request {
   template <class Handler, class Job>
   void operator()(Handler&& handler, Job&& job, diagnostics* diag) const {
     operation<std::decay_t<Handler>, std::decay_t<Job>, Error>::create(std::forward<Handler>(handler),
-                                                                        std::forward<Job>(job), impl_, ex_, diag)
+                                                                       std::forward<Job>(job), impl_, ex_, diag)
         ->start();
   }
 

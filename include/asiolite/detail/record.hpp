@@ -21,20 +21,19 @@ template <class T>
 struct aggregate_fields_ok : std::false_type {};
 
 template <class T>
-  requires aggregate_record<T>
+requires aggregate_record<T>
 struct aggregate_fields_ok<T> {
   template <class... Refs>
   static constexpr bool all_fields(std::tuple<Refs...>*) {
     return (field_type<std::remove_reference_t<Refs>> && ...);
   }
-  static constexpr bool value =
-      all_fields(static_cast<decltype(tie_fields(std::declval<T&>()))*>(nullptr));
+  static constexpr bool value = all_fields(static_cast<decltype(tie_fields(std::declval<T&>()))*>(nullptr));
 };
 
 /// T is what a whole row can be read into.
 template <class T>
 concept record_type = field_type<T> || is_tuple_record<T>::value ||
-                      (!field_type<T> && !is_tuple_record<T>::value && aggregate_fields_ok<T>::value);
+    (!field_type<T> && !is_tuple_record<T>::value && aggregate_fields_ok<T>::value);
 
 template <record_type T>
 constexpr std::size_t record_width() {
@@ -53,10 +52,10 @@ inline constexpr bool record_has_views_v<T> = is_view_v<T>;
 template <class... Ts>
 inline constexpr bool record_has_views_v<std::tuple<Ts...>> = (is_view_v<Ts> || ...);
 template <class T>
-  requires aggregate_record<T> && (!field_type<T>)
-inline constexpr bool record_has_views_v<T> = []<class... Refs>(std::tuple<Refs...>*) {
-  return (is_view_v<std::remove_cvref_t<Refs>> || ...);
-}(static_cast<decltype(tie_fields(std::declval<T&>()))*>(nullptr));
+requires aggregate_record<T> &&
+    (!field_type<T>)inline constexpr bool record_has_views_v<T> = []<class... Refs>(std::tuple<Refs...>*) {
+      return (is_view_v<std::remove_cvref_t<Refs>> || ...);
+    }(static_cast<decltype(tie_fields(std::declval<T&>()))*>(nullptr));
 
 template <class Source>
 std::string describe_column(const Source& src, int i) {

@@ -27,8 +27,7 @@ class request {
   using run_fn = void (*)(request&, session&) noexcept;
   using complete_fn = void (*)(request&) noexcept;
 
-  request(request_kind kind, run_fn run, complete_fn complete) noexcept
-      : kind_(kind), run_(run), complete_(complete) {}
+  request(request_kind kind, run_fn run, complete_fn complete) noexcept : kind_(kind), run_(run), complete_(complete) {}
   request(const request&) = delete;
   request& operator=(const request&) = delete;
 

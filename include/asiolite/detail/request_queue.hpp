@@ -73,8 +73,11 @@ class request_queue {
         }
         status_ = status::closed;
         return true;
-      case request_kind::close: status_ = status::closed; return true;
-      case request_kind::statement: return false;
+      case request_kind::close:
+        status_ = status::closed;
+        return true;
+      case request_kind::statement:
+        return false;
     }
     return false;
   }

@@ -2,15 +2,15 @@
 // way of running SQL on it synchronously. Worker thread only.
 #pragma once
 
-#include <asiolite/error.hpp>
-#include <asiolite/options.hpp>
-#include <asiolite/results.hpp>
-#include <asiolite/row.hpp>
 #include <asiolite/detail/bind.hpp>
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/record.hpp>
 #include <asiolite/detail/sqlite.hpp>
 #include <asiolite/detail/statement_cache.hpp>
+#include <asiolite/error.hpp>
+#include <asiolite/options.hpp>
+#include <asiolite/results.hpp>
+#include <asiolite/row.hpp>
 
 #include <atomic>
 #include <optional>
@@ -31,8 +31,10 @@ struct statement_row {
   }
   field_view field(int i) const noexcept {
     switch (sqlite3_column_type(stmt, i)) {
-      case SQLITE_INTEGER: return field_view::from_integer(sqlite3_column_int64(stmt, i));
-      case SQLITE_FLOAT: return field_view::from_real(sqlite3_column_double(stmt, i));
+      case SQLITE_INTEGER:
+        return field_view::from_integer(sqlite3_column_int64(stmt, i));
+      case SQLITE_FLOAT:
+        return field_view::from_real(sqlite3_column_double(stmt, i));
       case SQLITE_TEXT: {
         // Ask for the pointer first: sqlite3_column_bytes then counts the same encoding.
         auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
@@ -42,7 +44,8 @@ struct statement_row {
         auto p = static_cast<const std::byte*>(sqlite3_column_blob(stmt, i));
         return field_view::from_blob({p, static_cast<std::size_t>(sqlite3_column_bytes(stmt, i))});
       }
-      default: return {};
+      default:
+        return {};
     }
   }
 };
@@ -63,8 +66,12 @@ struct rows_access {
       cell c{};
       c.type = f.type();
       switch (f.type()) {
-        case column_type::integer: c.integer = f.integer(); break;
-        case column_type::real: c.real = f.real(); break;
+        case column_type::integer:
+          c.integer = f.integer();
+          break;
+        case column_type::real:
+          c.real = f.real();
+          break;
         case column_type::text:
         case column_type::blob: {
           const auto bytes = f.bytes();
@@ -73,7 +80,8 @@ struct rows_access {
           r.bytes_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
           break;
         }
-        case column_type::null: break;
+        case column_type::null:
+          break;
       }
       r.cells_.push_back(c);
     }
@@ -97,9 +105,15 @@ class session {
     flags |= SQLITE_OPEN_EXRESCODE;
 #endif
     switch (o.mode) {
-      case open_mode::read_write_create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
-      case open_mode::read_write: flags |= SQLITE_OPEN_READWRITE; break;
-      case open_mode::read_only: flags |= SQLITE_OPEN_READONLY; break;
+      case open_mode::read_write_create:
+        flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+        break;
+      case open_mode::read_write:
+        flags |= SQLITE_OPEN_READWRITE;
+        break;
+      case open_mode::read_only:
+        flags |= SQLITE_OPEN_READONLY;
+        break;
     }
     if (o.in_memory) flags |= SQLITE_OPEN_MEMORY;
     const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, o.vfs.empty() ? nullptr : o.vfs.c_str());
@@ -137,7 +151,9 @@ class session {
   template <class... Args>
   execute_result execute(std::string_view sql, failure& f, const Args&... args) {
     const std::int64_t before = total_changes(db_);
-    if (!run(sql, f, [](sqlite3_stmt*) { return true; }, args...)) return {};
+    if (!run(
+            sql, f, [](sqlite3_stmt*) { return true; }, args...))
+      return {};
     const std::int64_t after = total_changes(db_);
     // sqlite3_changes keeps the last DML statement's count; only report it if this one changed rows.
     return {after != before ? changes(db_) : 0, sqlite3_last_insert_rowid(db_), after};
@@ -226,7 +242,8 @@ class session {
   // on_row returns false to stop, having set `f`.
   template <class OnRow, class... Args>
   bool run(std::string_view sql, failure& f, OnRow&& on_row, const Args&... args) {
-    return run_with(sql, f, [](sqlite3_stmt*) {}, on_row, args...);
+    return run_with(
+        sql, f, [](sqlite3_stmt*) {}, on_row, args...);
   }
 
   // As run, calling on_start once the statement is prepared, before the first step.

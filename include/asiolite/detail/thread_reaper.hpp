@@ -27,9 +27,8 @@ class thread_reaper {
     std::vector<std::thread> finished;
     {
       std::lock_guard lock(mutex_);
-      auto still_running = std::partition(threads_.begin(), threads_.end(), [](const entry& e) {
-        return !e.done->load(std::memory_order_acquire);
-      });
+      auto still_running = std::partition(threads_.begin(), threads_.end(),
+                                          [](const entry& e) { return !e.done->load(std::memory_order_acquire); });
       for (auto it = still_running; it != threads_.end(); ++it) finished.push_back(std::move(it->thread));
       threads_.erase(still_running, threads_.end());
       threads_.push_back({std::move(t), std::move(done)});

@@ -56,7 +56,8 @@ decltype(auto) split_trailing(Fn&& fn, Args&&... args) {
   }
   auto input_tuple = [&]<std::size_t... I>(std::index_sequence<I...>) {
     return std::tuple<std::tuple_element_t<I, all_t>...>(std::get<I>(std::move(all))...);
-  }(std::make_index_sequence<layout::inputs>{});
+  }
+  (std::make_index_sequence<layout::inputs>{});
 
   if constexpr (layout::has_token)
     return std::forward<Fn>(fn)(std::move(input_tuple), diag, std::get<layout::size - 1>(std::move(all)));

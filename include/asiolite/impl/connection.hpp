@@ -9,8 +9,8 @@ namespace asiolite {
 template <class Job, class Result, class Token>
 auto connection::start(Job&& job, diagnostics* diag, Token&& token) {
   using error = detail::error_for<Token>;
-  return asio::async_initiate<Token, detail::signature_t<Token, Result>>(
-      detail::initiate_request<error>(impl_, ex_), token, std::forward<Job>(job), diag);
+  return asio::async_initiate<Token, detail::signature_t<Token, Result>>(detail::initiate_request<error>(impl_, ex_),
+                                                                         token, std::forward<Job>(job), diag);
 }
 
 template <class Action, class Token, class... Args>
@@ -93,7 +93,8 @@ auto connection::async_query(std::string_view sql, Args&&... args) {
 
 template <class T, class... Args>
 auto connection::async_query_one(std::string_view sql, Args&&... args) {
-  static_assert(detail::record_type<T>, "asiolite: async_query_one<T> needs a field type, a tuple or a plain aggregate");
+  static_assert(detail::record_type<T>,
+                "asiolite: async_query_one<T> needs a field type, a tuple or a plain aggregate");
   static_assert(!detail::record_has_views_v<T>, "asiolite: views cannot outlive the statement");
   return detail::split_trailing<is_statement_input, default_token_t>(
       [&](auto&& inputs, diagnostics* diag, auto&& token) {
