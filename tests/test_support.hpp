@@ -42,7 +42,8 @@ class temp_dir {
   std::filesystem::path path_;
 };
 
-/// Runs `aw` on `ctx` until everything on ctx is done; returns its result or rethrows.
+/// Runs `aw` on `ctx` until everything on ctx is done, and leaves ctx ready to run
+/// again; returns the coroutine's result or rethrows its exception.
 template <class T>
 T run(asio::io_context& ctx, asio::awaitable<T> aw) {
   std::optional<T> result;
@@ -53,6 +54,7 @@ T run(asio::io_context& ctx, asio::awaitable<T> aw) {
   });
   ctx.restart();
   ctx.run();
+  ctx.restart();  // leave ctx ready to run again
   if (error) std::rethrow_exception(error);
   return std::move(*result);
 }
@@ -66,6 +68,7 @@ inline void run(asio::io_context& ctx, asio::awaitable<void> aw) {
   });
   ctx.restart();
   ctx.run();
+  ctx.restart();  // leave ctx ready to run again
   if (error) std::rethrow_exception(error);
   if (!done) throw std::logic_error("the coroutine never finished");
 }

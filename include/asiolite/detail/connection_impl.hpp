@@ -92,15 +92,20 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   /// The handle is gone: close once everything queued has run, without blocking the
   /// caller, and leave the thread to the reaper.
   void release() {
-    std::unique_lock lock(mutex_);
-    const auto s = queue_.state();
-    if (s == request_queue::status::open || s == request_queue::status::opening) {
-      queue_.push(implicit_close_);
-      publish_status();
+    std::thread t;
+    std::shared_ptr<std::atomic<bool>> done;
+    {
+      std::lock_guard lock(mutex_);
+      const auto s = queue_.state();
+      if (s == request_queue::status::open || s == request_queue::status::opening) {
+        queue_.push(implicit_close_);
+        publish_status();
+      }
+      t = std::move(thread_);
+      done = std::move(thread_done_);
     }
-    if (thread_.joinable()) thread_reaper::instance().adopt(std::move(thread_), std::move(thread_done_));
-    lock.unlock();
     wake_worker();
+    if (t.joinable()) thread_reaper::instance().adopt(std::move(t), std::move(done));
   }
 
   /// Waits for the worker that ran `r` to exit. Called by the completion of the last
@@ -130,6 +135,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   void start_worker(request& open, std::unique_lock<std::mutex>& lock) {
     // A previous worker that no completion joined yet has finished its work: let it go.
+    // (The reaper joins only threads that are done, so this cannot wait under our lock.)
     if (thread_.joinable()) thread_reaper::instance().adopt(std::move(thread_), std::move(thread_done_));
     try {
       auto done = std::make_shared<std::atomic<bool>>(false);

@@ -78,6 +78,7 @@ class operation final : public request {
         job_(std::move(job)),
         work_(
             asio::prefer(asio::get_associated_executor(handler_, fallback), asio::execution::outstanding_work.tracked)),
+        io_work_(track_io_executor(handler_, fallback)),
         impl_(std::move(impl)),
         diag_(diag) {}
 
@@ -146,6 +147,7 @@ class operation final : public request {
     // Our own hold on the caller's executor lasts until the post has returned: the
     // completion may run, and the last other work end, before post() is done with it.
     work_executor work = std::move(self.work_);
+    asio::any_io_executor io_work = std::move(self.io_work_);
     asio::post(work, completion(&self));
   }
 
@@ -185,9 +187,19 @@ class operation final : public request {
     }
   }
 
+  // As Asio's own I/O objects do: also count the work on the connection's executor when
+  // the handler has another one, which may not track work at all.
+  static asio::any_io_executor track_io_executor(const Handler& h, const asio::any_io_executor& io) {
+    if constexpr (std::is_same_v<handler_executor, asio::any_io_executor>) {
+      if (asio::get_associated_executor(h, io) == io) return {};
+    }
+    return asio::prefer(io, asio::execution::outstanding_work.tracked);
+  }
+
   Handler handler_;
   Job job_;
   work_executor work_;
+  asio::any_io_executor io_work_;
   std::shared_ptr<connection_impl> impl_;
   diagnostics* diag_;
 };

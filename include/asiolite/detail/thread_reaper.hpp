@@ -11,6 +11,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__unix__) || defined(__APPLE__)
+#  include <pthread.h>
+#endif
+
 namespace asiolite::detail {
 
 class thread_reaper {
@@ -37,12 +41,27 @@ class thread_reaper {
   }
 
   ~thread_reaper() {
-    for (auto& e : threads_)
+    std::vector<entry> threads;
+    {
+      std::lock_guard lock(mutex_);
+      threads.swap(threads_);
+    }
+    for (auto& e : threads)
       if (e.thread.joinable()) e.thread.join();
   }
 
  private:
-  thread_reaper() = default;
+  thread_reaper() {
+#if defined(__unix__) || defined(__APPLE__)
+    pthread_atfork(nullptr, nullptr, [] { instance().forget_all(); });
+#endif
+  }
+
+  // In a child after fork() the threads we hold do not exist: joining them would hang.
+  void forget_all() noexcept {
+    for (auto& e : threads_) e.thread.detach();
+    threads_.clear();
+  }
 
   struct entry {
     std::thread thread;

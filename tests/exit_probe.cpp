@@ -1,0 +1,27 @@
+// A program that never closes its connection: it queues writes, drops the connection and
+// returns from main. Run by test_connection.cpp, which then checks the writes are on disk.
+#include <asiolite.hpp>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+
+#include <cstdlib>
+#include <string>
+
+int main(int argc, char** argv) {
+  if (argc != 3) return 2;
+  const std::string path = argv[1];
+  const int rows = std::atoi(argv[2]);
+  asio::io_context ctx;
+  asio::co_spawn(
+      ctx,
+      [](std::string path, int rows) -> asio::awaitable<void> {
+        auto db = co_await asiolite::connection::async_open(co_await asio::this_coro::executor, path);
+        co_await db.async_execute("CREATE TABLE t(x)");
+        for (int i = 0; i < rows; ++i) db.async_execute("INSERT INTO t VALUES (?)", i, asio::detached);
+      }(path, rows),
+      asio::detached);
+  ctx.run();
+  return 0;
+}
