@@ -167,12 +167,12 @@ class operation final : public request {
     Error error{};
     if (failure_) {
       diagnostics diag(std::move(failure_.message), std::string(job_.sql()));
+      if (diag_) *diag_ = diag;  // filled whatever the token: the caller asked for it
       if constexpr (std::is_same_v<Error, std::exception_ptr>) {
         error = failure_.exception ? failure_.exception
                                    : std::make_exception_ptr(sqlite_error(failure_.code, std::move(diag)));
       } else {
         error = failure_.code;
-        if (diag_) *diag_ = std::move(diag);
       }
     } else if (diag_) {
       diag_->clear();

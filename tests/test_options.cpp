@@ -1,0 +1,234 @@
+// options.hpp: what async_open configures, and the statement cache it sizes.
+#include "catch.hpp"
+#include "test_support.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string pragma_text(asio::io_context& ctx, asiolite::connection& db, const std::string& name) {
+  return test::run(ctx, [](asiolite::connection& db, std::string sql) -> asio::awaitable<std::string> {
+    auto r = co_await db.async_query(sql);
+    co_return r.empty() ? std::string() : std::string(r[0].at(0).type() == asiolite::column_type::text
+                                                           ? r[0].get<std::string>(0)
+                                                           : std::to_string(r[0].get<std::int64_t>(0)));
+  }(db, "PRAGMA " + name));
+}
+
+std::error_code open_error(asio::io_context& ctx, const std::string& path, const asiolite::options& opts,
+                           asiolite::diagnostics& diag) {
+  asiolite::connection db(ctx);
+  std::error_code result;
+  db.async_open(path, opts, diag, [&](std::error_code ec) { result = ec; });
+  ctx.run();
+  ctx.restart();
+  return result;
+}
+
+// Counts how many times SQLite compiles a SELECT: the authorizer runs only while a
+// statement is being prepared, never when a prepared one is run again.
+struct prepare_counter {
+  std::atomic<int> selects{0};
+
+  static int on_authorize(void* self, int action, const char*, const char*, const char*, const char*) {
+    if (action == SQLITE_SELECT) static_cast<prepare_counter*>(self)->selects++;
+    return SQLITE_OK;
+  }
+
+  asiolite::options options(std::size_t cache_capacity) {
+    asiolite::options opts;
+    opts.statement_cache_capacity = cache_capacity;
+    opts.on_open = [this](asiolite::sync_handle& h) {
+      sqlite3_set_authorizer(h.native_handle(), &prepare_counter::on_authorize, this);
+    };
+    return opts;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a file database opens with WAL, foreign keys on and a 5 second busy timeout") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  auto db = test::open(ctx, dir.db());
+  CHECK(pragma_text(ctx, db, "journal_mode") == "wal");
+  CHECK(pragma_text(ctx, db, "foreign_keys") == "1");
+  CHECK(pragma_text(ctx, db, "busy_timeout") == "5000");
+  CHECK(pragma_text(ctx, db, "synchronous") == "2");  // SQLite's default, FULL
+}
+
+TEST_CASE("foreign keys are enforced by default") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  auto db = test::open(ctx, dir.db());
+  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
+    co_await db.async_execute_script(
+        "CREATE TABLE parent(id INTEGER PRIMARY KEY);"
+        "CREATE TABLE child(parent_id INTEGER REFERENCES parent(id));");
+    auto [ec, r] = co_await db.async_execute("INSERT INTO child VALUES (42)", asiolite::compat::as_tuple(asio::use_awaitable));
+    CHECK(ec == asiolite::errc::constraint);
+    CHECK(ec.value() == SQLITE_CONSTRAINT_FOREIGNKEY);
+  }(db));
+}
+
+TEST_CASE("journal mode, synchronous, busy timeout, foreign keys and extra pragmas are applied") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  asiolite::options opts;
+  opts.journal = asiolite::journal_mode::truncate;
+  opts.synchronous = asiolite::synchronous_mode::normal;
+  opts.busy_timeout = 1500ms;
+  opts.foreign_keys = false;
+  opts.pragmas = {"cache_size = -4000", "user_version = 7"};
+  auto db = test::open(ctx, dir.db(), opts);
+  CHECK(pragma_text(ctx, db, "journal_mode") == "truncate");
+  CHECK(pragma_text(ctx, db, "synchronous") == "1");
+  CHECK(pragma_text(ctx, db, "busy_timeout") == "1500");
+  CHECK(pragma_text(ctx, db, "foreign_keys") == "0");
+  CHECK(pragma_text(ctx, db, "cache_size") == "-4000");
+  CHECK(pragma_text(ctx, db, "user_version") == "7");
+}
+
+TEST_CASE("a bad extra pragma fails the open with SQLite's message and the pragma") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  asiolite::options opts;
+  opts.pragmas = {"cache_size = = 3"};
+  asiolite::diagnostics diag;
+  auto ec = open_error(ctx, dir.db(), opts, diag);
+  CHECK(ec == asiolite::errc::error);
+  CHECK(diag.message().find("syntax error") != std::string::npos);
+  CHECK(diag.message().find("PRAGMA cache_size = = 3") != std::string::npos);
+
+  opts.pragmas = {"user_version = 1; DROP TABLE x"};
+  ec = open_error(ctx, dir.db(), opts, diag);
+  CHECK(ec == asiolite::errc::multiple_statements);
+}
+
+TEST_CASE("an in-memory database is private to its connection") {
+  asio::io_context ctx;
+  asiolite::options opts;
+  opts.in_memory = true;
+  auto a = test::open(ctx, "shared-name", opts);
+  auto b = test::open(ctx, ":memory:");
+  test::run(ctx, [](asiolite::connection& a, asiolite::connection& b) -> asio::awaitable<void> {
+    co_await a.async_execute("CREATE TABLE t(x)");
+    co_await a.async_execute("INSERT INTO t VALUES (1)");
+    CHECK(co_await a.async_query_scalar<int>("SELECT count(*) FROM t") == 1);
+    auto [ec, n] = co_await b.async_query_scalar<int>("SELECT count(*) FROM t", asiolite::compat::as_tuple(asio::use_awaitable));
+    CHECK(ec == asiolite::errc::error);  // no such table
+  }(a, b));
+  CHECK(pragma_text(ctx, a, "journal_mode") == "memory");
+}
+
+TEST_CASE("read_only refuses writes; read_write and read_only refuse a missing file") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  {
+    auto db = test::open(ctx, dir.db());
+    test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
+      co_await db.async_execute("CREATE TABLE t(x)");
+    }(db));
+  }
+  asiolite::options ro;
+  ro.mode = asiolite::open_mode::read_only;
+  auto db = test::open(ctx, dir.db(), ro);
+  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
+    CHECK(co_await db.async_query_scalar<int>("SELECT count(*) FROM t") == 0);
+    asiolite::diagnostics diag;
+    auto [ec, r] = co_await db.async_execute("INSERT INTO t VALUES (1)", diag, asiolite::compat::as_tuple(asio::use_awaitable));
+    CHECK(ec == asiolite::errc::readonly);
+    CHECK(diag.message().find("readonly") != std::string::npos);
+  }(db));
+
+  asiolite::diagnostics diag;
+  asiolite::options rw;
+  rw.mode = asiolite::open_mode::read_write;
+  CHECK(open_error(ctx, dir.db("missing.db"), rw, diag) == asiolite::errc::cantopen);
+  CHECK(diag.message().find("missing.db") != std::string::npos);
+  CHECK(open_error(ctx, dir.db("missing.db"), ro, diag) == asiolite::errc::cantopen);
+  CHECK_FALSE(std::filesystem::exists(dir.db("missing.db")));
+}
+
+TEST_CASE("file: URIs are understood") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  { test::open(ctx, dir.db()); }  // creates the file
+  auto db = test::open(ctx, "file:" + dir.db() + "?mode=ro");
+  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
+    auto [ec, r] = co_await db.async_execute("CREATE TABLE t(x)", asiolite::compat::as_tuple(asio::use_awaitable));
+    CHECK(ec == asiolite::errc::readonly);
+  }(db));
+}
+
+TEST_CASE("a named VFS is used, and an unknown one fails the open") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  asiolite::options opts;
+  opts.vfs = "unix-dotfile";
+  opts.journal = asiolite::journal_mode::delete_;  // WAL needs shared memory, which unix-dotfile lacks
+  auto db = test::open(ctx, dir.db(), opts);
+  CHECK(pragma_text(ctx, db, "journal_mode") == "delete");
+
+  opts.vfs = "no-such-vfs";
+  asiolite::diagnostics diag;
+  auto ec = open_error(ctx, dir.db("other.db"), opts, diag);
+  CHECK(ec);
+  CHECK_FALSE(diag.message().empty());
+}
+
+TEST_CASE("an explicit journal mode that SQLite cannot set fails the open") {
+  asio::io_context ctx;
+  asiolite::options opts;
+  opts.in_memory = true;
+  opts.journal = asiolite::journal_mode::wal;  // an in-memory database cannot use WAL
+  asiolite::diagnostics diag;
+  auto ec = open_error(ctx, ":memory:", opts, diag);
+  CHECK(ec == asiolite::errc::error);
+  CHECK(diag.message().find("journal_mode") != std::string::npos);
+}
+
+TEST_CASE("running the same SQL again reuses its prepared statement") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  prepare_counter counter;
+  auto db = test::open(ctx, dir.db(), counter.options(100));
+  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
+    co_await db.async_execute("CREATE TABLE t(x)");
+    for (int i = 0; i < 20; ++i) co_await db.async_query_scalar<int>("SELECT count(*) FROM t WHERE x <> ?", i);
+  }(db));
+  CHECK(counter.selects == 1);
+}
+
+TEST_CASE("the statement cache evicts the least recently used statement beyond its capacity") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  prepare_counter counter;
+  auto db = test::open(ctx, dir.db(), counter.options(2));
+  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
+    co_await db.async_execute("CREATE TABLE t(x)");
+    co_await db.async_query("SELECT 1 FROM t");  // prepared: 1
+    co_await db.async_query("SELECT 2 FROM t");  // prepared: 2
+    co_await db.async_query("SELECT 1 FROM t");  // cached; now most recent
+    co_await db.async_query("SELECT 3 FROM t");  // prepared: 3, evicts "SELECT 2"
+    co_await db.async_query("SELECT 1 FROM t");  // still cached
+    co_await db.async_query("SELECT 2 FROM t");  // prepared again: 4
+  }(db));
+  CHECK(counter.selects == 4);
+}
+
+TEST_CASE("a statement cache of capacity 0 prepares every time") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  prepare_counter counter;
+  auto db = test::open(ctx, dir.db(), counter.options(0));
+  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
+    for (int i = 0; i < 5; ++i) co_await db.async_query_scalar<int>("SELECT 1");
+  }(db));
+  CHECK(counter.selects == 5);
+}
