@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <future>
 #include <mutex>
@@ -54,7 +54,6 @@ struct recording_executor {
   friend bool operator==(const recording_executor& a, const recording_executor& b) noexcept {
     return a.inner == b.inner && a.runs == b.runs;
   }
-  friend bool operator!=(const recording_executor& a, const recording_executor& b) noexcept { return !(a == b); }
 };
 
 // Options whose on_open hook reports the worker thread's id, kernel thread id and name.
@@ -123,9 +122,12 @@ TEST_CASE("a connection stored as a member is opened once, shared by many corout
 
   constexpr int workers = 50, each = 20;
   for (int w = 0; w < workers; ++w)
-    asio::co_spawn(ctx, [](app& a, int w) -> asio::awaitable<void> {
-      for (int i = 0; i < each; ++i) co_await a.db.async_execute("INSERT INTO t VALUES (?)", w * each + i);
-    }(a, w), asio::detached);
+    asio::co_spawn(
+        ctx,
+        [](app& a, int w) -> asio::awaitable<void> {
+          for (int i = 0; i < each; ++i) co_await a.db.async_execute("INSERT INTO t VALUES (?)", w * each + i);
+        }(a, w),
+        asio::detached);
   ctx.restart();
   ctx.run();
 
@@ -263,15 +265,18 @@ TEST_CASE("one connection serves coroutines on a 4-thread io_context; no handler
   std::mutex threads_mutex;
   std::set<std::thread::id> resumed_on;
   for (int c = 0; c < coroutines; ++c)
-    asio::co_spawn(ctx, [&, c]() -> asio::awaitable<void> {
-      for (int i = 0; i < each; ++i) {
-        co_await db.async_execute("INSERT INTO t(x) VALUES (?)", c * each + i);
-        if (std::this_thread::get_id() == probe.id) ++on_worker;
-        std::lock_guard lock(threads_mutex);
-        resumed_on.insert(std::this_thread::get_id());
-      }
-      ++finished;
-    }, asio::detached);
+    asio::co_spawn(
+        ctx,
+        [&, c]() -> asio::awaitable<void> {
+          for (int i = 0; i < each; ++i) {
+            co_await db.async_execute("INSERT INTO t(x) VALUES (?)", c * each + i);
+            if (std::this_thread::get_id() == probe.id) ++on_worker;
+            std::lock_guard lock(threads_mutex);
+            resumed_on.insert(std::this_thread::get_id());
+          }
+          ++finished;
+        },
+        asio::detached);
   ctx.restart();
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) threads.emplace_back([&] { ctx.run(); });

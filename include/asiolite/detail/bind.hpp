@@ -77,8 +77,17 @@ struct stored<named_arg<T>> {
 template <class T>
 using stored_t = typename stored<std::remove_cvref_t<T>>::type;
 
-inline std::string_view as_text(const char* s) noexcept { return s ? std::string_view(s) : std::string_view(); }
-inline std::string_view as_text(std::string_view s) noexcept { return s; }
+// The text of a text argument. A char array is text up to its first NUL and never
+// beyond its end (a literal's terminator is not part of the text); a null pointer is empty.
+template <class T>
+std::string_view as_text(const T& v) noexcept {
+  if constexpr (std::is_array_v<T>)
+    return {v, strnlen(v, std::extent_v<T>)};
+  else if constexpr (std::is_pointer_v<T>)
+    return v ? std::string_view(v) : std::string_view();
+  else
+    return std::string_view(v);
+}
 
 /// Makes the owned copy of one argument.
 template <class T>
