@@ -51,7 +51,7 @@ struct recording_executor {
   static constexpr asio::execution::blocking_t query(asio::execution::blocking_t) noexcept {
     return asio::execution::blocking.never;
   }
-  friend bool operator==(const recording_executor& a, const recording_executor& b) noexcept {
+  [[maybe_unused]] friend bool operator==(const recording_executor& a, const recording_executor& b) noexcept {
     return a.inner == b.inner && a.runs == b.runs;
   }
 };
@@ -538,4 +538,19 @@ TEST_CASE("tokens: use_future from another thread, redirect_error, deferred, cal
     co_await db.async_execute("SELECT * FROM missing_table", asio::redirect_error(asio::use_awaitable, ec));
   }(db, ec));
   CHECK(ec == asiolite::errc::error);
+}
+
+TEST_CASE("a completion handler passed as a named lvalue is copied and called") {
+  asio::io_context ctx;
+  auto db = test::open(ctx, ":memory:");
+  int calls = 0, value = 0;
+  auto handler = [&](std::error_code ec, int v) {
+    ++calls;
+    if (!ec) value = v;
+  };
+  db.async_query_scalar<int>("SELECT 11", handler);
+  db.async_query_scalar<int>("SELECT 12", handler);
+  ctx.run();
+  CHECK(calls == 2);
+  CHECK(value == 12);
 }

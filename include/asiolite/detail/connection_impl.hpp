@@ -114,7 +114,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     std::thread t;
     {
       std::lock_guard lock(mutex_);
-      if (thread_.joinable() && thread_.get_id() == r.worker && r.worker != std::this_thread::get_id())
+      if (thread_.joinable() && r.worker == generation_ && thread_.get_id() != std::this_thread::get_id())
         t = std::move(thread_);
     }
     if (t.joinable()) t.join();
@@ -140,11 +140,13 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     try {
       auto done = std::make_shared<std::atomic<bool>>(false);
       thread_done_ = done;
-      thread_ = std::thread([self = shared_from_this(), done]() mutable {
-        self->worker_main();
+      const std::uint64_t generation = generation_ + 1;
+      thread_ = std::thread([self = shared_from_this(), done, generation]() mutable {
+        self->worker_main(generation);
         self.reset();  // may destroy the connection here, before the reaper may join us
         done->store(true, std::memory_order_release);
       });
+      generation_ = generation;
     } catch (...) {
       std::error_code ec = std::make_error_code(std::errc::resource_unavailable_try_again);
       try {
@@ -186,7 +188,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     }
   }
 
-  void worker_main() noexcept {
+  void worker_main(std::uint64_t generation) noexcept {
     name_this_thread();
     for (;;) {
       request* r = wait_for_request();
@@ -198,7 +200,13 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       {
         std::lock_guard lock(mutex_);
         stop = queue_.finish(*r, !r->failed());
-        if (stop) rest = queue_.take_all();
+        if (stop) {
+          // Before "closed" is published: from then on an async_open may start a new
+          // worker on this same session_. (A no-op today: the close job, or the failed
+          // open, has already closed the handle; so holding the lock costs nothing.)
+          session_.close();
+          rest = queue_.take_all();
+        }
         publish_status();
       }
       if (!stop) {
@@ -206,7 +214,6 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
         continue;
       }
       // Closed, or failed to open: what is left can no longer run.
-      session_.close();
       while (rest) {
         request* next = rest->next;
         if (rest->kind() == request_kind::close)
@@ -217,7 +224,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
         rest = next;
       }
       r->joins_worker = true;
-      r->worker = std::this_thread::get_id();
+      r->worker = generation;
       r->complete();
       return;
     }
@@ -229,6 +236,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   request_queue queue_;
   std::atomic<request_queue::status> status_{request_queue::status::closed};
   std::thread thread_;
+  std::uint64_t generation_ = 0;  // of the worker in thread_, counted from 1; guarded by mutex_
   std::shared_ptr<std::atomic<bool>> thread_done_;
   std::atomic<std::uint32_t> wake_seq_{0};
   std::atomic<bool> parked_{false};

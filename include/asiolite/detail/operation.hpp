@@ -112,16 +112,17 @@ class operation final : public request {
   // when its executor shuts down).
   class completion {
    public:
-    using allocator_type = handler_allocator;
+    // Not the handler's allocator: post() allocates on the worker thread, which is not a
+    // thread the handler's allocator may be used from (Asio only promises user threads
+    // calling into the library). std::allocator is thread-safe, and Asio recycles it.
+    using allocator_type = std::allocator<void>;
     explicit completion(operation* op) noexcept : op_(op) {}
     completion(completion&& o) noexcept : op_(std::exchange(o.op_, nullptr)) {}
     completion& operator=(completion&&) = delete;
     ~completion() {
-      if (op_) op_->destroy();
+      if (op_) op_->abandon();
     }
-    allocator_type get_allocator() const noexcept {
-      return asio::get_associated_allocator(op_->handler_, asio::recycling_allocator<void>());
-    }
+    allocator_type get_allocator() const noexcept { return {}; }
     void operator()() { std::exchange(op_, nullptr)->finish(); }
 
    private:
@@ -151,8 +152,20 @@ class operation final : public request {
     asio::post(work, completion(&self));
   }
 
+  // The completion was destroyed unrun (its executor shut down): the cancellation
+  // handler points at us, so take it out of the slot before freeing ourselves.
+  void abandon() noexcept {
+    slot_type slot = asio::get_associated_cancellation_slot(handler_);
+    if (slot.is_connected()) slot.clear();
+    destroy();
+  }
+
   void destroy() noexcept {
-    self_allocator alloc(asio::get_associated_allocator(handler_, asio::recycling_allocator<void>()));
+    destroy(self_allocator(asio::get_associated_allocator(handler_, asio::recycling_allocator<void>())));
+  }
+
+  // `alloc` is a copy: this frees the memory it is read from.
+  void destroy(self_allocator alloc) noexcept {
     std::allocator_traits<self_allocator>::destroy(alloc, this);
     std::allocator_traits<self_allocator>::deallocate(alloc, this, 1);
   }
@@ -163,6 +176,8 @@ class operation final : public request {
     if (slot.is_connected()) slot.clear();
     if (joins_worker) impl_->join_worker(*this);
 
+    // The allocator first: a handler's moved-from state may not name it any more.
+    self_allocator alloc(asio::get_associated_allocator(handler_, asio::recycling_allocator<void>()));
     Handler handler = std::move(handler_);
     Error error{};
     if (failure_) {
@@ -178,11 +193,11 @@ class operation final : public request {
       diag_->clear();
     }
     if constexpr (std::is_void_v<result_type>) {
-      destroy();
+      destroy(std::move(alloc));
       std::move(handler)(std::move(error));
     } else {
       result_type result = job_.take_result();
-      destroy();
+      destroy(std::move(alloc));
       std::move(handler)(std::move(error), std::move(result));
     }
   }
@@ -190,6 +205,7 @@ class operation final : public request {
   // As Asio's own I/O objects do: also count the work on the connection's executor when
   // the handler has another one, which may not track work at all.
   static asio::any_io_executor track_io_executor(const Handler& h, const asio::any_io_executor& io) {
+    if (!io) return {};  // a default-constructed connection: no executor of its own to hold
     if constexpr (std::is_same_v<handler_executor, asio::any_io_executor>) {
       if (asio::get_associated_executor(h, io) == io) return {};
     }
@@ -218,8 +234,11 @@ class initiate_request {
 
   template <class Handler, class Job>
   void operator()(Handler&& handler, Job&& job, diagnostics* diag) const {
-    operation<std::decay_t<Handler>, std::decay_t<Job>, Error>::create(std::forward<Handler>(handler),
-                                                                       std::forward<Job>(job), impl_, ex_, diag)
+    // Asio hands over an lvalue when the caller's token is one: decay-copy it.
+    using handler_type = std::decay_t<Handler>;
+    using job_type = std::decay_t<Job>;
+    operation<handler_type, job_type, Error>::create(handler_type(std::forward<Handler>(handler)),
+                                                     job_type(std::forward<Job>(job)), impl_, ex_, diag)
         ->start();
   }
 

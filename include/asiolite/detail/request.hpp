@@ -62,7 +62,7 @@ class request {
 
   // The last request a worker completes before it exits: its completion joins that worker.
   bool joins_worker = false;
-  std::thread::id worker;
+  std::uint64_t worker = 0;  // which worker (connection_impl's generation), not a thread id: ids are reused
 
  protected:
   ~request() = default;

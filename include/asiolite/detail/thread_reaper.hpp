@@ -53,7 +53,13 @@ class thread_reaper {
  private:
   thread_reaper() {
 #if defined(__unix__) || defined(__APPLE__)
-    pthread_atfork(nullptr, nullptr, [] { instance().forget_all(); });
+    // Hold the lock across fork(), so the child never inherits it locked by a thread
+    // that does not exist there.
+    pthread_atfork([] { instance().mutex_.lock(); }, [] { instance().mutex_.unlock(); },
+                   [] {
+                     instance().forget_all();
+                     instance().mutex_.unlock();
+                   });
 #endif
   }
 
