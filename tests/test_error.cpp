@@ -26,24 +26,11 @@ namespace {
 
 // t(id, name UNIQUE NOT NULL, n CHECK n >= 0, parent -> t.id): one table that can violate
 // every kind of constraint.
-struct error_db {
-  test::temp_dir dir;
-  asio::io_context ctx;
-  asiolite::connection db = test::open(ctx, dir.db());
-
-  error_db() {
-    test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> {
-      co_await c.async_execute(
-          "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, n INTEGER CHECK (n >= 0), "
-          "parent INTEGER REFERENCES t(id))");
-    }(db));
-  }
-
-  template <class Body>
-  void run(Body body) {
-    test::run(ctx, body(db));
-    test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> { co_await c.async_close(); }(db));
-  }
+struct error_db : test::database {
+  error_db()
+      : database(
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, n INTEGER CHECK (n >= 0), "
+            "parent INTEGER REFERENCES t(id))") {}
 };
 
 constexpr auto tuple_token = asiolite::compat::as_tuple(asio::use_awaitable);

@@ -14,9 +14,10 @@ using namespace std::chrono_literals;
 std::string pragma_text(asio::io_context& ctx, asiolite::connection& db, const std::string& name) {
   return test::run(ctx, [](asiolite::connection& db, std::string sql) -> asio::awaitable<std::string> {
     auto r = co_await db.async_query(sql);
-    co_return r.empty() ? std::string() : std::string(r[0].at(0).type() == asiolite::column_type::text
-                                                           ? r[0].get<std::string>(0)
-                                                           : std::to_string(r[0].get<std::int64_t>(0)));
+    co_return r.empty()
+        ? std::string()
+        : std::string(r[0].at(0).type() == asiolite::column_type::text ? r[0].get<std::string>(0)
+                                                                       : std::to_string(r[0].get<std::int64_t>(0)));
   }(db, "PRAGMA " + name));
 }
 
@@ -70,7 +71,8 @@ TEST_CASE("foreign keys are enforced by default") {
     co_await db.async_execute_script(
         "CREATE TABLE parent(id INTEGER PRIMARY KEY);"
         "CREATE TABLE child(parent_id INTEGER REFERENCES parent(id));");
-    auto [ec, r] = co_await db.async_execute("INSERT INTO child VALUES (42)", asiolite::compat::as_tuple(asio::use_awaitable));
+    auto [ec, r] =
+        co_await db.async_execute("INSERT INTO child VALUES (42)", asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec == asiolite::errc::constraint);
     CHECK(ec.value() == SQLITE_CONSTRAINT_FOREIGNKEY);
   }(db));
@@ -120,7 +122,8 @@ TEST_CASE("an in-memory database is private to its connection") {
     co_await a.async_execute("CREATE TABLE t(x)");
     co_await a.async_execute("INSERT INTO t VALUES (1)");
     CHECK(co_await a.async_query_scalar<int>("SELECT count(*) FROM t") == 1);
-    auto [ec, n] = co_await b.async_query_scalar<int>("SELECT count(*) FROM t", asiolite::compat::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await b.async_query_scalar<int>("SELECT count(*) FROM t", asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec == asiolite::errc::error);  // no such table
   }(a, b));
   CHECK(pragma_text(ctx, a, "journal_mode") == "memory");
@@ -141,7 +144,8 @@ TEST_CASE("read_only refuses writes; read_write and read_only refuse a missing f
   test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
     CHECK(co_await db.async_query_scalar<int>("SELECT count(*) FROM t") == 0);
     asiolite::diagnostics diag;
-    auto [ec, r] = co_await db.async_execute("INSERT INTO t VALUES (1)", diag, asiolite::compat::as_tuple(asio::use_awaitable));
+    auto [ec, r] =
+        co_await db.async_execute("INSERT INTO t VALUES (1)", diag, asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec == asiolite::errc::readonly);
     CHECK(diag.message().find("readonly") != std::string::npos);
   }(db));

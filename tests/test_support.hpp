@@ -81,4 +81,24 @@ inline asiolite::connection open(asio::io_context& ctx, const std::string& path,
              }(ctx.get_executor(), path, opts));
 }
 
+/// A fresh database in a temporary directory, made by `schema`; run(body) runs
+/// body(connection&) as a coroutine, then closes the connection.
+struct database {
+  temp_dir dir;
+  asio::io_context ctx;
+  asiolite::connection db = open(ctx, dir.db());
+
+  explicit database(std::string schema) {
+    test::run(ctx, [](asiolite::connection& c, std::string sql) -> asio::awaitable<void> {
+      co_await c.async_execute_script(sql);
+    }(db, std::move(schema)));
+  }
+
+  template <class Body>
+  void run(Body body) {
+    test::run(ctx, body(db));
+    test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> { co_await c.async_close(); }(db));
+  }
+};
+
 }  // namespace test

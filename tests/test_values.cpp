@@ -28,22 +28,8 @@
 namespace {
 
 // A fresh database with a table v(x) whose column has no type: values keep their storage class.
-struct values_db {
-  test::temp_dir dir;
-  asio::io_context ctx;
-  asiolite::connection db = test::open(ctx, dir.db());
-
-  values_db() {
-    test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> {
-      co_await c.async_execute("CREATE TABLE v(x)");
-    }(db));
-  }
-
-  template <class Body>
-  void run(Body body) {
-    test::run(ctx, body(db));
-    test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> { co_await c.async_close(); }(db));
-  }
+struct values_db : test::database {
+  values_db() : database("CREATE TABLE v(x)") {}
 };
 
 constexpr auto tuple_token = asiolite::compat::as_tuple(asio::use_awaitable);
