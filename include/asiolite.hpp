@@ -3,10 +3,12 @@
 
 #include <asiolite/config.hpp>
 #include <asiolite/connection.hpp>
+#include <asiolite/default_token.hpp>
 #include <asiolite/error.hpp>
 #include <asiolite/field_view.hpp>
 #include <asiolite/options.hpp>
 #include <asiolite/parameters.hpp>
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
+#include <asiolite/statement_operations.hpp>
 #include <asiolite/sync_handle.hpp>

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <asiolite/config.hpp>
+#include <asiolite/default_token.hpp>
 #include <asiolite/detail/bind.hpp>
 #include <asiolite/detail/connection_impl.hpp>
 #include <asiolite/detail/trailing.hpp>
@@ -10,16 +11,13 @@
 #include <asiolite/parameters.hpp>
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
+#include <asiolite/statement_operations.hpp>
 
 #include <memory>
 #include <string_view>
 #include <type_traits>
 
 namespace asiolite {
-
-/// The token used when an initiating function is given none: `co_await db.async_x(...)`
-/// inside an asio::awaitable<> throws sqlite_error on failure.
-using default_token_t = asio::use_awaitable_t<>;
 
 /// A connection to an SQLite database. One worker thread per open connection owns the
 /// sqlite3 handle and runs requests in the order they were submitted; the handle is a
@@ -43,7 +41,7 @@ using default_token_t = asio::use_awaitable_t<>;
 ///   a deferred token: when the operation is initiated). Views may be temporaries.
 /// - Thread safety: any number of operations may be started concurrently, from any
 ///   thread, on one connection; they run one at a time, in submission order.
-class connection {
+class connection : public statement_operations<connection> {
  public:
   using executor_type = asio::any_io_executor;
 
@@ -110,46 +108,14 @@ class connection {
   template <class... Trailing>
   auto async_close(Trailing&&... trailing);
 
-  // ---- statements: (sql, args..., [diagnostics&], [token])
-
-  /// Runs one statement and reports its counters. Signature: void(error_code, execute_result).
-  template <class... Args>
-  auto async_execute(std::string_view sql, Args&&... args);
-
-  /// Runs one query. With T = rows (the default): every row with column names,
-  /// signature void(error_code, rows). Otherwise every row as T (a field type, tuple
-  /// or plain aggregate; columns in order): void(error_code, std::vector<T>).
-  template <class T = rows, class... Args>
-  auto async_query(std::string_view sql, Args&&... args);
-
-  /// The only row as T, or nullopt if none; a second row is errc::too_many_rows.
-  /// Signature: void(error_code, std::optional<T>).
-  template <class T, class... Args>
-  auto async_query_one(std::string_view sql, Args&&... args);
-
-  /// The single value of a one-row, one-column query. No row is errc::no_rows, unless
-  /// T is an std::optional. Signature: void(error_code, T).
-  template <class T, class... Args>
-  auto async_query_scalar(std::string_view sql, Args&&... args);
-
-  /// Runs several statements separated by semicolons, in one request; stops at the
-  /// first failure (statements before it keep their effect). Signature: void(error_code).
-  template <class... Trailing>
-  auto async_execute_script(std::string_view sql, Trailing&&... trailing);
-
  private:
-  template <class T>
-  struct is_statement_input : std::bool_constant<detail::bindable<T>> {};
+  friend class statement_operations<connection>;
+
   template <class T>
   struct is_options_input : std::is_same<std::remove_cvref_t<T>, options> {};
-  template <class T>
-  struct no_input : std::false_type {};
-
-  template <class Action, class Token, class... Args>
-  auto start_statement(std::string_view sql, std::tuple<Args...>&& args, diagnostics* diag, Token&& token);
 
   template <class Job, class Result, class Token>
-  auto start(Job&& job, diagnostics* diag, Token&& token);
+  auto start_request(Job&& job, diagnostics* diag, Token&& token);
 
   void release() noexcept {
     if (impl_) impl_->release();

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -93,6 +94,37 @@ class script_job {
 
  private:
   std::string sql_;
+};
+
+/// Runs user code on the worker: fn(sync_handle&).
+template <class Fn>
+class call_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  // A reference into the worker's data would dangle: the result is a copy.
+  using result_type = std::remove_cvref_t<std::invoke_result_t<Fn&, sync_handle&>>;
+  // Asio passes a value with every completion, failed ones too (as co_spawn does).
+  static_assert(std::is_void_v<result_type> || std::is_default_constructible_v<result_type>,
+                "asiolite: async_call's callable must return void or a default-constructible type");
+
+  explicit call_job(Fn fn) : fn_(std::move(fn)) {}
+
+  void operator()(session& s, failure&) {
+    sync_handle handle(s);
+    if constexpr (std::is_void_v<result_type>)
+      fn_(handle);
+    else
+      result_.emplace(fn_(handle));
+  }
+  result_type take_result() {
+    if constexpr (!std::is_void_v<result_type>) return result_ ? std::move(*result_) : result_type{};
+  }
+  std::string_view sql() const noexcept { return {}; }
+
+ private:
+  struct nothing {};
+  Fn fn_;
+  [[no_unique_address]] std::conditional_t<std::is_void_v<result_type>, nothing, std::optional<result_type>> result_;
 };
 
 class open_job {

@@ -227,8 +227,8 @@ class initiate_request {
  public:
   using executor_type = asio::any_io_executor;
 
-  initiate_request(std::shared_ptr<connection_impl> impl, executor_type ex) noexcept
-      : impl_(std::move(impl)), ex_(std::move(ex)) {}
+  initiate_request(std::shared_ptr<connection_impl> impl, executor_type ex, std::uint64_t lease = 0) noexcept
+      : impl_(std::move(impl)), ex_(std::move(ex)), lease_(lease) {}
 
   executor_type get_executor() const noexcept { return ex_; }
 
@@ -237,14 +237,16 @@ class initiate_request {
     // Asio hands over an lvalue when the caller's token is one: decay-copy it.
     using handler_type = std::decay_t<Handler>;
     using job_type = std::decay_t<Job>;
-    operation<handler_type, job_type, Error>::create(handler_type(std::forward<Handler>(handler)),
-                                                     job_type(std::forward<Job>(job)), impl_, ex_, diag)
-        ->start();
+    auto* op = operation<handler_type, job_type, Error>::create(handler_type(std::forward<Handler>(handler)),
+                                                                job_type(std::forward<Job>(job)), impl_, ex_, diag);
+    op->lease = lease_;
+    op->start();
   }
 
  private:
   std::shared_ptr<connection_impl> impl_;
   executor_type ex_;
+  std::uint64_t lease_;
 };
 
 }  // namespace asiolite::detail

@@ -57,6 +57,10 @@ class request {
   request* prev = nullptr;
   request* next = nullptr;
 
+  // Which transaction the request belongs to (0: none): while one holds the connection,
+  // only its requests run. Set before the request is submitted, never changed after.
+  std::uint64_t lease = 0;
+
   // Set by a cancellation while the request runs; the progress handler watches it.
   std::atomic<bool> interrupt{false};
 

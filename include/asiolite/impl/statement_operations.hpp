@@ -1,0 +1,102 @@
+// Out-of-line template bodies of statement_operations.hpp.
+#pragma once
+
+#include <asiolite/detail/jobs.hpp>
+
+#include <functional>
+
+namespace asiolite {
+
+template <class Derived>
+template <class Action, class Token, class... Args>
+auto statement_operations<Derived>::start_statement(std::string_view sql, std::tuple<Args...>&& args, diagnostics* diag,
+                                                    Token&& token) {
+  static_assert((detail::bindable<Args> && ...),
+                "asiolite: an argument has a type that cannot be bound (see docs/values.md for the list)");
+  using job = detail::statement_job<Action, detail::stored_t<Args>...>;
+  auto stored = std::apply([](auto&&... a) { return std::tuple(detail::store(std::forward<decltype(a)>(a))...); },
+                           std::move(args));
+  return derived().template start_request<job, typename Action::result_type>(job(std::string(sql), std::move(stored)),
+                                                                             diag, std::forward<Token>(token));
+}
+
+template <class Derived>
+template <class... Args>
+auto statement_operations<Derived>::async_execute(std::string_view sql, Args&&... args) {
+  return detail::split_trailing<is_statement_input, default_token_t>(
+      [&](auto&& inputs, diagnostics* diag, auto&& token) {
+        return start_statement<detail::execute_action>(sql, std::move(inputs), diag,
+                                                       std::forward<decltype(token)>(token));
+      },
+      std::forward<Args>(args)...);
+}
+
+template <class Derived>
+template <class T, class... Args>
+auto statement_operations<Derived>::async_query(std::string_view sql, Args&&... args) {
+  using action = std::conditional_t<std::is_same_v<T, rows>, detail::query_action, detail::query_as_action<T>>;
+  if constexpr (!std::is_same_v<T, rows>) {
+    static_assert(detail::record_type<T>, "asiolite: async_query<T> needs a field type, a tuple or a plain aggregate");
+    static_assert(!detail::record_has_views_v<T>,
+                  "asiolite: views (string_view, blob_view) cannot outlive the statement; use std::string or blob");
+  }
+  return detail::split_trailing<is_statement_input, default_token_t>(
+      [&](auto&& inputs, diagnostics* diag, auto&& token) {
+        return start_statement<action>(sql, std::move(inputs), diag, std::forward<decltype(token)>(token));
+      },
+      std::forward<Args>(args)...);
+}
+
+template <class Derived>
+template <class T, class... Args>
+auto statement_operations<Derived>::async_query_one(std::string_view sql, Args&&... args) {
+  static_assert(detail::record_type<T>,
+                "asiolite: async_query_one<T> needs a field type, a tuple or a plain aggregate");
+  static_assert(!detail::record_has_views_v<T>, "asiolite: views cannot outlive the statement");
+  return detail::split_trailing<is_statement_input, default_token_t>(
+      [&](auto&& inputs, diagnostics* diag, auto&& token) {
+        return start_statement<detail::query_one_action<T>>(sql, std::move(inputs), diag,
+                                                            std::forward<decltype(token)>(token));
+      },
+      std::forward<Args>(args)...);
+}
+
+template <class Derived>
+template <class T, class... Args>
+auto statement_operations<Derived>::async_query_scalar(std::string_view sql, Args&&... args) {
+  static_assert(detail::field_type<T>, "asiolite: async_query_scalar<T> needs a field type");
+  static_assert(!detail::record_has_views_v<T>, "asiolite: views cannot outlive the statement");
+  return detail::split_trailing<is_statement_input, default_token_t>(
+      [&](auto&& inputs, diagnostics* diag, auto&& token) {
+        return start_statement<detail::query_scalar_action<T>>(sql, std::move(inputs), diag,
+                                                               std::forward<decltype(token)>(token));
+      },
+      std::forward<Args>(args)...);
+}
+
+template <class Derived>
+template <class... Trailing>
+auto statement_operations<Derived>::async_execute_script(std::string_view sql, Trailing&&... trailing) {
+  return detail::split_trailing<no_input, default_token_t>(
+      [&](auto&&, diagnostics* diag, auto&& token) {
+        return derived().template start_request<detail::script_job, void>(detail::script_job(std::string(sql)), diag,
+                                                                          std::forward<decltype(token)>(token));
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class Derived>
+template <class Fn, class... Trailing>
+auto statement_operations<Derived>::async_call(Fn&& fn, Trailing&&... trailing) {
+  static_assert(std::is_invocable_v<std::decay_t<Fn>&, sync_handle&>,
+                "asiolite: async_call needs a callable taking asiolite::sync_handle&");
+  using job = detail::call_job<std::decay_t<Fn>>;
+  return detail::split_trailing<no_input, default_token_t>(
+      [&](auto&&, diagnostics* diag, auto&& token) {
+        return derived().template start_request<job, typename job::result_type>(job(std::forward<Fn>(fn)), diag,
+                                                                                std::forward<decltype(token)>(token));
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
+}  // namespace asiolite

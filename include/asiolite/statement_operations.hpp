@@ -1,0 +1,79 @@
+// The asynchronous statement operations, shared by everything that runs SQL on a
+// connection's worker: the connection itself and, later, its transactions.
+#pragma once
+
+#include <asiolite/config.hpp>
+#include <asiolite/default_token.hpp>
+#include <asiolite/detail/bind.hpp>
+#include <asiolite/detail/record.hpp>
+#include <asiolite/detail/trailing.hpp>
+#include <asiolite/error.hpp>
+#include <asiolite/results.hpp>
+#include <asiolite/row.hpp>
+#include <asiolite/sync_handle.hpp>
+
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+
+namespace asiolite {
+
+/// Statement operations: (sql, args..., [diagnostics&], [token]). See connection.hpp for
+/// the rules every asiolite initiating function follows (signature, executor,
+/// cancellation, what is copied, thread safety). Derived provides
+/// `start_request<Job, Result>(Job&&, diagnostics*, Token&&)`.
+template <class Derived>
+class statement_operations {
+ public:
+  /// Runs one statement and reports its counters. Signature: void(error_code, execute_result).
+  template <class... Args>
+  auto async_execute(std::string_view sql, Args&&... args);
+
+  /// Runs one query. With T = rows (the default): every row with column names,
+  /// signature void(error_code, rows). Otherwise every row as T (a field type, tuple
+  /// or plain aggregate; columns in order): void(error_code, std::vector<T>).
+  template <class T = rows, class... Args>
+  auto async_query(std::string_view sql, Args&&... args);
+
+  /// The only row as T, or nullopt if none; a second row is errc::too_many_rows.
+  /// Signature: void(error_code, std::optional<T>).
+  template <class T, class... Args>
+  auto async_query_one(std::string_view sql, Args&&... args);
+
+  /// The single value of a one-row, one-column query. No row is errc::no_rows, unless
+  /// T is an std::optional. Signature: void(error_code, T).
+  template <class T, class... Args>
+  auto async_query_scalar(std::string_view sql, Args&&... args);
+
+  /// Runs several statements separated by semicolons, in one request; stops at the
+  /// first failure (statements before it keep their effect). Signature: void(error_code).
+  /// Trailing: [diagnostics&] [token].
+  template <class... Trailing>
+  auto async_execute_script(std::string_view sql, Trailing&&... trailing);
+
+  /// Runs `fn(sync_handle&)` on the worker thread, in one request, and delivers what it
+  /// returns: the way to run many statements (or any sqlite3 call) in one hop.
+  /// Signature: void(error_code, R), or void(error_code) when fn returns void. If fn
+  /// throws, the co_await path rethrows that very exception; other tokens get its
+  /// code (an sqlite_error's, or errc::user_exception) and its what() as the message.
+  /// The worker survives. `fn` is moved into the operation and destroyed on the handler's
+  /// executor. Trailing: [diagnostics&] [token].
+  template <class Fn, class... Trailing>
+  auto async_call(Fn&& fn, Trailing&&... trailing);
+
+ protected:
+  template <class T>
+  struct is_statement_input : std::bool_constant<detail::bindable<T>> {};
+  template <class T>
+  struct no_input : std::false_type {};
+
+ private:
+  template <class Action, class Token, class... Args>
+  auto start_statement(std::string_view sql, std::tuple<Args...>&& args, diagnostics* diag, Token&& token);
+
+  Derived& derived() noexcept { return static_cast<Derived&>(*this); }
+};
+
+}  // namespace asiolite
+
+#include <asiolite/impl/statement_operations.hpp>
