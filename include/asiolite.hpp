@@ -10,5 +10,7 @@
 #include <asiolite/parameters.hpp>
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
+#include <asiolite/savepoint.hpp>
 #include <asiolite/statement_operations.hpp>
 #include <asiolite/sync_handle.hpp>
+#include <asiolite/transaction.hpp>

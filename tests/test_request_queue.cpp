@@ -51,7 +51,7 @@ std::vector<request*> ptrs(std::initializer_list<request*> l) { return l; }
 void make_open(request_queue& q, test_request& open) {
   REQUIRE(q.push(open) == push_result::start_worker);
   REQUIRE(q.pop() == &open);
-  REQUIRE_FALSE(q.finish(open, true));
+  REQUIRE_FALSE(q.finish(open, true).stop);
   REQUIRE(q.state() == status::open);
 }
 
@@ -98,7 +98,7 @@ TEST_CASE("request_queue: closed -> opening -> open -> closing -> closed") {
   REQUIRE(q.pop() == &open);
   CHECK(open.state == request_state::running);
   CHECK(q.state() == status::opening);  // still opening while the open runs
-  CHECK_FALSE(q.finish(open, true));
+  CHECK_FALSE(q.finish(open, true).stop);
   CHECK(open.state == request_state::done);
   CHECK(q.state() == status::open);
 
@@ -106,7 +106,7 @@ TEST_CASE("request_queue: closed -> opening -> open -> closing -> closed") {
   CHECK(q.state() == status::closing);
   REQUIRE(q.pop() == &close);
   CHECK(q.state() == status::closing);
-  CHECK(q.finish(close, true));  // the worker must stop
+  CHECK(q.finish(close, true).stop);  // the worker must stop
   CHECK(q.state() == status::closed);
   CHECK(q.empty());
 
@@ -115,7 +115,7 @@ TEST_CASE("request_queue: closed -> opening -> open -> closing -> closed") {
     CHECK(q.push(again) == push_result::start_worker);
     CHECK(q.state() == status::opening);
     REQUIRE(q.pop() == &again);
-    CHECK_FALSE(q.finish(again, true));
+    CHECK_FALSE(q.finish(again, true).stop);
     CHECK(q.state() == status::open);
   }
 }
@@ -147,7 +147,7 @@ TEST_CASE("request_queue: what each state accepts") {
 
   SECTION("open: statements queue, an open is rejected, a close queues") {
     REQUIRE(q.pop() == &open);
-    REQUIRE_FALSE(q.finish(open, true));
+    REQUIRE_FALSE(q.finish(open, true).stop);
     test_request s(request_kind::statement), o2(request_kind::open), c(request_kind::close);
     CHECK(q.push(s) == push_result::queued);
     CHECK(q.state() == status::open);
@@ -160,7 +160,7 @@ TEST_CASE("request_queue: what each state accepts") {
 
   SECTION("closing: statements are rejected, an open is rejected, another close queues behind") {
     REQUIRE(q.pop() == &open);
-    REQUIRE_FALSE(q.finish(open, true));
+    REQUIRE_FALSE(q.finish(open, true).stop);
     test_request c1(request_kind::close), s(request_kind::statement), o2(request_kind::open), c2(request_kind::close);
     REQUIRE(q.push(c1) == push_result::queued);
     CHECK(q.push(s) == push_result::rejected_closed);
@@ -171,7 +171,7 @@ TEST_CASE("request_queue: what each state accepts") {
     CHECK(q.size() == 2);
 
     REQUIRE(q.pop() == &c1);
-    CHECK(q.finish(c1, true));
+    CHECK(q.finish(c1, true).stop);
     CHECK(q.state() == status::closed);
     // The second close was queued behind the first: the worker completes it on its way out.
     CHECK(as_vector(q.take_all()) == ptrs({&c2}));
@@ -187,13 +187,13 @@ TEST_CASE("request_queue: an open that succeeds with a close queued behind it le
   REQUIRE(q.push(s) == push_result::queued);
   REQUIRE(q.push(close) == push_result::queued);
   REQUIRE(q.pop() == &open);
-  CHECK_FALSE(q.finish(open, true));
+  CHECK_FALSE(q.finish(open, true).stop);
   CHECK(q.state() == status::closing);  // not open: a close is pending
   REQUIRE(q.pop() == &s);
-  CHECK_FALSE(q.finish(s, true));
+  CHECK_FALSE(q.finish(s, true).stop);
   CHECK(q.state() == status::closing);
   REQUIRE(q.pop() == &close);
-  CHECK(q.finish(close, true));
+  CHECK(q.finish(close, true).stop);
   CHECK(q.state() == status::closed);
 }
 
@@ -207,7 +207,7 @@ TEST_CASE("request_queue: requests pop in the order they were pushed") {
   CHECK(q.size() == 51);
 
   REQUIRE(q.pop() == &open);
-  REQUIRE_FALSE(q.finish(open, true));
+  REQUIRE_FALSE(q.finish(open, true).stop);
   // Interleave pops with new pushes: still first in, first out.
   std::deque<test_request> late;
   for (int i = 0; i < 10; ++i) late.emplace_back(request_kind::statement);
@@ -217,7 +217,7 @@ TEST_CASE("request_queue: requests pop in the order they were pushed") {
     request* r = q.pop();
     REQUIRE(r != nullptr);
     CHECK(r->state == request_state::running);
-    CHECK_FALSE(q.finish(*r, true));
+    CHECK_FALSE(q.finish(*r, true).stop);
     CHECK(r->state == request_state::done);
     popped.push_back(r);
   }
@@ -293,7 +293,7 @@ TEST_CASE("request_queue: cancelling a running statement sets only its interrupt
   CHECK_FALSE(b.interrupt.load());
   CHECK(q.size() == 1);
 
-  CHECK_FALSE(q.finish(a, false));
+  CHECK_FALSE(q.finish(a, false).stop);
   CHECK(a.state == request_state::done);
   // Once finished, a cancellation does nothing.
   CHECK(q.cancel(a) == cancel_result::none);
@@ -313,7 +313,7 @@ TEST_CASE("request_queue: a statement never queued, or already done, cannot be c
   test_request s(request_kind::statement);
   REQUIRE(q.push(s) == push_result::queued);
   REQUIRE(q.pop() == &s);
-  REQUIRE_FALSE(q.finish(s, true));
+  REQUIRE_FALSE(q.finish(s, true).stop);
   CHECK(q.cancel(s) == cancel_result::none);
   CHECK_FALSE(s.interrupt.load());
 }
@@ -335,14 +335,14 @@ TEST_CASE("request_queue: opens and closes cannot be cancelled, queued or runnin
   CHECK(q.cancel(open) == cancel_result::none);  // running
   CHECK_FALSE(open.interrupt.load());
   CHECK(open.state == request_state::running);
-  REQUIRE_FALSE(q.finish(open, true));
+  REQUIRE_FALSE(q.finish(open, true).stop);
 
   REQUIRE(q.pop() == &s);
-  REQUIRE_FALSE(q.finish(s, true));
+  REQUIRE_FALSE(q.finish(s, true).stop);
   REQUIRE(q.pop() == &close);
   CHECK(q.cancel(close) == cancel_result::none);
   CHECK_FALSE(close.interrupt.load());
-  CHECK(q.finish(close, true));
+  CHECK(q.finish(close, true).stop);
   CHECK(q.state() == status::closed);
 }
 
@@ -357,7 +357,7 @@ TEST_CASE("request_queue: a failed open stops the worker, closes the queue, and 
   REQUIRE(q.push(c2) == push_result::queued);
   REQUIRE(q.pop() == &open);
 
-  CHECK(q.finish(open, false));
+  CHECK(q.finish(open, false).stop);
   CHECK(q.state() == status::closed);
   CHECK(open.state == request_state::done);
 
@@ -386,7 +386,7 @@ TEST_CASE("request_queue: a failed open with nothing behind it") {
   test_request open(request_kind::open);
   REQUIRE(q.push(open) == push_result::start_worker);
   REQUIRE(q.pop() == &open);
-  CHECK(q.finish(open, false));
+  CHECK(q.finish(open, false).stop);
   CHECK(q.state() == status::closed);
   CHECK(q.take_all() == nullptr);
 }
@@ -399,7 +399,7 @@ TEST_CASE("request_queue: a failed statement does not stop the worker") {
   REQUIRE(q.push(s) == push_result::queued);
   REQUIRE(q.push(t) == push_result::queued);
   REQUIRE(q.pop() == &s);
-  CHECK_FALSE(q.finish(s, false));
+  CHECK_FALSE(q.finish(s, false).stop);
   CHECK(q.state() == status::open);
   CHECK(pop_all(q) == ptrs({&t}));
 }
@@ -430,4 +430,155 @@ TEST_CASE("request_queue: abort completes a request once, with the failure recor
   CHECK(r.failed());
   CHECK(r.completions == 1);
   CHECK(r.runs == 0);
+}
+
+namespace {
+// A request of the transaction with lease `lease` (a begin takes a new one).
+test_request& leased(std::deque<test_request>& store, request_kind kind, std::uint64_t lease) {
+  auto& r = store.emplace_back(kind);
+  r.lease = lease;
+  return r;
+}
+}  // namespace
+
+TEST_CASE("request_queue: a successful BEGIN leases the connection; only its requests run until it ends") {
+  request_queue q;
+  test_request open(request_kind::open);
+  make_open(q, open);
+  std::deque<test_request> store;
+  auto& begin = leased(store, request_kind::begin, 7);
+  auto& before = leased(store, request_kind::statement, 0);
+  REQUIRE(q.push(begin) == push_result::queued);
+  REQUIRE(q.pop() == &begin);
+  REQUIRE(q.push(before) == push_result::queued);  // queued while BEGIN runs: waits
+  auto f = q.finish(begin, true, true);
+  CHECK(f.lease_began);
+  CHECK(q.lease() == 7);
+
+  auto& outsider = leased(store, request_kind::statement, 0);
+  auto& inside = leased(store, request_kind::statement, 7);
+  auto& other_begin = leased(store, request_kind::begin, 8);
+  REQUIRE(q.push(outsider) == push_result::queued);
+  REQUIRE(q.push(other_begin) == push_result::queued);
+  REQUIRE(q.push(inside) == push_result::queued);
+  CHECK(q.pop() == &inside);  // the transaction's request first, though queued last
+  CHECK_FALSE(q.finish(inside, true, true).lease_ended);
+  CHECK(q.pop() == nullptr);  // the others wait, even with the worker idle
+
+  auto& commit = leased(store, request_kind::statement, 7);
+  REQUIRE(q.push(commit) == push_result::queued);
+  REQUIRE(q.pop() == &commit);
+  CHECK(q.finish(commit, true, false).lease_ended);  // no transaction open any more
+  CHECK(q.lease() == 0);
+  CHECK(q.take_leased() == nullptr);
+  CHECK(pop_all(q) == ptrs({&before, &outsider, &other_begin}));
+}
+
+TEST_CASE("request_queue: a failed BEGIN leases nothing") {
+  request_queue q;
+  test_request open(request_kind::open);
+  make_open(q, open);
+  std::deque<test_request> store;
+  auto& begin = leased(store, request_kind::begin, 3);
+  REQUIRE(q.push(begin) == push_result::queued);
+  REQUIRE(q.pop() == &begin);
+  CHECK_FALSE(q.finish(begin, false, false).lease_began);
+  CHECK(q.lease() == 0);
+  auto& late = leased(store, request_kind::statement, 3);
+  CHECK(q.push(late) == push_result::rejected_ended);
+}
+
+TEST_CASE("request_queue: requests of an ended transaction are refused, its rollbacks succeed at once") {
+  request_queue q;
+  test_request open(request_kind::open);
+  make_open(q, open);
+  std::deque<test_request> store;
+  auto& begin = leased(store, request_kind::begin, 5);
+  REQUIRE(q.push(begin) == push_result::queued);
+  REQUIRE(q.pop() == &begin);
+  REQUIRE(q.finish(begin, true, true).lease_began);
+
+  // SQLite rolls the transaction back while statements of it are still queued.
+  auto& failing = leased(store, request_kind::statement, 5);
+  auto& queued_stmt = leased(store, request_kind::statement, 5);
+  auto& queued_rollback = leased(store, request_kind::rollback, 5);
+  REQUIRE(q.push(failing) == push_result::queued);
+  REQUIRE(q.push(queued_stmt) == push_result::queued);
+  REQUIRE(q.push(queued_rollback) == push_result::queued);
+  REQUIRE(q.pop() == &failing);
+  auto f = q.finish(failing, false, false);
+  CHECK(f.lease_ended);
+  CHECK(as_vector(q.take_leased()) == ptrs({&queued_stmt, &queued_rollback}));
+
+  auto& late_stmt = leased(store, request_kind::statement, 5);
+  auto& late_rollback = leased(store, request_kind::rollback, 5);
+  CHECK(q.push(late_stmt) == push_result::rejected_ended);
+  CHECK(q.push(late_rollback) == push_result::done_already);
+}
+
+TEST_CASE("request_queue: a close waits behind an open transaction, which may still finish") {
+  request_queue q;
+  test_request open(request_kind::open);
+  make_open(q, open);
+  std::deque<test_request> store;
+  auto& begin = leased(store, request_kind::begin, 9);
+  REQUIRE(q.push(begin) == push_result::queued);
+  REQUIRE(q.pop() == &begin);
+  REQUIRE(q.finish(begin, true, true).lease_began);
+
+  test_request close(request_kind::close);
+  REQUIRE(q.push(close) == push_result::queued);
+  CHECK(q.state() == status::closing);
+  auto& outsider = leased(store, request_kind::statement, 0);
+  CHECK(q.push(outsider) == push_result::rejected_closed);
+  auto& inside = leased(store, request_kind::statement, 9);
+  CHECK(q.push(inside) == push_result::queued);  // accepted while closing: it holds the connection
+  CHECK(q.pop() == &inside);
+  REQUIRE_FALSE(q.finish(inside, true, true).lease_ended);
+  auto& rollback = leased(store, request_kind::rollback, 9);
+  REQUIRE(q.push(rollback) == push_result::queued);
+  REQUIRE(q.pop() == &rollback);
+  REQUIRE(q.finish(rollback, true, false).lease_ended);
+  CHECK(q.pop() == &close);
+  CHECK(q.finish(close, true).stop);
+}
+
+TEST_CASE("request_queue: cancellation removes queued requests of a transaction; rollbacks are not cancellable") {
+  request_queue q;
+  test_request open(request_kind::open);
+  make_open(q, open);
+  std::deque<test_request> store;
+  auto& begin = leased(store, request_kind::begin, 4);
+  auto& queued_begin = leased(store, request_kind::begin, 6);
+  REQUIRE(q.push(begin) == push_result::queued);
+  REQUIRE(q.pop() == &begin);
+  REQUIRE(q.finish(begin, true, true).lease_began);
+  REQUIRE(q.push(queued_begin) == push_result::queued);
+  auto& a = leased(store, request_kind::statement, 4);
+  auto& rb = leased(store, request_kind::rollback, 4);
+  REQUIRE(q.push(a) == push_result::queued);
+  REQUIRE(q.push(rb) == push_result::queued);
+  CHECK(q.cancel(queued_begin) == cancel_result::removed);
+  CHECK(q.cancel(a) == cancel_result::removed);
+  CHECK(q.cancel(rb) == cancel_result::none);
+  CHECK(pop_all(q) == ptrs({&rb}));
+}
+
+TEST_CASE("request_queue: cancel_all removes every cancellable request and interrupts the running one") {
+  request_queue q;
+  test_request open(request_kind::open);
+  make_open(q, open);
+  std::deque<test_request> store;
+  auto& running = leased(store, request_kind::statement, 0);
+  auto& a = leased(store, request_kind::statement, 0);
+  auto& b = leased(store, request_kind::begin, 2);
+  test_request close(request_kind::close);
+  REQUIRE(q.push(running) == push_result::queued);
+  REQUIRE(q.pop() == &running);
+  REQUIRE(q.push(a) == push_result::queued);
+  REQUIRE(q.push(b) == push_result::queued);
+  REQUIRE(q.push(close) == push_result::queued);
+  CHECK(as_vector(q.cancel_all(&running)) == ptrs({&a, &b}));
+  CHECK(running.interrupt.load());
+  CHECK(pop_all(q) == ptrs({&close}));
 }

@@ -12,6 +12,7 @@
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
 #include <asiolite/statement_operations.hpp>
+#include <asiolite/transaction.hpp>
 
 #include <memory>
 #include <string_view>
@@ -108,8 +109,38 @@ class connection : public statement_operations<connection> {
   template <class... Trailing>
   auto async_close(Trailing&&... trailing);
 
+  // ---- transactions
+
+  /// BEGIN: a transaction that holds this connection until it ends. Other requests on the
+  /// connection wait for it, in order. Trailing: [begin_mode] [diagnostics&] [token].
+  /// Signature: void(error_code, transaction). Default mode: immediate. Cancellable while
+  /// queued; a BEGIN already run delivers its transaction, which, if the caller drops it
+  /// (e.g. the losing side of `||`), rolls back and releases the connection. From inside
+  /// a transaction on this connection, this waits for that transaction to end: nest with
+  /// transaction::async_savepoint instead.
+  template <class... Trailing>
+  auto async_begin(Trailing&&... trailing);
+
+  /// Runs `body(transaction&)`, a coroutine, in a transaction: commits when it returns,
+  /// rolls back when it throws (the exception propagates), and runs it again, after a
+  /// backoff, when SQLite reports SQLITE_BUSY (at most opts.max_attempts times in all).
+  /// The body may therefore run more than once: keep its effects outside the database
+  /// idempotent. Returns what the body returns. The connection must outlive the call.
+  template <class Body>
+  auto async_transaction(Body body, transaction_options opts = {});
+
+  /// The whole transaction as one request: BEGIN, fn(sync_handle&), COMMIT on the
+  /// worker in a single hop (ROLLBACK if fn throws or COMMIT fails) — the fastest way to
+  /// run many statements atomically. Trailing: [begin_mode] [diagnostics&] [token].
+  /// Signature and exceptions as async_call.
+  template <class Fn, class... Trailing>
+  auto async_call_in_transaction(Fn&& fn, Trailing&&... trailing);
+
  private:
   friend class statement_operations<connection>;
+
+  template <class T>
+  struct is_begin_mode : std::is_same<std::remove_cvref_t<T>, begin_mode> {};
 
   template <class T>
   struct is_options_input : std::is_same<std::remove_cvref_t<T>, options> {};

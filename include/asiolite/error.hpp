@@ -60,6 +60,7 @@ enum class errc : int {
   no_rows,              ///< a query that must return one row returned none
   too_many_rows,        ///< a query that may return at most one row returned more
   user_exception,       ///< user code run on the worker threw (the message is its what())
+  transaction_ended,    ///< the transaction was committed or rolled back (maybe by SQLite itself)
 };
 
 namespace detail {
@@ -100,6 +101,8 @@ class error_category_impl final : public std::error_category {
         return "the query returned more rows than expected";
       case errc::user_exception:
         return "user code on the worker thread threw an exception";
+      case errc::transaction_ended:
+        return "the transaction has ended";
       default:
         return "unknown asiolite error";
     }

@@ -64,8 +64,6 @@ class statement_operations {
  protected:
   template <class T>
   struct is_statement_input : std::bool_constant<detail::bindable<T>> {};
-  template <class T>
-  struct no_input : std::false_type {};
 
  private:
   template <class Action, class Token, class... Args>

@@ -73,6 +73,10 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
         lock.unlock();
         r.abort(make_error_code(errc::already_open), "the connection is open, opening or closing");
         return;
+      case request_queue::push_result::rejected_ended:
+        lock.unlock();
+        r.abort(make_error_code(errc::transaction_ended), "the transaction has ended");
+        return;
       case request_queue::push_result::done_already:
         lock.unlock();
         r.complete();
@@ -174,7 +178,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       const std::uint32_t seen = wake_seq_.load(std::memory_order_acquire);
       {
         std::lock_guard lock(mutex_);
-        if (request* r = queue_.pop()) return r;
+        if (request* r = queue_.pop()) return running_ = r;
       }
       bool woken = false;
       for (int i = 0; i < spin_iterations && !woken; ++i) {
@@ -192,15 +196,24 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     name_this_thread();
     for (;;) {
       request* r = wait_for_request();
-      session_.watch_interrupt(&r->interrupt);
+      session_.watch_interrupt(r->interruptible ? &r->interrupt : nullptr);
       r->run(session_);
       session_.watch_interrupt(nullptr);
+      const bool in_transaction = session_.in_transaction();
+
+      request_queue::finish_result done;
       request* rest = nullptr;
-      bool stop;
+      std::shared_ptr<lease_state> ended_lease;
       {
         std::lock_guard lock(mutex_);
-        stop = queue_.finish(*r, !r->failed());
-        if (stop) {
+        running_ = nullptr;
+        done = queue_.finish(*r, !r->failed(), in_transaction);
+        if (done.lease_began) lease_owner_ = r->begins;
+        if (done.lease_ended) {
+          ended_lease = std::move(lease_owner_);
+          rest = queue_.take_leased();
+        }
+        if (done.stop) {
           // Before "closed" is published: from then on an async_open may start a new
           // worker on this same session_. (A no-op today: the close job, or the failed
           // open, has already closed the handle; so holding the lock costs nothing.)
@@ -209,24 +222,39 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
         }
         publish_status();
       }
-      if (!stop) {
+      if (ended_lease) end_lease(*r, *ended_lease, rest);
+      if (!done.stop) {
         r->complete();
         continue;
       }
       // Closed, or failed to open: what is left can no longer run.
-      while (rest) {
-        request* next = rest->next;
-        if (rest->kind() == request_kind::close)
-          rest->complete();  // a close queued behind this one: the connection is closed
-        else
-          rest->abort(make_error_code(errc::closed),
-                      "the connection closed, or failed to open, before the request ran");
-        rest = next;
-      }
+      complete_unrunnable(rest, make_error_code(errc::closed),
+                          "the connection closed, or failed to open, before the request ran");
       r->joins_worker = true;
       r->worker = generation;
       r->complete();
       return;
+    }
+  }
+
+  // The transaction holding the connection is over, after `r` ran: mark it, and finish
+  // what it still had queued.
+  void end_lease(request& r, lease_state& lease, request* rest) noexcept {
+    lease.ended.store(true, std::memory_order_release);
+    if (r.failed() && r.kind() == request_kind::statement) r.append_to_message(" (SQLite rolled the transaction back)");
+    complete_unrunnable(rest, make_error_code(errc::transaction_ended), "the transaction ended before the request ran");
+  }
+
+  // Completes requests that can no longer run: closes and rollbacks have nothing left to
+  // do and succeed; the rest fail with `ec`.
+  static void complete_unrunnable(request* list, std::error_code ec, const char* why) noexcept {
+    while (list) {
+      request* next = list->next;
+      if (list->kind() == request_kind::close || list->kind() == request_kind::rollback)
+        list->complete();
+      else
+        list->abort(ec, why);
+      list = next;
     }
   }
 
@@ -236,7 +264,9 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   request_queue queue_;
   std::atomic<request_queue::status> status_{request_queue::status::closed};
   std::thread thread_;
-  std::uint64_t generation_ = 0;  // of the worker in thread_, counted from 1; guarded by mutex_
+  request* running_ = nullptr;                // the request the worker runs now; guarded by mutex_
+  std::shared_ptr<lease_state> lease_owner_;  // the transaction holding the connection; guarded by mutex_
+  std::uint64_t generation_ = 0;              // of the worker in thread_, counted from 1; guarded by mutex_
   std::shared_ptr<std::atomic<bool>> thread_done_;
   std::atomic<std::uint32_t> wake_seq_{0};
   std::atomic<bool> parked_{false};

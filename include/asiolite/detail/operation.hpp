@@ -58,12 +58,12 @@ class operation final : public request {
  public:
   /// Allocates the operation with the handler's allocator.
   static operation* create(Handler&& handler, Job&& job, std::shared_ptr<connection_impl> impl,
-                           const asio::any_io_executor& fallback, diagnostics* diag) {
+                           const asio::any_io_executor& fallback, diagnostics* diag, std::uint64_t lease) {
     self_allocator alloc(asio::get_associated_allocator(handler, asio::recycling_allocator<void>()));
     operation* p = std::allocator_traits<self_allocator>::allocate(alloc, 1);
     try {
       std::allocator_traits<self_allocator>::construct(alloc, p, std::move(handler), std::move(job), std::move(impl),
-                                                       fallback, diag);
+                                                       fallback, diag, lease);
     } catch (...) {
       std::allocator_traits<self_allocator>::deallocate(alloc, p, 1);
       throw;
@@ -72,7 +72,7 @@ class operation final : public request {
   }
 
   operation(Handler&& handler, Job&& job, std::shared_ptr<connection_impl> impl, const asio::any_io_executor& fallback,
-            diagnostics* diag)
+            diagnostics* diag, std::uint64_t lease_id)
       : request(Job::kind, &do_run, &do_complete),
         handler_(std::move(handler)),
         job_(std::move(job)),
@@ -80,17 +80,25 @@ class operation final : public request {
             asio::prefer(asio::get_associated_executor(handler_, fallback), asio::execution::outstanding_work.tracked)),
         io_work_(track_io_executor(handler_, fallback)),
         impl_(std::move(impl)),
-        diag_(diag) {}
+        diag_(diag) {
+    lease = lease_id;
+    if constexpr (requires(Job & j) { j.lease_to_begin(); }) {
+      begins = job_.lease_to_begin();
+      lease = begins->id;
+    }
+    if constexpr (requires { Job::interruptible; }) interruptible = Job::interruptible;
+  }
 
   /// Queues the request (installing the cancellation handler first, so a cancellation
   /// can never miss it), or completes it with errc::closed on a moved-from connection.
   void start() {
     if (!impl_) {
-      abort(make_error_code(errc::closed), "the connection was moved from");
+      abort(make_error_code(errc::closed), "the handle is empty (moved from, or never opened)");
       return;
     }
     slot_type slot = asio::get_associated_cancellation_slot(handler_);
-    if (Job::kind == request_kind::statement && slot.is_connected()) slot.template emplace<cancel_handler>(this);
+    if ((Job::kind == request_kind::statement || Job::kind == request_kind::begin) && slot.is_connected())
+      slot.template emplace<cancel_handler>(this);
     impl_->submit(*this);
   }
 
@@ -237,9 +245,8 @@ class initiate_request {
     // Asio hands over an lvalue when the caller's token is one: decay-copy it.
     using handler_type = std::decay_t<Handler>;
     using job_type = std::decay_t<Job>;
-    auto* op = operation<handler_type, job_type, Error>::create(handler_type(std::forward<Handler>(handler)),
-                                                                job_type(std::forward<Job>(job)), impl_, ex_, diag);
-    op->lease = lease_;
+    auto* op = operation<handler_type, job_type, Error>::create(
+        handler_type(std::forward<Handler>(handler)), job_type(std::forward<Job>(job)), impl_, ex_, diag, lease_);
     op->start();
   }
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <system_error>
 #include <thread>
 
@@ -16,7 +17,23 @@ enum class request_kind : std::uint8_t {
   statement,  // anything that needs an open database
   open,
   close,
+  begin,     // starts a transaction: when it succeeds, its lease holds the connection
+  rollback,  // ends its transaction; nothing to do (success) if that has ended already
 };
+
+/// A transaction's claim on its connection, shared by the transaction's handles and the
+/// worker, which marks it ended when SQLite reports no transaction open any more.
+struct lease_state {
+  explicit lease_state(std::uint64_t lease_id) noexcept : id(lease_id) {}
+  const std::uint64_t id;
+  std::atomic<bool> ended{false};
+};
+
+/// A fresh lease id: unique in the process, never 0.
+inline std::uint64_t next_lease_id() noexcept {
+  static std::atomic<std::uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
 
 enum class request_state : std::uint8_t { idle, queued, running, done };
 
@@ -52,6 +69,14 @@ class request {
 
   bool failed() const noexcept { return static_cast<bool>(failure_); }
 
+  /// Adds words to the failure's message (the worker knows things the request does not).
+  void append_to_message(const char* words) noexcept {
+    try {
+      failure_.message += words;
+    } catch (...) {
+    }
+  }
+
   // The queue's bookkeeping, guarded by the connection's mutex.
   request_state state = request_state::idle;
   request* prev = nullptr;
@@ -60,6 +85,10 @@ class request {
   // Which transaction the request belongs to (0: none): while one holds the connection,
   // only its requests run. Set before the request is submitted, never changed after.
   std::uint64_t lease = 0;
+  // A begin request's lease, for the worker to mark ended when its transaction is over.
+  std::shared_ptr<lease_state> begins;
+  // False for requests that must run to their end once started (COMMIT).
+  bool interruptible = true;
 
   // Set by a cancellation while the request runs; the progress handler watches it.
   std::atomic<bool> interrupt{false};

@@ -1,13 +1,51 @@
 // The queue's decisions, kept apart from threads and locks so tests can drive them:
-// what a connection accepts in each state, what runs next, what a cancellation does.
-// The caller holds the connection's mutex around every call.
+// what a connection accepts in each state, what runs next, what a cancellation does,
+// and which transaction holds the connection. The caller holds the connection's mutex
+// around every call.
 #pragma once
 
 #include <asiolite/detail/request.hpp>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace asiolite::detail {
+
+/// A FIFO of requests linked through their own prev/next pointers.
+class request_list {
+ public:
+  bool empty() const noexcept { return head_ == nullptr; }
+  std::size_t size() const noexcept { return size_; }
+  request* front() const noexcept { return head_; }
+
+  void push_back(request& r) noexcept {
+    r.next = nullptr;
+    r.prev = tail_;
+    (tail_ ? tail_->next : head_) = &r;
+    tail_ = &r;
+    ++size_;
+  }
+
+  void erase(request& r) noexcept {
+    (r.prev ? r.prev->next : head_) = r.next;
+    (r.next ? r.next->prev : tail_) = r.prev;
+    r.prev = r.next = nullptr;
+    --size_;
+  }
+
+  /// Empties the list, returning its requests linked by `next`, in order.
+  request* release() noexcept {
+    request* all = head_;
+    head_ = tail_ = nullptr;
+    size_ = 0;
+    return all;
+  }
+
+ private:
+  request* head_ = nullptr;
+  request* tail_ = nullptr;
+  std::size_t size_ = 0;
+};
 
 class request_queue {
  public:
@@ -18,7 +56,9 @@ class request_queue {
     start_worker,     // queued an open on a closed connection: start a worker for it
     rejected_closed,  // complete it with errc::closed
     rejected_open,    // an open on a connection that is not closed: errc::already_open
-    done_already,     // a close on a closed connection: complete it successfully
+    rejected_ended,   // a request of a transaction that has ended: errc::transaction_ended
+    done_already,     // a close on a closed connection, a rollback of an ended transaction:
+                      // complete it successfully
   };
 
   enum class cancel_result : std::uint8_t {
@@ -27,65 +67,102 @@ class request_queue {
     none,         // nothing to do (done already, or not cancellable)
   };
 
+  /// What finish() changed.
+  struct finish_result {
+    bool stop = false;         // the connection closed, or failed to open: the worker ends
+    bool lease_began = false;  // a BEGIN succeeded: its transaction holds the connection
+    bool lease_ended = false;  // the transaction holding the connection is over
+  };
+
   status state() const noexcept { return status_; }
-  bool empty() const noexcept { return head_ == nullptr; }
-  std::size_t size() const noexcept { return size_; }
+  /// The transaction that holds the connection (its lease id), or 0.
+  std::uint64_t lease() const noexcept { return lease_; }
+  bool empty() const noexcept { return main_.empty() && leased_.empty(); }
+  std::size_t size() const noexcept { return main_.size() + leased_.size(); }
 
   push_result push(request& r) noexcept {
     switch (r.kind()) {
       case request_kind::open:
         if (status_ != status::closed) return push_result::rejected_open;
         status_ = status::opening;
-        append(r);
+        append(main_, r);
         return push_result::start_worker;
       case request_kind::close:
         if (status_ == status::closed) return push_result::done_already;
-        // Behind everything queued so far; later closes queue behind it and learn its outcome.
+        // Behind everything queued so far, and behind an open transaction: close waits
+        // for it to end. Later closes queue behind this one and learn its outcome.
         status_ = status::closing;
-        append(r);
+        append(main_, r);
+        return push_result::queued;
+      case request_kind::begin:
+        if (status_ == status::closed || status_ == status::closing) return push_result::rejected_closed;
+        append(main_, r);
         return push_result::queued;
       case request_kind::statement:
+      case request_kind::rollback:
+        if (r.lease != 0) return push_leased(r);
         if (status_ == status::closed || status_ == status::closing) return push_result::rejected_closed;
-        append(r);
+        append(main_, r);
         return push_result::queued;
     }
     return push_result::rejected_closed;
   }
 
-  /// The next request to run (now marked running), or nullptr if there is none.
+  /// The next request to run (now marked running), or nullptr if there is none. While a
+  /// transaction holds the connection only its requests run; the rest wait, in order.
   request* pop() noexcept {
-    request* r = head_;
+    request_list& from = lease_ != 0 ? leased_ : main_;
+    request* r = from.front();
     if (!r) return nullptr;
-    unlink(*r);
+    from.erase(*r);
     r->state = request_state::running;
     return r;
   }
 
-  /// `r` (returned by pop) has run. True when the worker must stop: the connection
-  /// closed, or failed to open.
-  bool finish(request& r, bool succeeded) noexcept {
+  /// `r` (returned by pop) has run. `in_transaction`: the database has a transaction
+  /// open now (!sqlite3_get_autocommit). After lease_ended, take_leased() holds what
+  /// that transaction had still queued.
+  finish_result finish(request& r, bool succeeded, bool in_transaction = false) noexcept {
     r.state = request_state::done;
+    finish_result result;
     switch (r.kind()) {
       case request_kind::open:
         if (succeeded) {
           if (status_ == status::opening) status_ = status::open;  // else a close is already queued
-          return false;
+        } else {
+          status_ = status::closed;
+          result.stop = true;
         }
-        status_ = status::closed;
-        return true;
+        break;
       case request_kind::close:
         status_ = status::closed;
-        return true;
+        result.stop = true;
+        break;
+      case request_kind::begin:
+        if (succeeded && in_transaction) {
+          lease_ = r.lease;
+          result.lease_began = true;
+        }
+        break;
       case request_kind::statement:
-        return false;
+      case request_kind::rollback:
+        // However it ended (commit, rollback, or SQLite rolling back on an error), once
+        // no transaction is open the connection is free again.
+        if (lease_ != 0 && r.lease == lease_ && !in_transaction) {
+          lease_ = 0;
+          result.lease_ended = true;
+        }
+        break;
     }
-    return false;
+    return result;
   }
 
   cancel_result cancel(request& r) noexcept {
-    if (r.kind() != request_kind::statement) return cancel_result::none;  // open and close always finish
+    // Open and close always run; a rollback is what ends a transaction, whoever waits for it.
+    if (r.kind() == request_kind::open || r.kind() == request_kind::close || r.kind() == request_kind::rollback)
+      return cancel_result::none;
     if (r.state == request_state::queued) {
-      unlink(r);
+      list_of(r).erase(r);
       r.state = request_state::done;
       return cancel_result::removed;
     }
@@ -96,37 +173,66 @@ class request_queue {
     return cancel_result::none;
   }
 
-  /// Removes and returns everything still queued, as a list linked by `next`
-  /// (used once the worker stops, to complete what can no longer run).
+  /// Cancels every queued request: returns them (linked by `next`) for completion with
+  /// operation_aborted, and sets the running one's interrupt flag. Open, close and
+  /// rollback requests stay.
+  request* cancel_all(request* running) noexcept {
+    request_list out;
+    for (request_list* list : {&leased_, &main_}) {
+      for (request* r = list->front(); r;) {
+        request* next = r->next;
+        if (cancel(*r) == cancel_result::removed) out.push_back(*r);
+        r = next;
+      }
+    }
+    if (running) cancel(*running);
+    return out.release();
+  }
+
+  /// Removes and returns what the transaction that just ended had still queued.
+  request* take_leased() noexcept { return take(leased_); }
+
+  /// Removes and returns everything still queued, as a list linked by `next` (used once
+  /// the worker stops, to complete what can no longer run).
   request* take_all() noexcept {
-    request* all = head_;
-    for (request* r = head_; r; r = r->next) r->state = request_state::done;
-    head_ = tail_ = nullptr;
-    size_ = 0;
-    return all;
+    request* leased = take(leased_);
+    request* main = take(main_);
+    if (!leased) return main;
+    request* last = leased;
+    while (last->next) last = last->next;
+    last->next = main;
+    return leased;
   }
 
  private:
-  void append(request& r) noexcept {
-    r.state = request_state::queued;
-    r.next = nullptr;
-    r.prev = tail_;
-    (tail_ ? tail_->next : head_) = &r;
-    tail_ = &r;
-    ++size_;
+  // A transaction's request runs only while that transaction holds the connection; once
+  // it has ended, its statements fail and its rollbacks have nothing left to do.
+  push_result push_leased(request& r) noexcept {
+    if (r.lease != lease_)
+      return r.kind() == request_kind::rollback ? push_result::done_already : push_result::rejected_ended;
+    append(leased_, r);  // even while closing: the close waits for this transaction
+    return push_result::queued;
   }
 
-  void unlink(request& r) noexcept {
-    (r.prev ? r.prev->next : head_) = r.next;
-    (r.next ? r.next->prev : tail_) = r.prev;
-    r.prev = r.next = nullptr;
-    --size_;
+  request_list& list_of(const request& r) noexcept {
+    return r.lease != 0 && r.kind() != request_kind::begin ? leased_ : main_;
+  }
+
+  static void append(request_list& list, request& r) noexcept {
+    r.state = request_state::queued;
+    list.push_back(r);
+  }
+
+  static request* take(request_list& list) noexcept {
+    request* all = list.release();
+    for (request* r = all; r; r = r->next) r->state = request_state::done;
+    return all;
   }
 
   status status_ = status::closed;
-  request* head_ = nullptr;
-  request* tail_ = nullptr;
-  std::size_t size_ = 0;
+  std::uint64_t lease_ = 0;
+  request_list main_;
+  request_list leased_;
 };
 
 }  // namespace asiolite::detail

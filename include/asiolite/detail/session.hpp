@@ -98,6 +98,9 @@ class session {
   sqlite3* native() const noexcept { return db_; }
   bool is_open() const noexcept { return db_ != nullptr; }
 
+  /// A transaction is open (SQLite is out of autocommit mode).
+  bool in_transaction() const noexcept { return db_ && !sqlite3_get_autocommit(db_); }
+
   /// Opens and configures the database (not the on_open hook: the worker runs that).
   bool open(const std::string& path, const options& o, failure& f) {
     int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;

@@ -14,6 +14,10 @@ namespace asiolite::detail {
 template <class T>
 inline constexpr bool is_diagnostics_v = std::is_same_v<std::remove_cvref_t<T>, diagnostics>;
 
+/// For functions whose inputs are all before the pack: every argument is trailing.
+template <class T>
+struct no_input : std::false_type {};
+
 // Where the trailing arguments start, and which are there.
 template <template <class> class IsInput, class... Args>
 struct trailing_layout {

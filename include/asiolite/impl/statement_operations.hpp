@@ -77,7 +77,7 @@ auto statement_operations<Derived>::async_query_scalar(std::string_view sql, Arg
 template <class Derived>
 template <class... Trailing>
 auto statement_operations<Derived>::async_execute_script(std::string_view sql, Trailing&&... trailing) {
-  return detail::split_trailing<no_input, default_token_t>(
+  return detail::split_trailing<detail::no_input, default_token_t>(
       [&](auto&&, diagnostics* diag, auto&& token) {
         return derived().template start_request<detail::script_job, void>(detail::script_job(std::string(sql)), diag,
                                                                           std::forward<decltype(token)>(token));
@@ -91,7 +91,7 @@ auto statement_operations<Derived>::async_call(Fn&& fn, Trailing&&... trailing) 
   static_assert(std::is_invocable_v<std::decay_t<Fn>&, sync_handle&>,
                 "asiolite: async_call needs a callable taking asiolite::sync_handle&");
   using job = detail::call_job<std::decay_t<Fn>>;
-  return detail::split_trailing<no_input, default_token_t>(
+  return detail::split_trailing<detail::no_input, default_token_t>(
       [&](auto&&, diagnostics* diag, auto&& token) {
         return derived().template start_request<job, typename job::result_type>(job(std::forward<Fn>(fn)), diag,
                                                                                 std::forward<decltype(token)>(token));

@@ -1,0 +1,187 @@
+// What transaction and savepoint requests do on the worker (see the Job contract in
+// operation.hpp). Needs transaction and savepoint complete, hence its own header.
+#pragma once
+
+#include <asiolite/detail/failure.hpp>
+#include <asiolite/detail/request.hpp>
+#include <asiolite/detail/session.hpp>
+#include <asiolite/savepoint.hpp>
+#include <asiolite/sync_handle.hpp>
+#include <asiolite/transaction.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace asiolite::detail {
+
+struct transaction_access {
+  static transaction make(asio::any_io_executor ex, std::shared_ptr<connection_impl> impl,
+                          std::shared_ptr<transaction_state> state) {
+    return transaction(std::move(ex), std::move(impl), std::move(state));
+  }
+  static const std::shared_ptr<transaction_state>& state(const transaction& tx) { return tx.state_; }
+  static const std::shared_ptr<connection_impl>& impl(const transaction& tx) { return tx.impl_; }
+};
+
+struct savepoint_access {
+  static savepoint make(asio::any_io_executor ex, std::shared_ptr<connection_impl> impl,
+                        std::shared_ptr<savepoint_state> state) {
+    return savepoint(std::move(ex), std::move(impl), std::move(state));
+  }
+};
+
+inline const char* begin_sql(begin_mode mode) noexcept {
+  switch (mode) {
+    case begin_mode::deferred:
+      return "BEGIN DEFERRED";
+    case begin_mode::immediate:
+      return "BEGIN IMMEDIATE";
+    case begin_mode::exclusive:
+      return "BEGIN EXCLUSIVE";
+  }
+  return "BEGIN";
+}
+
+/// BEGIN; on success, delivers the transaction whose lease now holds the connection.
+class begin_job {
+ public:
+  static constexpr request_kind kind = request_kind::begin;
+  using result_type = transaction;
+
+  begin_job(begin_mode mode, asio::any_io_executor ex, std::shared_ptr<connection_impl> impl)
+      : sql_(begin_sql(mode)),
+        ex_(std::move(ex)),
+        impl_(std::move(impl)),
+        state_(std::make_shared<transaction_state>(next_lease_id())) {}
+
+  std::shared_ptr<lease_state> lease_to_begin() const { return state_->lease; }
+
+  void operator()(session& s, failure& f) {
+    s.execute(sql_, f);
+    begun_ = !f;
+  }
+  // A transaction that began but is never delivered (its handler is dropped) rolls back
+  // in its destructor like any other.
+  result_type take_result() { return begun_ ? transaction_access::make(ex_, impl_, state_) : transaction(); }
+  std::string_view sql() const noexcept { return sql_; }
+
+ private:
+  const char* sql_;
+  asio::any_io_executor ex_;
+  std::shared_ptr<connection_impl> impl_;
+  std::shared_ptr<transaction_state> state_;
+  bool begun_ = false;
+};
+
+/// COMMIT (a statement: fails on an ended transaction) or ROLLBACK (nothing to do then).
+/// Once started it runs to its end: interrupting it would leave the outcome unclear.
+template <request_kind Kind>
+class end_job {
+ public:
+  static constexpr request_kind kind = Kind;
+  static constexpr bool interruptible = false;
+  using result_type = void;
+
+  void operator()(session& s, failure& f) { s.execute(sql(), f); }
+  std::string_view sql() const noexcept { return Kind == request_kind::rollback ? "ROLLBACK" : "COMMIT"; }
+};
+using commit_job = end_job<request_kind::statement>;
+using rollback_job = end_job<request_kind::rollback>;
+
+/// SAVEPOINT name; delivers the savepoint.
+class savepoint_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type = savepoint;
+
+  savepoint_job(asio::any_io_executor ex, std::shared_ptr<connection_impl> impl, transaction_state& tx)
+      : ex_(std::move(ex)),
+        impl_(std::move(impl)),
+        state_(std::make_shared<savepoint_state>(
+            tx.lease, "asiolite_sp_" + std::to_string(tx.savepoints.fetch_add(1, std::memory_order_relaxed) + 1))),
+        sql_("SAVEPOINT " + state_->name) {}
+
+  void operator()(session& s, failure& f) {
+    s.execute(sql_, f);
+    made_ = !f;
+  }
+  result_type take_result() { return made_ ? savepoint_access::make(ex_, impl_, state_) : savepoint(); }
+  std::string_view sql() const noexcept { return sql_; }
+
+ private:
+  asio::any_io_executor ex_;
+  std::shared_ptr<connection_impl> impl_;
+  std::shared_ptr<savepoint_state> state_;
+  std::string sql_;
+  bool made_ = false;
+};
+
+/// RELEASE, or ROLLBACK TO + RELEASE: ends a savepoint.
+class savepoint_end_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type = void;
+
+  // `state` is null for an empty savepoint handle, whose request fails before it runs.
+  savepoint_end_job(std::shared_ptr<savepoint_state> state, bool undo)
+      : state_(std::move(state)),
+        sql_(!state_ ? std::string()
+             : undo  ? "ROLLBACK TO " + state_->name + "; RELEASE " + state_->name
+                     : "RELEASE " + state_->name) {}
+
+  void operator()(session& s, failure& f) {
+    if (state_ && s.execute_script(sql_, f)) state_->ended.store(true, std::memory_order_release);
+  }
+  std::string_view sql() const noexcept { return sql_; }
+
+ private:
+  std::shared_ptr<savepoint_state> state_;
+  std::string sql_;
+};
+
+/// BEGIN, fn(sync_handle&), COMMIT in one request; ROLLBACK if fn throws or COMMIT fails.
+template <class Fn>
+class call_in_transaction_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type = std::remove_cvref_t<std::invoke_result_t<Fn&, sync_handle&>>;
+  static_assert(std::is_void_v<result_type> || std::is_default_constructible_v<result_type>,
+                "asiolite: the callable must return void or a default-constructible type");
+
+  call_in_transaction_job(Fn fn, begin_mode mode) : fn_(std::move(fn)), begin_(begin_sql(mode)) {}
+
+  void operator()(session& s, failure& f) {
+    if (!s.execute_script(begin_, f)) return;
+    try {
+      sync_handle handle(s);
+      if constexpr (std::is_void_v<result_type>)
+        fn_(handle);
+      else
+        result_.emplace(fn_(handle));
+    } catch (...) {
+      roll_back(s);
+      throw;
+    }
+    if (!s.execute_script("COMMIT", f)) roll_back(s);
+  }
+  result_type take_result() {
+    if constexpr (!std::is_void_v<result_type>) return result_ ? std::move(*result_) : result_type{};
+  }
+  std::string_view sql() const noexcept { return begin_; }
+
+ private:
+  static void roll_back(session& s) noexcept {
+    failure ignored;  // the failure that got us here is the one to report
+    if (s.in_transaction()) s.execute_script("ROLLBACK", ignored);
+  }
+
+  struct nothing {};
+  Fn fn_;
+  const char* begin_;
+  [[no_unique_address]] std::conditional_t<std::is_void_v<result_type>, nothing, std::optional<result_type>> result_;
+};
+
+}  // namespace asiolite::detail
