@@ -34,10 +34,12 @@ namespace asiolite {
 /// - Executor: the handler runs on its associated executor, or the connection's if it has
 ///   none; never inside the initiating function, never on the worker thread. The
 ///   handler's executor counts the operation as outstanding work until it completes.
-/// - Cancellation (statements only; open and close always run to the end): terminal,
-///   partial and total. A queued request is removed and never runs; a running one is
-///   interrupted (its statement's changes are undone by SQLite). Either way the handler
-///   gets asio::error::operation_aborted, unless the request had already finished.
+/// - Cancellation (statements, async_begin; open, close and ROLLBACK always run to the
+///   end, a started COMMIT too): terminal, partial and total. A queued request is removed
+///   and never runs; a running one is interrupted, also while it waits for a lock (SQLite
+///   undoes its statement). Either way the handler gets asio::error::operation_aborted,
+///   unless the request had already finished. options::statement_timeout stops requests
+///   with asio::error::timed_out; cancel() stops them all.
 /// - What is copied: the SQL text and every argument, before the function returns (with
 ///   a deferred token: when the operation is initiated). Views may be temporaries.
 /// - Thread safety: any number of operations may be started concurrently, from any
@@ -108,6 +110,14 @@ class connection : public statement_operations<connection> {
   /// errc::closed. Trailing: [diagnostics&] [token]. Signature: void(error_code).
   template <class... Trailing>
   auto async_close(Trailing&&... trailing);
+
+  /// Cancels every request on the connection, e.g. at shutdown: queued ones are removed
+  /// and complete with asio::error::operation_aborted without running; the running one is
+  /// interrupted. Open, close, COMMIT and ROLLBACK requests are left to finish. Returns at
+  /// once; thread-safe. The connection stays open and usable.
+  void cancel() {
+    if (impl_) impl_->cancel_all();
+  }
 
   // ---- transactions
 

@@ -40,7 +40,17 @@ struct options {
   std::optional<synchronous_mode> synchronous;
 
   /// How long a statement waits for a lock held by another connection before SQLITE_BUSY.
+  /// asiolite waits with its own busy handler, which a cancellation or the statement
+  /// timeout can stop; so PRAGMA busy_timeout reads 0. (Setting that pragma yourself puts
+  /// SQLite's handler back, which nothing can interrupt.)
   std::chrono::milliseconds busy_timeout{5000};
+
+  /// Stops any request whose statements run longer than this (counted from when the
+  /// request starts running, not while it waits in the queue), completing it with
+  /// asio::error::timed_out: a guard against runaway queries. 0: no limit. Applies to
+  /// every statement request, alongside its own per-operation cancellation; not to open,
+  /// close, COMMIT or ROLLBACK. Inside a transaction, SQLite may roll the transaction back.
+  std::chrono::milliseconds statement_timeout{0};
 
   /// PRAGMA foreign_keys.
   bool foreign_keys = true;

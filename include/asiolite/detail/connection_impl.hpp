@@ -93,6 +93,21 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     }
   }
 
+  /// Cancels every request: queued ones are removed and complete with operation_aborted,
+  /// the running one is interrupted. Open, close and rollbacks are left alone.
+  void cancel_all() {
+    request* list;
+    {
+      std::lock_guard lock(mutex_);
+      list = queue_.cancel_all(running_);
+    }
+    while (list) {
+      request* next = list->next;
+      list->abort(asio::error::operation_aborted, "cancelled by connection::cancel");
+      list = next;
+    }
+  }
+
   /// The handle is gone: close once everything queued has run, without blocking the
   /// caller, and leave the thread to the reaper.
   void release() {
@@ -196,9 +211,9 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     name_this_thread();
     for (;;) {
       request* r = wait_for_request();
-      session_.watch_interrupt(r->interruptible ? &r->interrupt : nullptr);
+      if (r->interruptible) session_.watch(&r->interrupt);
       r->run(session_);
-      session_.watch_interrupt(nullptr);
+      session_.unwatch();
       const bool in_transaction = session_.in_transaction();
 
       request_queue::finish_result done;

@@ -144,10 +144,19 @@ class operation final : public request {
     } catch (...) {
       self.failure_.set_current_exception();
     }
-    if (self.interrupt.load(std::memory_order_relaxed) && self.failure_.code == errc::interrupt) {
-      self.failure_.exception = nullptr;
-      self.failure_.code = asio::error::operation_aborted;
-      self.failure_.message = "cancelled while running";
+    // A stop we asked for shows as SQLITE_INTERRUPT (a running statement) or SQLITE_BUSY
+    // (a lock wait given up): report why it stopped.
+    if (self.failure_.code == errc::interrupt || self.failure_.code == errc::busy) {
+      if (self.interrupt.load(std::memory_order_relaxed)) {
+        self.failure_.exception = nullptr;
+        self.failure_.code = asio::error::operation_aborted;
+        self.failure_.message = "cancelled while running";
+      } else if (s.timed_out()) {
+        self.failure_.exception = nullptr;
+        self.failure_.code = asio::error::timed_out;
+        self.failure_.message =
+            "the statement timeout (" + std::to_string(s.statement_timeout().count()) + " ms) expired";
+      }
     }
   }
 

@@ -12,10 +12,13 @@
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace asiolite::detail {
@@ -128,7 +131,9 @@ class session {
       return false;
     }
     sqlite3_extended_result_codes(db_, 1);
-    sqlite3_busy_timeout(db_, static_cast<int>(o.busy_timeout.count()));
+    busy_timeout_ = o.busy_timeout;
+    statement_timeout_ = o.statement_timeout;
+    sqlite3_busy_handler(db_, &session::on_busy, this);
     sqlite3_progress_handler(db_, progress_interval, &session::on_progress, this);
     cache_.set_capacity(o.statement_cache_capacity);
     if (!configure(o, f)) {
@@ -145,9 +150,23 @@ class session {
     db_ = nullptr;
   }
 
-  /// While set, statements stop with SQLITE_INTERRUPT once *flag becomes true.
-  /// Checked by the progress handler, so it can only ever stop the request it belongs to.
-  void watch_interrupt(const std::atomic<bool>* flag) noexcept { interrupt_ = flag; }
+  /// Until unwatch(), statements stop (SQLITE_INTERRUPT, or SQLITE_BUSY while waiting for a
+  /// lock) once *flag turns true or the statement timeout passes. The progress and busy
+  /// handlers check the running request's own flag: a cancellation can only ever stop the
+  /// request it was meant for, never the next one.
+  void watch(const std::atomic<bool>* flag) noexcept {
+    interrupt_ = flag;
+    timed_out_ = false;
+    deadline_ = statement_timeout_.count() > 0 ? std::chrono::steady_clock::now() + statement_timeout_
+                                               : std::chrono::steady_clock::time_point::max();
+  }
+  void unwatch() noexcept {
+    interrupt_ = nullptr;
+    deadline_ = std::chrono::steady_clock::time_point::max();
+  }
+  /// The watched request was stopped by the statement timeout.
+  bool timed_out() const noexcept { return timed_out_; }
+  std::chrono::milliseconds statement_timeout() const noexcept { return statement_timeout_; }
 
   // ---- single statements
 
@@ -231,9 +250,27 @@ class session {
  private:
   static constexpr int progress_interval = 1000;  // virtual machine steps between interrupt checks
 
-  static int on_progress(void* self) noexcept {
-    auto flag = static_cast<session*>(self)->interrupt_;
-    return flag && flag->load(std::memory_order_relaxed) ? 1 : 0;
+  bool should_stop() noexcept {
+    if (interrupt_ && interrupt_->load(std::memory_order_relaxed)) return true;
+    if (deadline_ != std::chrono::steady_clock::time_point::max() && std::chrono::steady_clock::now() >= deadline_)
+      timed_out_ = true;
+    return timed_out_;
+  }
+
+  static int on_progress(void* self) noexcept { return static_cast<session*>(self)->should_stop() ? 1 : 0; }
+
+  // Waits for a lock like sqlite3_busy_timeout, in steps of at most 10 ms so that a
+  // cancellation or the statement timeout stops the wait, not only a running statement.
+  static int on_busy(void* self, int count) noexcept {
+    auto& s = *static_cast<session*>(self);
+    if (count == 0) s.busy_waited_ = std::chrono::milliseconds(0);
+    if (s.should_stop() || s.busy_waited_ >= s.busy_timeout_) return 0;
+    static constexpr int steps_ms[] = {1, 2, 5, 10};
+    const auto step =
+        std::min({std::chrono::milliseconds(steps_ms[std::min(count, 3)]), s.busy_timeout_ - s.busy_waited_});
+    std::this_thread::sleep_for(step);
+    s.busy_waited_ += step;
+    return 1;
   }
 
   bool fail_with_db(int rc, failure& f) {
@@ -315,6 +352,11 @@ class session {
   sqlite3* db_ = nullptr;
   statement_cache cache_;
   const std::atomic<bool>* interrupt_ = nullptr;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  bool timed_out_ = false;
+  std::chrono::milliseconds statement_timeout_{0};
+  std::chrono::milliseconds busy_timeout_{0};
+  std::chrono::milliseconds busy_waited_{0};
 };
 
 }  // namespace asiolite::detail
