@@ -1,0 +1,233 @@
+// The asiolite side: coroutines on an io_context that the benchmark thread runs, each
+// awaiting every operation, as an application would.
+#include "kv.hpp"
+#include "workloads.hpp"
+
+#include <asiolite.hpp>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+
+#include <pthread.h>
+#include <time.h>
+
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace bench::lite {
+namespace {
+
+// W3/W4's result: every column of the point select.
+struct kv_value {
+  std::string k;
+  std::vector<std::byte> v;
+  double n;
+};
+
+asio::awaitable<void> open(asiolite::connection& db, std::string path) {
+  asiolite::options opts;  // named: see the g++ 12 note in the README
+  opts.journal = asiolite::journal_mode::wal;
+  opts.synchronous = asiolite::synchronous_mode::normal;
+  co_await db.async_open(path, opts);
+}
+
+asio::awaitable<void> close(asiolite::connection& db) { co_await db.async_close(); }
+
+// An io_context run by this thread, and a connection opened on it.
+class lite_db {
+ public:
+  explicit lite_db(const std::filesystem::path& path) : db_(ctx_) { run(open(db_, path.string())); }
+  ~lite_db() {
+    try {
+      run(close(db_));
+    } catch (...) {
+    }
+  }
+  lite_db(const lite_db&) = delete;
+  lite_db& operator=(const lite_db&) = delete;
+
+  asiolite::connection& db() noexcept { return db_; }
+
+  /// Runs `a` to its end; rethrows what it threw.
+  void run(asio::awaitable<void> a) {
+    std::exception_ptr error;
+    asio::co_spawn(ctx_, std::move(a), [&](std::exception_ptr e) { error = e; });
+    ctx_.run();
+    ctx_.restart();
+    if (error) std::rethrow_exception(error);
+  }
+
+  /// `clients` coroutines share `total` operations: each takes the next index, awaits
+  /// op.start(i) and adds op.digest(...) to the sum it returns. Timed by `m`.
+  template <class Op>
+  std::uint64_t run_clients(int clients, std::size_t total, Op& op, meter& m) {
+    std::size_t next = 0;
+    std::uint64_t sum = 0;
+    std::exception_ptr error;
+    m.start();
+    for (int i = 0; i < clients; ++i)
+      asio::co_spawn(ctx_, client(op, next, total, sum), [&](std::exception_ptr e) {
+        if (e && !error) error = e;
+      });
+    ctx_.run();
+    m.stop();
+    ctx_.restart();
+    if (error) std::rethrow_exception(error);
+    return sum;
+  }
+
+ private:
+  template <class Op>
+  static asio::awaitable<void> client(Op& op, std::size_t& next, std::size_t total, std::uint64_t& sum) {
+    using result = typename decltype(op.start(0))::value_type;
+    while (next < total) {
+      const std::size_t i = next++;
+      if constexpr (std::is_void_v<result>) {
+        co_await op.start(i);
+        sum += op.digest(i);
+      } else {
+        const result r = co_await op.start(i);  // named: see the g++ 12 note in the README
+        sum += op.digest(i, r);
+      }
+    }
+  }
+
+  asio::io_context ctx_;
+  asiolite::connection db_;
+};
+
+asio::awaitable<void> insert_rows(asiolite::connection& db, std::size_t count, bool in_transaction,
+                                  std::uint64_t& rowids) {
+  row_values row;
+  if (in_transaction) co_await db.async_execute("BEGIN");
+  for (std::size_t i = 1; i <= count; ++i) {
+    row.make(static_cast<std::int64_t>(i));
+    const asiolite::execute_result r = co_await db.async_execute(insert_sql, row.key(), row.value(), row.n());
+    rowids += static_cast<std::uint64_t>(r.last_insert_rowid);
+  }
+  if (in_transaction) co_await db.async_execute("COMMIT");
+}
+
+std::uint64_t insert(const std::filesystem::path& path, std::size_t count, bool in_transaction, meter& m) {
+  std::uint64_t rowids = 0;
+  {
+    lite_db l(path);
+    m.start();
+    l.run(insert_rows(l.db(), count, in_transaction, rowids));
+    m.stop();
+  }
+  return write_checksum(table_checksum(path), rowids);
+}
+
+struct point_select_op {
+  asiolite::connection& db;
+  const std::vector<std::int64_t>& ids;
+
+  auto start(std::size_t i) { return db.async_query_one<kv_value>(select_sql, ids[i]); }
+  std::uint64_t digest(std::size_t i, const std::optional<kv_value>& r) const {
+    if (!r) throw std::runtime_error("asiolite: point select found no row");
+    return row_digest(ids[i], r->k, r->v, r->n);
+  }
+};
+
+std::uint64_t point_select_with(int clients, const run_context& c, meter& m) {
+  lite_db l(c.read_db);
+  point_select_op op{l.db(), c.ids};
+  return l.run_clients(clients, c.ids.size(), op, m);
+}
+
+struct empty_fn {
+  void operator()(asiolite::sync_handle&) const noexcept {}
+};
+
+struct hop_op {
+  asiolite::connection& db;
+
+  auto start(std::size_t) { return db.async_call(empty_fn{}); }
+  std::uint64_t digest(std::size_t) const noexcept { return 1; }
+};
+
+std::uint64_t hop_with(int clients, const run_context& c, meter& m) {
+  lite_db l(c.read_db);
+  hop_op op{l.db()};
+  return l.run_clients(clients, c.cfg.n, op, m);
+}
+
+asio::awaitable<void> query_all(asiolite::connection& db, std::vector<kv_row>& out) {
+  out = co_await db.async_query<kv_row>(scan_sql);
+}
+
+// Runs on the worker: the clock of its thread's CPU time.
+struct worker_clock_fn {
+  clockid_t operator()(asiolite::sync_handle&) const {
+    clockid_t clock{};
+    if (pthread_getcpuclockid(pthread_self(), &clock) != 0) throw std::runtime_error("pthread_getcpuclockid failed");
+    return clock;
+  }
+};
+
+asio::awaitable<void> a_few_requests(asiolite::connection& db, clockid_t& worker_clock) {
+  co_await db.async_execute("INSERT INTO kv(k, v, n) VALUES ('idle', x'00', 0)");
+  co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM kv");
+  co_await db.async_query_one<kv_value>(select_sql, 1);
+  worker_clock = co_await db.async_call(worker_clock_fn{});
+}
+
+double cpu_us(clockid_t clock) {
+  timespec ts{};
+  if (clock_gettime(clock, &ts) != 0) throw std::runtime_error("clock_gettime on the worker's CPU clock failed");
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
+
+}  // namespace
+
+std::uint64_t insert_tx(const run_context& c, meter& m) {
+  return insert(c.fresh_db("insert_tx-asiolite"), c.cfg.n, true, m);
+}
+
+std::uint64_t autocommit_insert(const run_context& c, meter& m) {
+  return insert(c.fresh_db("autocommit-asiolite"), c.cfg.commits, false, m);
+}
+
+std::uint64_t point_select(const run_context& c, meter& m) { return point_select_with(1, c, m); }
+
+std::uint64_t point_select_concurrent(const run_context& c, meter& m) { return point_select_with(c.cfg.clients, c, m); }
+
+std::uint64_t scan_all(const run_context& c, meter& m) {
+  std::vector<kv_row> rows;
+  {
+    lite_db l(c.read_db);
+    m.start();
+    l.run(query_all(l.db(), rows));
+    m.stop();
+  }
+  std::uint64_t sum = 0;
+  for (const kv_row& r : rows) sum += row_digest(r.id, r.k, r.v, r.n);
+  return sum;
+}
+
+std::uint64_t hop(const run_context& c, meter& m) { return hop_with(1, c, m); }
+
+std::uint64_t hop_concurrent(const run_context& c, meter& m) { return hop_with(c.cfg.clients, c, m); }
+
+idle_cpu measure_idle_worker(const std::filesystem::path& dir, std::chrono::milliseconds window) {
+  const auto path = dir / "idle.db";
+  create_kv(path);
+  lite_db l(path);
+  clockid_t worker_clock{};
+  l.run(a_few_requests(l.db(), worker_clock));
+  // The last request has completed: from here on the connection is idle.
+  const double t0 = cpu_us(worker_clock);
+  std::this_thread::sleep_for(window);
+  const double t1 = cpu_us(worker_clock);
+  std::this_thread::sleep_for(window);
+  const double t2 = cpu_us(worker_clock);
+  return {t1 - t0, t2 - t1};
+}
+
+}  // namespace bench::lite

@@ -1,0 +1,73 @@
+#include "harness.hpp"
+
+#include "kv.hpp"
+
+#include <time.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace bench {
+namespace {
+
+std::int64_t process_cpu_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+void meter::start() noexcept {
+  allocs0_ = allocations();
+  cpu0_ = process_cpu_ns();
+  t0_ = std::chrono::steady_clock::now();
+}
+
+void meter::stop() noexcept {
+  const auto t1 = std::chrono::steady_clock::now();
+  const std::int64_t cpu1 = process_cpu_ns();
+  const alloc_counts allocs1 = allocations();
+  wall_us_ = std::chrono::duration<double, std::micro>(t1 - t0_).count();
+  cpu_us_ = static_cast<double>(cpu1 - cpu0_) / 1e3;
+  allocs_ = {allocs1.news - allocs0_.news, allocs1.mallocs - allocs0_.mallocs};
+}
+
+double wakeup_round_trip_us(std::size_t rounds) {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool ball = false;  // true: the other thread's turn
+  bool stop = false;
+  std::thread other([&] {
+    std::unique_lock lock(mutex);
+    for (;;) {
+      cv.wait(lock, [&] { return ball || stop; });
+      if (stop) return;
+      ball = false;
+      cv.notify_all();
+    }
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    std::unique_lock lock(mutex);
+    for (std::size_t i = 0; i < rounds; ++i) {
+      ball = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return !ball; });
+    }
+    stop = true;
+  }
+  const auto t1 = std::chrono::steady_clock::now();
+  cv.notify_all();
+  other.join();
+  return std::chrono::duration<double, std::micro>(t1 - t0).count() / static_cast<double>(rounds);
+}
+
+std::filesystem::path run_context::fresh_db(std::string_view name) const {
+  auto path = dir / (std::string(name) + ".db");
+  create_kv(path);
+  return path;
+}
+
+}  // namespace bench

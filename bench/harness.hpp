@@ -1,0 +1,103 @@
+// The benchmark's harness: its settings, what it measures around a timed section, and
+// the table of workloads (listed in the README's Performance section) that main.cpp runs.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bench {
+
+struct config {
+  std::size_t n = 50'000;       // rows, selects and hops (the workloads' N)
+  std::size_t commits = 2'000;  // W6's autocommit INSERTs
+  int runs = 5;
+  int clients = 64;  // coroutines sharing one connection in W4 and W7
+  std::chrono::milliseconds idle{1000};
+  std::filesystem::path parent;  // each run's temporary directory is made in here
+  std::string json_path;
+  std::vector<std::string> only;  // workload ids to run; empty: all
+  bool keep = false;              // keep the temporary directories
+};
+
+// ---- heap allocations (alloc_counter.cpp)
+
+struct alloc_counts {
+  std::uint64_t news = 0;     // the replaced global operator new, all forms
+  std::uint64_t mallocs = 0;  // malloc, calloc, realloc, aligned_alloc...: SQLite's and Asio's own
+};
+
+/// Allocations made so far by every thread.
+alloc_counts allocations() noexcept;
+
+/// False where the C allocator cannot be interposed (not glibc, or a sanitizer build):
+/// `mallocs` then stays 0.
+bool counts_mallocs() noexcept;
+
+// ---- measuring a timed section
+
+/// Wall time, CPU time of the whole process (every thread: the worker's share shows) and
+/// allocations, between start() and stop().
+class meter {
+ public:
+  void start() noexcept;
+  void stop() noexcept;
+
+  double wall_us() const noexcept { return wall_us_; }
+  double cpu_us() const noexcept { return cpu_us_; }
+  alloc_counts allocs() const noexcept { return allocs_; }
+
+ private:
+  std::chrono::steady_clock::time_point t0_;
+  std::int64_t cpu0_ = 0;
+  alloc_counts allocs0_;
+  double wall_us_ = 0;
+  double cpu_us_ = 0;
+  alloc_counts allocs_;
+};
+
+/// The machine's own floor for a hop: µs per round trip of two threads that wake each
+/// other through a condition variable, as a thread parked in the kernel must be woken.
+/// Not a workload: context for W7 (a hop wakes up to two sleeping threads).
+double wakeup_round_trip_us(std::size_t rounds);
+
+// ---- what a workload's side gets
+
+/// One run: a fresh temporary directory, and in it the populated database the read
+/// workloads share.
+struct run_context {
+  const config& cfg;
+  std::filesystem::path dir;
+  std::filesystem::path read_db;         // kv with rows 1..n, checkpointed
+  const std::vector<std::int64_t>& ids;  // W3/W4's pseudo-random ids, the same every run
+
+  /// A new database file in this run's directory with the empty kv table.
+  std::filesystem::path fresh_db(std::string_view name) const;
+};
+
+/// One side of a workload: runs it, timing only what the workload measures with `m`,
+/// and returns the checksum of what it read or wrote.
+using side_fn = std::uint64_t (*)(const run_context&, meter& m);
+
+enum class target_kind { ratio, absolute_us };
+
+struct workload {
+  std::string_view id;  // the workload's id (W1...); several rows may share one (W7)
+  std::string_view name;
+  std::string_view per;  // what one operation is, for the µs/op column
+  std::size_t (*ops)(const config&);
+  side_fn raw;             // nullptr: nothing to compare with; the checksum must equal ops
+  side_fn lite;            // nullptr: the API it needs does not exist yet
+  std::string_view needs;  // what it waits for, when lite is nullptr
+  target_kind target;
+  double target_value;
+};
+
+/// The workloads, in table order (main.cpp).
+std::vector<workload> all_workloads();
+
+}  // namespace bench

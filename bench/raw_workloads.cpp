@@ -1,0 +1,102 @@
+// The raw side: what a C programmer writes with the SQLite API on one thread.
+#include "kv.hpp"
+#include "workloads.hpp"
+
+namespace bench::raw {
+namespace {
+
+std::uint64_t insert_rows(const std::filesystem::path& path, std::size_t count, bool in_transaction, meter& m) {
+  std::uint64_t rowids = 0;
+  {
+    raw_db db(path);
+    raw_statement insert(db, insert_sql);
+    row_values row;
+    m.start();
+    if (in_transaction) db.exec("BEGIN");
+    for (std::size_t i = 1; i <= count; ++i) {
+      row.make(static_cast<std::int64_t>(i));
+      sqlite3_stmt* s = insert.get();
+      sqlite3_bind_text(s, 1, row.key().data(), static_cast<int>(row.key().size()), SQLITE_STATIC);
+      sqlite3_bind_blob(s, 2, row.value().data(), static_cast<int>(row.value().size()), SQLITE_STATIC);
+      sqlite3_bind_double(s, 3, row.n());
+      if (sqlite3_step(s) != SQLITE_DONE) db.fail("insert");
+      rowids += static_cast<std::uint64_t>(sqlite3_last_insert_rowid(db.get()));
+      sqlite3_reset(s);
+    }
+    if (in_transaction) db.exec("COMMIT");
+    m.stop();
+  }
+  return write_checksum(table_checksum(path), rowids);
+}
+
+// The digest of the current row of a statement whose columns are (id,) k, v, n.
+std::uint64_t digest(sqlite3_stmt* s, std::int64_t id, int first) {
+  const auto* k = reinterpret_cast<const char*>(sqlite3_column_text(s, first));
+  const auto k_size = static_cast<std::size_t>(sqlite3_column_bytes(s, first));
+  const auto* v = static_cast<const std::byte*>(sqlite3_column_blob(s, first + 1));
+  const auto v_size = static_cast<std::size_t>(sqlite3_column_bytes(s, first + 1));
+  return row_digest(id, {k, k_size}, {v, v_size}, sqlite3_column_double(s, first + 2));
+}
+
+}  // namespace
+
+std::uint64_t insert_tx(const run_context& c, meter& m) {
+  return insert_rows(c.fresh_db("insert_tx-raw"), c.cfg.n, true, m);
+}
+
+std::uint64_t autocommit_insert(const run_context& c, meter& m) {
+  return insert_rows(c.fresh_db("autocommit-raw"), c.cfg.commits, false, m);
+}
+
+std::uint64_t point_select(const run_context& c, meter& m) {
+  raw_db db(c.read_db);
+  raw_statement select(db, select_sql);
+  sqlite3_stmt* s = select.get();
+  std::uint64_t sum = 0;
+  m.start();
+  for (const std::int64_t id : c.ids) {
+    sqlite3_bind_int64(s, 1, id);
+    if (sqlite3_step(s) != SQLITE_ROW) db.fail("point select");
+    sum += digest(s, id, 0);
+    sqlite3_reset(s);
+  }
+  m.stop();
+  return sum;
+}
+
+std::uint64_t scan_all(const run_context& c, meter& m) {
+  raw_db db(c.read_db);
+  raw_statement scan(db, scan_sql);
+  sqlite3_stmt* s = scan.get();
+  std::vector<kv_row> rows;
+  m.start();
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    const auto* k = reinterpret_cast<const char*>(sqlite3_column_text(s, 1));
+    const auto k_size = static_cast<std::size_t>(sqlite3_column_bytes(s, 1));
+    const auto* v = static_cast<const std::byte*>(sqlite3_column_blob(s, 2));
+    const auto v_size = static_cast<std::size_t>(sqlite3_column_bytes(s, 2));
+    rows.push_back(kv_row{sqlite3_column_int64(s, 0), std::string(k, k_size), std::vector<std::byte>(v, v + v_size),
+                          sqlite3_column_double(s, 3)});
+  }
+  m.stop();
+  if (rc != SQLITE_DONE) db.fail("scan");
+  std::uint64_t sum = 0;
+  for (const kv_row& r : rows) sum += row_digest(r.id, r.k, r.v, r.n);
+  return sum;
+}
+
+std::uint64_t scan_stream(const run_context& c, meter& m) {
+  raw_db db(c.read_db);
+  raw_statement scan(db, scan_sql);
+  sqlite3_stmt* s = scan.get();
+  std::uint64_t sum = 0;
+  m.start();
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) sum += digest(s, sqlite3_column_int64(s, 0), 1);
+  m.stop();
+  if (rc != SQLITE_DONE) db.fail("scan");
+  return sum;
+}
+
+}  // namespace bench::raw
