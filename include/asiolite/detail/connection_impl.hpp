@@ -9,7 +9,9 @@
 
 #include <asio/error.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -53,35 +55,68 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   bool is_open() const noexcept { return status_.load(std::memory_order_acquire) == request_queue::status::open; }
 
   /// Queues `r`, or completes it at once (posted, never inline) if it cannot run.
-  void submit(request& r) {
+  /// Returns true when `r` is alone: queued on an awake worker with nothing ahead of it.
+  bool submit(request& r) {
     std::unique_lock lock(mutex_);
     switch (queue_.push(r)) {
-      case request_queue::push_result::queued:
+      case request_queue::push_result::queued: {
         publish_status();
+        const bool alone = queue_.size() == 1 && running_ == nullptr && !parked_.load(std::memory_order_relaxed);
         lock.unlock();
         wake_worker();
-        return;
+        return alone;
+      }
       case request_queue::push_result::start_worker:
         publish_status();
         start_worker(r, lock);
-        return;
+        return false;
       case request_queue::push_result::rejected_closed:
         lock.unlock();
         r.abort(make_error_code(errc::closed), "the connection is not open");
-        return;
+        return false;
       case request_queue::push_result::rejected_open:
         lock.unlock();
         r.abort(make_error_code(errc::already_open), "the connection is open, opening or closing");
-        return;
+        return false;
       case request_queue::push_result::rejected_ended:
         lock.unlock();
         r.abort(make_error_code(errc::transaction_ended), "the transaction has ended");
-        return;
+        return false;
       case request_queue::push_result::done_already:
         lock.unlock();
         r.complete();
-        return;
+        return false;
     }
+    return false;
+  }
+
+  /// How long a caller may spin for the result of a request it submitted alone.
+  void set_spin_wait(std::chrono::microseconds d) noexcept {
+    spin_wait_ns_.store(std::chrono::nanoseconds(d).count(), std::memory_order_relaxed);
+  }
+
+  /// The caller's side of the handoff (see request::complete). On these machines a
+  /// sleeping thread takes tens of microseconds to wake: a caller that submitted a
+  /// request alone spins briefly for its result instead of going back to its event loop
+  /// to sleep, and posts the completion itself. Spins that time out make the next ones
+  /// rarer (1, 2, 4 ... 64 requests skipped), so slow requests waste little.
+  /// Returns true when the caller must post the completion (r.post_completion()).
+  bool wait_for_result(request& r, bool alone) noexcept {
+    const auto budget = std::chrono::nanoseconds(spin_wait_ns_.load(std::memory_order_relaxed));
+    if (alone && budget.count() > 0 && !skip_spin()) {
+      const auto deadline = std::chrono::steady_clock::now() + budget;
+      bool done = false;
+      for (unsigned i = 1;; ++i) {
+        if (r.handoff.load(std::memory_order_acquire) == request::handoff_done) {
+          done = true;
+          break;
+        }
+        cpu_relax();
+        if (i % 32 == 0 && std::chrono::steady_clock::now() >= deadline) break;
+      }
+      record_spin(done);
+    }
+    return r.handoff.exchange(request::caller_left, std::memory_order_acq_rel) == request::handoff_done;
   }
 
   /// A cancellation slot fired for `r`.
@@ -195,10 +230,14 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
         std::lock_guard lock(mutex_);
         if (request* r = queue_.pop()) return running_ = r;
       }
+      // Spin a little before sleeping: the next request of a busy caller comes within
+      // microseconds, and waking a sleeping thread here costs tens of them.
       bool woken = false;
-      for (int i = 0; i < spin_iterations && !woken; ++i) {
+      const auto until = std::chrono::steady_clock::now() + worker_spin;
+      for (unsigned i = 1; !woken; ++i) {
         cpu_relax();
         woken = wake_seq_.load(std::memory_order_relaxed) != seen;
+        if (i % 32 == 0 && std::chrono::steady_clock::now() >= until) break;
       }
       if (woken) continue;
       parked_.store(true, std::memory_order_seq_cst);
@@ -273,7 +312,27 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     }
   }
 
-  static constexpr int spin_iterations = 2000;
+  static constexpr auto worker_spin = std::chrono::microseconds(50);
+
+  bool skip_spin() noexcept {
+    unsigned skip = spin_skip_.load(std::memory_order_relaxed);
+    if (skip == 0) return false;
+    spin_skip_.store(skip - 1, std::memory_order_relaxed);  // a lost update only changes when we try again
+    return true;
+  }
+  void record_spin(bool succeeded) noexcept {
+    if (succeeded) {
+      spin_failures_.store(0, std::memory_order_relaxed);
+      return;
+    }
+    const unsigned failures = std::min(spin_failures_.load(std::memory_order_relaxed) + 1, 6u);
+    spin_failures_.store(failures, std::memory_order_relaxed);
+    spin_skip_.store(1u << failures, std::memory_order_relaxed);
+  }
+
+  std::atomic<std::int64_t> spin_wait_ns_{0};
+  std::atomic<unsigned> spin_failures_{0};
+  std::atomic<unsigned> spin_skip_{0};
 
   std::mutex mutex_;
   request_queue queue_;

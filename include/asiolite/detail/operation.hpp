@@ -96,10 +96,17 @@ class operation final : public request {
       abort(make_error_code(errc::closed), "the handle is empty (moved from, or never opened)");
       return;
     }
+    constexpr bool cancellable = Job::kind == request_kind::statement || Job::kind == request_kind::begin;
     slot_type slot = asio::get_associated_cancellation_slot(handler_);
-    if ((Job::kind == request_kind::statement || Job::kind == request_kind::begin) && slot.is_connected())
-      slot.template emplace<cancel_handler>(this);
-    impl_->submit(*this);
+    if (cancellable && slot.is_connected()) slot.template emplace<cancel_handler>(this);
+    if constexpr (cancellable) {
+      // The request may complete (and be handed back) as soon as it is submitted.
+      handoff.store(caller_waits, std::memory_order_relaxed);
+      auto impl = impl_;  // `this` may be freed once the completion is posted
+      if (impl->wait_for_result(*this, impl->submit(*this))) post_completion();
+    } else {
+      impl_->submit(*this);
+    }
   }
 
  private:

@@ -53,9 +53,16 @@ class request {
   /// Runs the request on the worker; the outcome stays in the request.
   void run(session& s) noexcept { run_(*this, s); }
 
-  /// Hands the outcome to the caller's executor. Called exactly once; the request may
-  /// be gone when it returns.
-  void complete() noexcept { complete_(*this); }
+  /// Hands the outcome to the caller's executor — or, when the caller is spinning for
+  /// it (connection_impl::wait_for_result), to the caller, who then posts it from its own
+  /// thread. Called exactly once; the request may be gone when it returns.
+  void complete() noexcept {
+    if (handoff.exchange(handoff_done, std::memory_order_acq_rel) == caller_waits) return;
+    complete_(*this);
+  }
+
+  /// Posts the outcome, bypassing the handoff: for the caller that took the request back.
+  void post_completion() noexcept { complete_(*this); }
 
   /// Completes without running.
   void abort(std::error_code ec, const char* why) noexcept {
@@ -92,6 +99,11 @@ class request {
 
   // Set by a cancellation while the request runs; the progress handler watches it.
   std::atomic<bool> interrupt{false};
+
+  // Who posts the completion: the completer (worker_posts, caller_left), or the caller
+  // spinning for it (caller_waits, until the completer marks it handoff_done).
+  static constexpr std::uint8_t worker_posts = 0, caller_waits = 1, handoff_done = 2, caller_left = 3;
+  std::atomic<std::uint8_t> handoff{worker_posts};
 
   // The last request a worker completes before it exits: its completion joins that worker.
   bool joins_worker = false;

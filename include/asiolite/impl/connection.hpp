@@ -29,6 +29,7 @@ auto connection::async_open(const executor_type& ex, std::string_view path, Trai
         if constexpr (std::tuple_size_v<std::remove_cvref_t<decltype(inputs)>> == 1) opts = std::get<0>(inputs);
         connection conn(ex);
         auto impl = conn.impl_;
+        impl->set_spin_wait(opts.spin_wait);
         using job = detail::open_new_job<connection>;
         using Token = decltype(token);
         return asio::async_initiate<Token, detail::signature_t<Token, connection>>(
@@ -46,6 +47,7 @@ auto connection::async_open(std::string_view path, Trailing&&... trailing) {
                       "asiolite: async_open takes (path, [options], [diagnostics&], [token])");
         options opts;
         if constexpr (std::tuple_size_v<std::remove_cvref_t<decltype(inputs)>> == 1) opts = std::get<0>(inputs);
+        if (impl_) impl_->set_spin_wait(opts.spin_wait);
         return start_request<detail::open_job, void>(detail::open_job(std::string(path), std::move(opts)), diag,
                                                      std::forward<decltype(token)>(token));
       },
