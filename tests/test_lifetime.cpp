@@ -25,6 +25,7 @@
 #include <mutex>
 #include <new>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -711,5 +712,72 @@ TEST_CASE("an operation is freed with the allocator of its handler as given, not
   run_on_threads(ctx, 1);
   CHECK(calls == 20);
   CHECK(orphan_deallocations.load() == 0);
+  CHECK(stats->allocations.load() == stats->deallocations.load());
+}
+
+// ---- Completions delivered in batches (connection_impl::deliver_later)
+
+TEST_CASE("lifetime: a completion handler that throws leaves the others to the next run") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  auto db = test::open(ctx, dir.db());
+  constexpr int per = 20;
+  std::vector<int> calls(per, 0);
+  // Handlers on the connection's own executor share one drain; every third one throws.
+  for (int i = 0; i < per; ++i)
+    db.async_query_scalar<int>("SELECT ?", i, [&calls, i](std::error_code ec, int v) {
+      if (!ec && v == i) ++calls[static_cast<std::size_t>(i)];
+      if (i % 3 == 0) throw std::runtime_error("handler " + std::to_string(i));
+    });
+  int thrown = 0;
+  for (int attempts = 0; attempts < 100; ++attempts) {
+    try {
+      ctx.restart();
+      ctx.run();
+      break;
+    } catch (const std::runtime_error&) {
+      ++thrown;
+    }
+  }
+  CHECK(thrown == (per + 2) / 3);
+  for (int i = 0; i < per; ++i) CHECK(calls[static_cast<std::size_t>(i)] == 1);
+  // The connection still works, and still delivers through its drain.
+  CHECK(test::run(ctx, [&]() -> asio::awaitable<int> { co_return co_await db.async_query_scalar<int>("SELECT 7"); }()) ==
+        7);
+}
+
+TEST_CASE("lifetime: completions waiting for a stopped io_context are freed with it, unrun") {
+  test::temp_dir dir;
+  auto stats = std::make_shared<alloc_stats>();
+  std::atomic<int> ran{0};
+  {
+    auto ctx = std::make_unique<asio::io_context>();
+    std::optional<asiolite::connection> db(std::in_place, *ctx);
+    {
+      asiolite::options opts;
+      std::error_code ec;
+      db->async_open(dir.db(), opts, [&](std::error_code e) { ec = e; });
+      ctx->run();
+      REQUIRE_FALSE(ec);
+    }
+    ctx->restart();
+    for (int i = 0; i < 10; ++i)
+      db->async_execute("SELECT 1", asio::bind_allocator(counting_allocator<void>(stats.get()),
+                                                        [&](std::error_code, asiolite::execute_result) { ++ran; }));
+    // A last request whose handler runs elsewhere: when it completes, the ten before it have
+    // been handed to the (not running) io_context.
+    asio::io_context other;
+    std::promise<void> last_done;
+    db->async_execute("SELECT 1", asio::bind_executor(other, [&](std::error_code, asiolite::execute_result) {
+                       last_done.set_value();
+                     }));
+    std::thread t([&] { other.run(); });
+    last_done.get_future().wait();
+    t.join();
+    db.reset();
+    ctx.reset();  // never ran again: the ten completions are destroyed unrun
+  }
+  CHECK(ran == 0);
+  CHECK(stats->allocations.load() > 0);
   CHECK(stats->allocations.load() == stats->deallocations.load());
 }

@@ -53,7 +53,7 @@ class connection : public statement_operations<connection> {
   connection() noexcept = default;
 
   /// A closed connection whose handlers default to `ex`; open it with async_open.
-  explicit connection(executor_type ex) : ex_(std::move(ex)), impl_(std::make_shared<detail::connection_impl>()) {}
+  explicit connection(executor_type ex) : ex_(std::move(ex)), impl_(std::make_shared<detail::connection_impl>(ex_)) {}
 
   template <class ExecutionContext>
   requires std::is_convertible_v<ExecutionContext&, asio::execution_context&>

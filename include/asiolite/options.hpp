@@ -57,7 +57,11 @@ struct options {
   /// Waking a sleeping thread costs tens of microseconds on virtual machines; a caller
   /// that stays awake gets quick results (a point query, an insert in a transaction) in a
   /// few. The cost is up to this much CPU time of the caller's thread per request, and
-  /// less once requests turn out slow (then the spins back off). 0 disables it.
+  /// less once requests turn out slow (then the spins back off). The same bound limits how
+  /// long the connection's completion drain keeps polling its io_context for results while
+  /// requests are in flight. Neither spins when the worker last ran on the spinning
+  /// thread's own CPU. 0 disables both (completions
+  /// are still delivered in batches, but nothing waits for them).
   std::chrono::microseconds spin_wait{50};
 
   /// PRAGMA foreign_keys.

@@ -7,12 +7,15 @@
 #include <asiolite/detail/session.hpp>
 #include <asiolite/detail/thread_reaper.hpp>
 
+#include <asiolite/config.hpp>
+
 #include <asio/error.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <system_error>
@@ -20,6 +23,9 @@
 
 #if defined(__linux__) || defined(__APPLE__)
 #  include <pthread.h>
+#endif
+#if defined(__linux__)
+#  include <sched.h>
 #endif
 
 namespace asiolite::detail {
@@ -40,9 +46,28 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
+// The CPU the calling thread runs on, or -1 where that cannot be known. Spinning for a
+// thread that waits for our own CPU only delays it: every spin here stops when the
+// thread it waits for last ran on the spinner's CPU.
+inline int current_cpu() noexcept {
+#if defined(__linux__)
+  return sched_getcpu();
+#else
+  return -1;
+#endif
+}
+
+inline bool same_cpu(int mine, const std::atomic<int>& theirs) noexcept {
+  return mine >= 0 && mine == theirs.load(std::memory_order_relaxed);
+}
+
 class connection_impl : public std::enable_shared_from_this<connection_impl> {
  public:
-  connection_impl() { thread_reaper::instance(); }  // see thread_reaper::instance
+  /// `home` is the connection's executor: where completions whose handlers use that same
+  /// executor are delivered in batches (see deliver_later).
+  explicit connection_impl(asio::any_io_executor home) : home_(std::move(home)) {
+    thread_reaper::instance();  // see thread_reaper::instance
+  }
   connection_impl(const connection_impl&) = delete;
   connection_impl& operator=(const connection_impl&) = delete;
 
@@ -105,6 +130,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     const auto budget = std::chrono::nanoseconds(spin_wait_ns_.load(std::memory_order_relaxed));
     if (alone && budget.count() > 0 && !skip_spin()) {
       const auto deadline = std::chrono::steady_clock::now() + budget;
+      const int cpu = current_cpu();
+      caller_cpu_.store(cpu, std::memory_order_relaxed);
       bool done = false;
       for (unsigned i = 1;; ++i) {
         if (r.handoff.load(std::memory_order_acquire) == request::handoff_done) {
@@ -112,11 +139,30 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
           break;
         }
         cpu_relax();
-        if (i % 32 == 0 && std::chrono::steady_clock::now() >= deadline) break;
+        if (i % 32 == 0 && (std::chrono::steady_clock::now() >= deadline || same_cpu(cpu, worker_cpu_))) break;
       }
       record_spin(done);
     }
     return r.handoff.exchange(request::caller_left, std::memory_order_acq_rel) == request::handoff_done;
+  }
+
+  /// The connection's executor.
+  const asio::any_io_executor& home() const noexcept { return home_; }
+
+  /// Delivers `r` (whose handler runs on home()) through the completion drain: one
+  /// handler on home() that runs every completion it finds, and, while requests are still
+  /// queued or running, keeps looking (by posting itself again) for up to spin_wait after
+  /// the last one it found. A busy connection thus wakes its caller's event loop once per
+  /// burst instead of once per request, and a caller already awake finds its results
+  /// without the worker having to wake it. Thread-safe; `r` may be gone when it returns.
+  void deliver_later(request& r) noexcept {
+    request* head = delivered_.load(std::memory_order_relaxed);
+    do {
+      r.next = head;
+    } while (!delivered_.compare_exchange_weak(head, &r, std::memory_order_seq_cst, std::memory_order_relaxed));
+    // Pairs with the end of drain(): either it sees `r`, or we see it has ended.
+    if (!drain_active_.load(std::memory_order_seq_cst) && !drain_active_.exchange(true, std::memory_order_seq_cst))
+      post_drain();
   }
 
   /// A cancellation slot fired for `r`.
@@ -185,7 +231,112 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     static void complete_nothing(request&) noexcept {}
   };
 
-  void publish_status() noexcept { status_.store(queue_.state(), std::memory_order_release); }
+  void publish_status() noexcept {
+    status_.store(queue_.state(), std::memory_order_release);
+    busy_.store(queue_.size() != 0 || running_ != nullptr, std::memory_order_relaxed);
+  }
+
+  // The posted drain: runs drain() once, or gives back what it would have run when its
+  // executor is shut down with it still queued.
+  class drain_handler {
+   public:
+    explicit drain_handler(std::shared_ptr<connection_impl> impl) noexcept : impl_(std::move(impl)) {}
+    drain_handler(drain_handler&& o) noexcept : impl_(std::move(o.impl_)) {}
+    drain_handler& operator=(drain_handler&&) = delete;
+    ~drain_handler() {
+      if (impl_) impl_->abandon_drain();
+    }
+    void operator()() { std::exchange(impl_, nullptr)->drain(); }
+
+   private:
+    std::shared_ptr<connection_impl> impl_;
+  };
+
+  // Posts the drain, holding work on home() until the post has returned (the drain may
+  // run, and the last work end, before post() is done with the executor).
+  void post_drain() noexcept {
+    try {
+      auto work = asio::prefer(home_, asio::execution::outstanding_work.tracked);
+      asio::post(work, drain_handler(shared_from_this()));
+    } catch (...) {
+      // Out of memory: nothing can deliver the completions; give them back unrun rather
+      // than leave their callers' work counted forever.
+      abandon_drain();
+    }
+  }
+
+  // One pass of the drain, on home(): runs what was delivered, then posts itself again,
+  // or ends when there is nothing left to wait for. Only one drain is active at a time.
+  void drain() {
+    request* list = take_delivered();
+    const auto now = std::chrono::steady_clock::now();
+    if (!list) {
+      const auto budget = std::chrono::nanoseconds(spin_wait_ns_.load(std::memory_order_relaxed));
+      const int cpu = current_cpu();
+      caller_cpu_.store(cpu, std::memory_order_relaxed);
+      if (!(busy_.load(std::memory_order_relaxed) && now - drain_found_ < budget) || same_cpu(cpu, worker_cpu_)) {
+        drain_active_.store(false, std::memory_order_seq_cst);
+        // A completion delivered since we looked, whose deliverer saw us still active?
+        if (delivered_.load(std::memory_order_seq_cst) == nullptr ||
+            drain_active_.exchange(true, std::memory_order_seq_cst))
+          return;
+      }
+      post_drain();
+      return;
+    }
+    // While completions keep coming (their handlers' coroutines submitting more), take
+    // them in this pass, up to a bound; then post again so other handlers get their turn.
+    for (int round = 0; list && round < drain_rounds; ++round) {
+      while (list) {
+        request* r = list;
+        list = list->next;
+        try {
+          r->deliver(*r, true);
+        } catch (...) {
+          // A handler threw: the rest go first next time, and the exception goes on to
+          // the event loop, as it would from any handler.
+          undelivered_ = list;
+          drain_found_ = std::chrono::steady_clock::now();
+          post_drain();
+          throw;
+        }
+      }
+      list = take_delivered();
+    }
+    undelivered_ = list;
+    drain_found_ = std::chrono::steady_clock::now();
+    post_drain();
+  }
+
+  // What was delivered, oldest first.
+  request* take_delivered() noexcept {
+    request* lifo = delivered_.exchange(nullptr, std::memory_order_acquire);
+    request* fifo = nullptr;
+    while (lifo) {
+      request* next = lifo->next;
+      lifo->next = fifo;
+      fifo = lifo;
+      lifo = next;
+    }
+    if (undelivered_) {
+      request* last = undelivered_;
+      while (last->next) last = last->next;
+      last->next = fifo;
+      fifo = std::exchange(undelivered_, nullptr);
+    }
+    return fifo;
+  }
+
+  // The drain was destroyed unrun (its executor shut down): free what it would have run.
+  void abandon_drain() noexcept {
+    request* list = take_delivered();
+    drain_active_.store(false, std::memory_order_seq_cst);
+    while (list) {
+      request* next = list->next;
+      list->deliver(*list, false);
+      list = next;
+    }
+  }
 
   void start_worker(request& open, std::unique_lock<std::mutex>& lock) {
     // A previous worker that no completion joined yet has finished its work: let it go.
@@ -234,10 +385,15 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       // microseconds, and waking a sleeping thread here costs tens of them.
       bool woken = false;
       const auto until = std::chrono::steady_clock::now() + worker_spin;
+      int cpu = current_cpu();
+      worker_cpu_.store(cpu, std::memory_order_relaxed);
       for (unsigned i = 1; !woken; ++i) {
         cpu_relax();
         woken = wake_seq_.load(std::memory_order_relaxed) != seen;
-        if (i % 32 == 0 && std::chrono::steady_clock::now() >= until) break;
+        if (i % 32 == 0) {
+          if (std::chrono::steady_clock::now() >= until || same_cpu(cpu, caller_cpu_)) break;
+          worker_cpu_.store(cpu = current_cpu(), std::memory_order_relaxed);
+        }
       }
       if (woken) continue;
       parked_.store(true, std::memory_order_seq_cst);
@@ -248,11 +404,14 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   void worker_main(std::uint64_t generation) noexcept {
     name_this_thread();
+    request* next = nullptr;  // taken from the queue when the last one finished
     for (;;) {
-      request* r = wait_for_request();
+      request* r = next ? next : wait_for_request();
+      next = nullptr;
       if (r->interruptible) session_.watch(&r->interrupt);
       r->run(session_);
       session_.unwatch();
+      worker_cpu_.store(current_cpu(), std::memory_order_relaxed);
       const bool in_transaction = session_.in_transaction();
 
       request_queue::finish_result done;
@@ -273,6 +432,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
           // open, has already closed the handle; so holding the lock costs nothing.)
           session_.close();
           rest = queue_.take_all();
+        } else if ((next = queue_.pop())) {
+          running_ = next;  // one lock for both, while requests keep coming
         }
         publish_status();
       }
@@ -313,6 +474,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   }
 
   static constexpr auto worker_spin = std::chrono::microseconds(50);
+  static constexpr int drain_rounds = 16;
 
   bool skip_spin() noexcept {
     unsigned skip = spin_skip_.load(std::memory_order_relaxed);
@@ -331,8 +493,19 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   }
 
   std::atomic<std::int64_t> spin_wait_ns_{0};
+  // Where the worker, and the last thread waiting for it, last ran (see current_cpu).
+  std::atomic<int> worker_cpu_{-1};
+  std::atomic<int> caller_cpu_{-1};
   std::atomic<unsigned> spin_failures_{0};
   std::atomic<unsigned> spin_skip_{0};
+
+  const asio::any_io_executor home_;
+  std::atomic<request*> delivered_{nullptr};  // completions for the drain, newest first
+  std::atomic<bool> drain_active_{false};     // a drain is posted or running
+  // Touched only by the active drain:
+  request* undelivered_ = nullptr;  // what a throwing handler left, oldest first
+  std::chrono::steady_clock::time_point drain_found_{};
+  std::atomic<bool> busy_{false};  // requests queued or running
 
   std::mutex mutex_;
   request_queue queue_;

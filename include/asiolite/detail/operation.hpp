@@ -87,6 +87,12 @@ class operation final : public request {
       lease = begins->id;
     }
     if constexpr (requires { Job::interruptible; }) interruptible = Job::interruptible;
+    // A handler on the connection's own executor can share the connection's completion
+    // drain (see connection_impl::deliver_later).
+    if constexpr (std::is_same_v<handler_executor, asio::any_io_executor>) {
+      if (impl_ && !io_work_ && impl_->home() && asio::get_associated_executor(handler_, fallback) == impl_->home())
+        deliver = &do_deliver;
+    }
   }
 
   /// Queues the request (installing the cancellation handler first, so a cancellation
@@ -169,11 +175,25 @@ class operation final : public request {
 
   static void do_complete(request& base) noexcept {
     auto& self = static_cast<operation&>(base);
+    if (self.deliver) {
+      auto impl = self.impl_;  // the drain may free `self` before deliver_later returns
+      impl->deliver_later(self);
+      return;
+    }
     // Our own hold on the caller's executor lasts until the post has returned: the
     // completion may run, and the last other work end, before post() is done with it.
     work_executor work = std::move(self.work_);
     asio::any_io_executor io_work = std::move(self.io_work_);
     asio::post(work, completion(&self));
+  }
+
+  // From the completion drain, on the handler's executor.
+  static void do_deliver(request& base, bool run) {
+    auto& self = static_cast<operation&>(base);
+    if (run)
+      self.finish();
+    else
+      self.abandon();
   }
 
   // The completion was destroyed unrun (its executor shut down): the cancellation

@@ -43,6 +43,9 @@ class request {
  public:
   using run_fn = void (*)(request&, session&) noexcept;
   using complete_fn = void (*)(request&) noexcept;
+  // Runs the completion handler on the calling thread (already on the handler's
+  // executor), or, with run == false, frees the request without running it.
+  using deliver_fn = void (*)(request&, bool run);
 
   request(request_kind kind, run_fn run, complete_fn complete) noexcept : kind_(kind), run_(run), complete_(complete) {}
   request(const request&) = delete;
@@ -104,6 +107,10 @@ class request {
   // spinning for it (caller_waits, until the completer marks it handoff_done).
   static constexpr std::uint8_t worker_posts = 0, caller_waits = 1, handoff_done = 2, caller_left = 3;
   std::atomic<std::uint8_t> handoff{worker_posts};
+
+  // Set when the completion goes through the connection's completion drain
+  // (connection_impl::deliver_later), which calls this on the handler's executor.
+  deliver_fn deliver = nullptr;
 
   // The last request a worker completes before it exits: its completion joins that worker.
   bool joins_worker = false;
