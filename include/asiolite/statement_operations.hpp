@@ -61,6 +61,20 @@ class statement_operations {
   template <class Fn, class... Trailing>
   auto async_call(Fn&& fn, Trailing&&... trailing);
 
+  /// Runs one statement once per element of `elements`, in one request: each element (a
+  /// tuple, pair or array; a plain aggregate; or a single value) binds its fields to the
+  /// statement's parameters in order. All or nothing: the elements run inside a SAVEPOINT
+  /// (its own transaction, or nested in the one open), which a failure rolls back, so no
+  /// element is applied; the failure's message names the element ("element 3: UNIQUE
+  /// constraint failed: ..."), as does execute_many_result::failed_element (reachable with
+  /// error_code tokens such as as_tuple). Signature: void(error_code, execute_many_result):
+  /// changes summed over the elements, last_insert_rowid and total_changes read on the
+  /// worker. Copied: the SQL text and every element (moved from an rvalue std::vector),
+  /// before the function returns. Cancellation while running rolls back every element.
+  /// Trailing: [diagnostics&] [token].
+  template <class Range, class... Trailing>
+  auto async_execute_many(std::string_view sql, Range&& elements, Trailing&&... trailing);
+
  protected:
   template <class T>
   struct is_statement_input : std::bool_constant<detail::bindable<T>> {};

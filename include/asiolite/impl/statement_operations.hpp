@@ -4,6 +4,7 @@
 #include <asiolite/detail/jobs.hpp>
 
 #include <functional>
+#include <ranges>
 
 namespace asiolite {
 
@@ -95,6 +96,25 @@ auto statement_operations<Derived>::async_call(Fn&& fn, Trailing&&... trailing) 
       [&](auto&&, diagnostics* diag, auto&& token) {
         return derived().template start_request<job, typename job::result_type>(job(std::forward<Fn>(fn)), diag,
                                                                                 std::forward<decltype(token)>(token));
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class Derived>
+template <class Range, class... Trailing>
+auto statement_operations<Derived>::async_execute_many(std::string_view sql, Range&& elements,
+                                                       Trailing&&... trailing) {
+  static_assert(std::ranges::input_range<Range>, "asiolite: async_execute_many needs a range of elements");
+  static_assert(detail::many_element<std::ranges::range_reference_t<Range>>,
+                "asiolite: async_execute_many's elements must be tuples or plain aggregates of bindable values, or "
+                "bindable values (see docs/values.md)");
+  using stored = decltype(detail::store_elements(std::forward<Range>(elements)));
+  using job = detail::statement_job<detail::execute_many_action, stored>;
+  return detail::split_trailing<detail::no_input, default_token_t>(
+      [&](auto&&, diagnostics* diag, auto&& token) {
+        return derived().template start_request<job, execute_many_result>(
+            job(std::string(sql), std::tuple<stored>(detail::store_elements(std::forward<Range>(elements)))), diag,
+            std::forward<decltype(token)>(token));
       },
       std::forward<Trailing>(trailing)...);
 }
