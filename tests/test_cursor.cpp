@@ -311,7 +311,8 @@ TEST_CASE("other requests run between a cursor's batches, in FIFO order") {
       order.push_back(what);
       if (--pending == 0) all_done.cancel();
     };
-    db.async_execute("INSERT INTO other VALUES (1)", [&](std::error_code, asiolite::execute_result) { done("insert"); });
+    db.async_execute("INSERT INTO other VALUES (1)",
+                     [&](std::error_code, asiolite::execute_result) { done("insert"); });
     cur.async_next_batch([&](std::error_code, std::vector<int> b) {
       b3 = std::move(b);
       done("batch");
@@ -387,9 +388,9 @@ TEST_CASE("cancelling a queued batch request removes it, and the cursor is over"
     opts.batch_size = 2;
     auto cur = co_await db.async_cursor<int>(opts, "SELECT id FROM t ORDER BY id");
     co_await round_trip(db);
-    co_await cur.async_next_batch();            // in hand
-    co_await cur.async_next_batch();            // read ahead; reads the third ahead
-    co_await round_trip(db);                    // which has run now
+    co_await cur.async_next_batch();  // in hand
+    co_await cur.async_next_batch();  // read ahead; reads the third ahead
+    co_await round_trip(db);          // which has run now
     test::worker_block block;
     block.hold(db);
     block.wait_entered();
@@ -421,10 +422,9 @@ TEST_CASE("cancelling a batch request interrupts the read-ahead it waits for, if
     // One row at once, then a search that never ends.
     asiolite::cursor_options opts;
     opts.batch_size = 1;
-    auto cur = co_await db.async_cursor<std::int64_t>(
-        opts,
-        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
-        "SELECT x FROM c WHERE x = 1 OR tick(x) < 0");
+    auto cur = co_await db.async_cursor<std::int64_t>(opts,
+                                                      "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                                                      "SELECT x FROM c WHERE x = 1 OR tick(x) < 0");
     auto first = co_await cur.async_next();
     CHECK(first == 1);
     p.started.wait(false);  // the read-ahead is running
@@ -598,4 +598,90 @@ TEST_CASE("empty cursors fail with errc::closed") {
     auto [ec2, batch] = co_await moved_from.async_next_batch(as_tuple);
     CHECK(ec2 == asiolite::errc::closed);
   }());
+}
+
+TEST_CASE("a cursor made in a transaction reads inside it, ahead of waiting requests, and ends with it") {
+  test::database fx(numbers(10));
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    auto tx = co_await db.async_begin();
+    co_await tx.async_execute("INSERT INTO t VALUES (11, 'n11')");
+
+    // Queued while the transaction holds the connection: waits for it to end.
+    bool outside_done = false;
+    std::int64_t outside_count = -1;
+    db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t", [&](std::error_code, std::int64_t n) {
+      outside_done = true;
+      outside_count = n;
+    });
+
+    // The transaction's cursor carries its lease: its batches run, and see the insert.
+    asiolite::cursor_options opts;
+    opts.batch_size = 3;
+    auto all = co_await tx.async_cursor<int>(opts, "SELECT id FROM t ORDER BY id");
+    std::vector<int> ids;
+    bool waited = true;
+    for (;;) {
+      auto batch = co_await all.async_next_batch();
+      waited = waited && !outside_done;
+      if (batch.empty()) break;
+      ids.insert(ids.end(), batch.begin(), batch.end());
+    }
+    CHECK(waited);
+    CHECK(ids.size() == 11);
+    CHECK(ids.back() == 11);
+
+    // A cursor still open when the transaction commits: what was fetched arrives, then
+    // the next batch fails as the transaction's statements do.
+    opts.batch_size = 2;
+    auto part = co_await tx.async_cursor<int>(opts, "SELECT id FROM t ORDER BY id");
+    auto first = co_await part.async_next_batch();  // in hand; the next one is read ahead
+    CHECK(first == std::vector<int>{1, 2});
+    co_await tx.async_commit();  // FIFO: after the read-ahead
+    CHECK(!tx.is_active());
+    auto ahead = co_await part.async_next_batch();
+    CHECK(ahead == std::vector<int>{3, 4});
+    auto [ended, rest] = co_await part.async_next_batch(as_tuple);
+    CHECK(ended == asiolite::errc::transaction_ended);
+    CHECK(rest.empty());
+
+    co_await round_trip(db);
+    CHECK(outside_done);
+    CHECK(outside_count == 11);
+    // The connection's own cursors go on as usual.
+    auto after = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(after == 11);
+  });
+}
+
+TEST_CASE("a cursor destroyed inside a rolled back transaction lets go of its statement") {
+  test::database fx(numbers(100));
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    {
+      auto tx = co_await db.async_begin();
+      asiolite::cursor_options opts;
+      opts.batch_size = 5;
+      {
+        auto cur = co_await tx.async_cursor<int>(opts, "SELECT id FROM t");
+        auto first = co_await cur.async_next();
+        CHECK(first == 1);
+      }  // part way: its release waits for the transaction (which holds the connection)
+      co_await tx.async_execute("DELETE FROM t");
+      co_await tx.async_rollback();
+    }
+    const int busy = co_await busy_statements(db);
+    CHECK(busy == 0);
+    auto n = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(n == 100);
+  });
+}
+
+TEST_CASE("a cursor of an empty transaction fails with errc::closed") {
+  test::database fx(numbers(1));
+  fx.run([](asiolite::connection&) -> asio::awaitable<void> {
+    asiolite::transaction none;
+    auto [ec, cur] = co_await none.async_cursor("SELECT id FROM t", as_tuple);
+    CHECK(ec == asiolite::errc::closed);
+    auto [ec2, row] = co_await cur.async_next(as_tuple);
+    CHECK(ec2 == asiolite::errc::closed);
+  });
 }

@@ -235,3 +235,44 @@ TEST_CASE("many coroutines on many threads share one prepared statement") {
   }(db));
   CHECK(total == coroutines * runs);
 }
+
+TEST_CASE("a statement prepared in a transaction runs inside it, and fails once it has ended") {
+  test::database fx("CREATE TABLE t(x)");
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    auto as_tuple = asiolite::compat::as_tuple(asio::use_awaitable);
+    auto tx = co_await db.async_begin();
+    auto insert = co_await tx.async_prepare("INSERT INTO t VALUES (?)");
+    bool outside_done = false;
+    db.async_execute("INSERT INTO t VALUES (100)",
+                     [&](std::error_code, asiolite::execute_result) { outside_done = true; });
+    co_await insert.async_execute(1);
+    const std::vector<int> more{2, 3};
+    auto many = co_await insert.async_execute_many(more);
+    CHECK(many.changes == 2);
+    auto inside = co_await tx.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(inside == 3);
+    CHECK(!outside_done);  // the connection-level insert waits for the transaction
+    co_await tx.async_rollback();
+
+    asiolite::diagnostics diag;
+    auto [ended, r] = co_await insert.async_execute(4, diag, as_tuple);
+    CHECK(ended == asiolite::errc::transaction_ended);
+    auto values = co_await db.async_query<int>("SELECT x FROM t");
+    CHECK(outside_done);
+    CHECK(values == std::vector<int>{100});  // the rollback undid the prepared statement's runs
+  });
+}
+
+TEST_CASE("a prepared statement destroyed while a run is queued still runs it first") {
+  test::database fx("CREATE TABLE t(x)");
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    std::error_code run_ec = make_error_code(asiolite::errc::closed);
+    {
+      auto insert = co_await db.async_prepare("INSERT INTO t VALUES (?)");
+      insert.async_execute(7, [&](std::error_code ec, asiolite::execute_result) { run_ec = ec; });
+    }  // the finalization queues behind the run
+    auto values = co_await db.async_query<int>("SELECT x FROM t");
+    CHECK(!run_ec);
+    CHECK(values == std::vector<int>{7});
+  });
+}
