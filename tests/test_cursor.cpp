@@ -685,3 +685,21 @@ TEST_CASE("a cursor of an empty transaction fails with errc::closed") {
     CHECK(ec2 == asiolite::errc::closed);
   });
 }
+
+TEST_CASE("connection::cancel does not cancel the release of a destroyed cursor's statement") {
+  test::database fx(numbers(100));
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    asiolite::cursor_options opts;
+    opts.batch_size = 5;
+    auto cur = co_await db.async_cursor<int>(opts, "SELECT id FROM t");
+    co_await round_trip(db);
+    test::worker_block block;
+    block.hold(db);
+    block.wait_entered();
+    cur = asiolite::cursor<int>();  // queues the release behind the block
+    db.cancel();                    // removes what is queued, but not that
+    block.release();
+    const int busy = co_await busy_statements(db);
+    CHECK(busy == 0);
+  });
+}

@@ -99,10 +99,12 @@ class held_statement : public std::enable_shared_from_this<held_statement> {
 
   // The request that nobody awaits. Lease 0: it must run whether or not the transaction a
   // handle was made in is still open (a leased request of an ended one would be refused).
+  // Its kind keeps connection::cancel from removing it, which would leave the statement
+  // held (and, for a cursor, its read snapshot open) until the connection closes.
   class release_request final : public request {
    public:
     explicit release_request(held_statement& owner) noexcept
-        : request(request_kind::statement, &run_release, &let_go), owner_(owner) {}
+        : request(request_kind::release, &run_release, &let_go), owner_(owner) {}
 
     std::shared_ptr<held_statement> keep_alive_;  // from submission to completion
 

@@ -39,9 +39,9 @@ template <class Handler, class Error, class... Values>
 void post_completion(Handler&& handler, const asio::any_io_executor& fallback, Error error, Values... values) {
   auto ex = asio::get_associated_executor(handler, fallback);
   auto alloc = asio::get_associated_allocator(handler, asio::recycling_allocator<void>());
-  asio::post(std::move(ex), asio::bind_allocator(std::move(alloc), [h = std::forward<Handler>(handler),
-                                                                     e = std::move(error),
-                                                                     ... v = std::move(values)]() mutable {
+  asio::post(std::move(ex),
+             asio::bind_allocator(std::move(alloc), [h = std::forward<Handler>(handler), e = std::move(error),
+                                                     ... v = std::move(values)]() mutable {
                std::move(h)(std::move(e), std::move(v)...);
              }));
 }

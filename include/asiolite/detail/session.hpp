@@ -116,7 +116,9 @@ struct statement_source {
 };
 
 template <class T>
-concept tuple_like = requires { std::tuple_size<std::remove_cvref_t<T>>::value; };
+concept tuple_like = requires {
+  std::tuple_size<std::remove_cvref_t<T>>::value;
+};
 
 /// The fields an element of execute_many binds, as a tuple of references: a tuple's (or
 /// pair's, array's) elements, an aggregate's members, or the element itself.

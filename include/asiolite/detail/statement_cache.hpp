@@ -93,7 +93,7 @@ class statement_cache {
     }
 
     statement_cache* cache_ = nullptr;  // null when borrowed
-    list::iterator entry_{};  // end() when the statement is not cached
+    list::iterator entry_{};            // end() when the statement is not cached
     sqlite3_stmt* stmt_ = nullptr;
   };
 
