@@ -17,8 +17,8 @@
 
 namespace asiolite {
 
-/// How async_cursor reads. Braced temporaries of this type are fine inside co_await:
-/// its members are trivial.
+/// How async_cursor reads. As for every braced argument inside a co_await, name it in a
+/// variable first (see the g++ 12 note in the README).
 struct cursor_options {
   /// Rows fetched per request; 0: the connection's options::cursor_batch_size (256).
   std::size_t batch_size = 0;

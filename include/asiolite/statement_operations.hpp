@@ -88,7 +88,8 @@ class statement_operations {
   template <class T = rows, class... Args>
   auto async_cursor(std::string_view sql, Args&&... args);
 
-  /// As above, with options: `async_cursor(cursor_options{.batch_size = 1000}, sql, args...)`.
+  /// As above, with options: `cursor_options opts; opts.batch_size = 1000;` then
+  /// `async_cursor(opts, sql, args...)`. The options are read before the function returns.
   template <class T = rows, class... Args>
   auto async_cursor(const cursor_options& opts, std::string_view sql, Args&&... args);
 
