@@ -15,7 +15,9 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -158,6 +160,38 @@ std::uint64_t hop_with(int clients, const run_context& c, meter& m) {
   return l.run_clients(clients, c.cfg.n, op, m);
 }
 
+// W2's elements: row i as owned values, made inside the timed section as the raw side
+// makes its rows there.
+using kv_element = std::tuple<std::string, std::vector<std::byte>, double>;
+
+asio::awaitable<void> insert_all(asiolite::connection& db, std::size_t count, std::uint64_t& rowids) {
+  std::vector<kv_element> elements;
+  elements.reserve(count);
+  row_values row;
+  for (std::size_t i = 1; i <= count; ++i) {
+    row.make(static_cast<std::int64_t>(i));
+    elements.emplace_back(std::string(row.key()), std::vector<std::byte>(row.value().begin(), row.value().end()),
+                          row.n());
+  }
+  auto tx = co_await db.async_begin();
+  const asiolite::execute_many_result r = co_await tx.async_execute_many(insert_sql, std::move(elements));
+  co_await tx.async_commit();
+  // One connection inserting into a fresh table: the rowids are the `changes` ones up to
+  // the last, which is what the raw side sums one insert at a time.
+  const auto last = static_cast<std::uint64_t>(r.last_insert_rowid);
+  const auto n = static_cast<std::uint64_t>(r.changes);
+  rowids += n * last - n * (n - 1) / 2;
+}
+
+// W5b: a cursor, row by row, reading every column in place (views into the batch) as the
+// raw side reads them from the statement.
+asio::awaitable<void> stream_all(asiolite::connection& db, std::uint64_t& sum) {
+  auto cur = co_await db.async_cursor(scan_sql);
+  while (auto row = co_await cur.async_next())
+    sum += row_digest(row->get<std::int64_t>(0), row->get<std::string_view>(1), row->get<asiolite::blob_view>(2),
+                      row->get<double>(3));
+}
+
 asio::awaitable<void> query_all(asiolite::connection& db, std::vector<kv_row>& out) {
   out = co_await db.async_query<kv_row>(scan_sql);
 }
@@ -190,6 +224,18 @@ std::uint64_t insert_tx(const run_context& c, meter& m) {
   return insert(c.fresh_db("insert_tx-asiolite"), c.cfg.n, true, m);
 }
 
+std::uint64_t insert_many(const run_context& c, meter& m) {
+  const auto path = c.fresh_db("insert_many-asiolite");
+  std::uint64_t rowids = 0;
+  {
+    lite_db l(path);
+    m.start();
+    l.run(insert_all(l.db(), c.cfg.n, rowids));
+    m.stop();
+  }
+  return write_checksum(table_checksum(path), rowids);
+}
+
 std::uint64_t autocommit_insert(const run_context& c, meter& m) {
   return insert(c.fresh_db("autocommit-asiolite"), c.cfg.commits, false, m);
 }
@@ -208,6 +254,15 @@ std::uint64_t scan_all(const run_context& c, meter& m) {
   }
   std::uint64_t sum = 0;
   for (const kv_row& r : rows) sum += row_digest(r.id, r.k, r.v, r.n);
+  return sum;
+}
+
+std::uint64_t scan_stream(const run_context& c, meter& m) {
+  std::uint64_t sum = 0;
+  lite_db l(c.read_db);
+  m.start();
+  l.run(stream_all(l.db(), sum));
+  m.stop();
   return sum;
 }
 

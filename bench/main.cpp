@@ -31,11 +31,11 @@ std::vector<workload> all_workloads() {
   // clang-format off
   return {
       {"W1", "insert_tx", "insert", n_ops, raw::insert_tx, lite::insert_tx, {}, ratio, 3.0},
-      {"W2", "insert_many", "row", n_ops, raw::insert_tx, nullptr, "async_execute_many", ratio, 1.1},
+      {"W2", "insert_many", "row", n_ops, raw::insert_many, lite::insert_many, {}, ratio, 1.1},
       {"W3", "point_select", "select", n_ops, raw::point_select, lite::point_select, {}, ratio, 2.0},
       {"W4", "point_select_concurrent", "select", n_ops, raw::point_select, lite::point_select_concurrent, {}, ratio, 1.2},
       {"W5a", "scan_all", "row", n_ops, raw::scan_all, lite::scan_all, {}, ratio, 1.2},
-      {"W5b", "scan_stream", "row", n_ops, raw::scan_stream, nullptr, "async_cursor", ratio, 1.5},
+      {"W5b", "scan_stream", "row", n_ops, raw::scan_stream, lite::scan_stream, {}, ratio, 1.5},
       {"W6", "autocommit_insert", "insert", commit_ops, raw::autocommit_insert, lite::autocommit_insert, {}, ratio, 1.3},
       {"W7", "hop", "hop", n_ops, nullptr, lite::hop, {}, absolute_us, 5.0},
       {"W7", "hop_concurrent", "hop", n_ops, nullptr, lite::hop_concurrent, {}, absolute_us, 5.0},

@@ -44,6 +44,10 @@ std::uint64_t insert_tx(const run_context& c, meter& m) {
   return insert_rows(c.fresh_db("insert_tx-raw"), c.cfg.n, true, m);
 }
 
+std::uint64_t insert_many(const run_context& c, meter& m) {
+  return insert_rows(c.fresh_db("insert_many-raw"), c.cfg.n, true, m);
+}
+
 std::uint64_t autocommit_insert(const run_context& c, meter& m) {
   return insert_rows(c.fresh_db("autocommit-raw"), c.cfg.commits, false, m);
 }

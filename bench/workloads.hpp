@@ -11,7 +11,8 @@
 
 namespace bench::raw {
 // The SQLite C API on the benchmark thread, statements prepared once and reused.
-std::uint64_t insert_tx(const run_context& c, meter& m);          // W1 (and W2: the same loop)
+std::uint64_t insert_tx(const run_context& c, meter& m);          // W1
+std::uint64_t insert_many(const run_context& c, meter& m);        // W2: W1's loop, in a file of its own
 std::uint64_t point_select(const run_context& c, meter& m);       // W3 (and W4: one thread)
 std::uint64_t scan_all(const run_context& c, meter& m);           // W5a
 std::uint64_t scan_stream(const run_context& c, meter& m);        // W5b
@@ -21,9 +22,11 @@ std::uint64_t autocommit_insert(const run_context& c, meter& m);  // W6
 namespace bench::lite {
 // asiolite from coroutines on an io_context run by the benchmark thread.
 std::uint64_t insert_tx(const run_context& c, meter& m);                // W1
+std::uint64_t insert_many(const run_context& c, meter& m);              // W2
 std::uint64_t point_select(const run_context& c, meter& m);             // W3
 std::uint64_t point_select_concurrent(const run_context& c, meter& m);  // W4
 std::uint64_t scan_all(const run_context& c, meter& m);                 // W5a
+std::uint64_t scan_stream(const run_context& c, meter& m);              // W5b
 std::uint64_t autocommit_insert(const run_context& c, meter& m);        // W6
 std::uint64_t hop(const run_context& c, meter& m);                      // W7, sequential
 std::uint64_t hop_concurrent(const run_context& c, meter& m);           // W7, c.cfg.clients coroutines

@@ -3,11 +3,13 @@
 
 #include <asiolite/config.hpp>
 #include <asiolite/connection.hpp>
+#include <asiolite/cursor.hpp>
 #include <asiolite/default_token.hpp>
 #include <asiolite/error.hpp>
 #include <asiolite/field_view.hpp>
 #include <asiolite/options.hpp>
 #include <asiolite/parameters.hpp>
+#include <asiolite/prepared_statement.hpp>
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
 #include <asiolite/savepoint.hpp>

@@ -582,3 +582,39 @@ TEST_CASE("request_queue: cancel_all removes every cancellable request and inter
   CHECK(running.interrupt.load());
   CHECK(pop_all(q) == ptrs({&close}));
 }
+
+TEST_CASE(
+    "request_queue: a release waits its turn in the main list, is never cancelled, and has nothing to do once "
+    "closing") {
+  request_queue q;
+  test_request open(request_kind::open);
+  make_open(q, open);
+  std::deque<test_request> store;
+  auto& begin = leased(store, request_kind::begin, 3);
+  REQUIRE(q.push(begin) == push_result::queued);
+  REQUIRE(q.pop() == &begin);
+  REQUIRE(q.finish(begin, true, true).lease_began);
+
+  // While a transaction holds the connection, a release (lease 0) waits for it to end.
+  auto& release = leased(store, request_kind::release, 0);
+  auto& statement = leased(store, request_kind::statement, 0);
+  REQUIRE(q.push(release) == push_result::queued);
+  REQUIRE(q.push(statement) == push_result::queued);
+  CHECK(q.pop() == nullptr);
+  CHECK(q.cancel(release) == cancel_result::none);
+  CHECK(as_vector(q.cancel_all(nullptr)) == ptrs({&statement}));
+
+  auto& commit = leased(store, request_kind::statement, 3);
+  REQUIRE(q.push(commit) == push_result::queued);
+  REQUIRE(q.pop() == &commit);
+  REQUIRE(q.finish(commit, true, false).lease_ended);
+  CHECK(q.pop() == &release);
+  CHECK(q.cancel(release) == cancel_result::none);  // running: not interrupted either
+  CHECK_FALSE(release.interrupt.load());
+  CHECK_FALSE(q.finish(release, true).stop);
+
+  test_request close(request_kind::close);
+  REQUIRE(q.push(close) == push_result::queued);
+  auto& late = leased(store, request_kind::release, 0);
+  CHECK(q.push(late) == push_result::done_already);  // the close lets go of every statement
+}

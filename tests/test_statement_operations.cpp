@@ -1,12 +1,26 @@
 // statement_operations.hpp: the operations shared by connections and transactions
-// (the statement forms themselves are covered in test_values.cpp and test_error.cpp).
+// (the statement forms themselves are covered in test_values.cpp and test_error.cpp;
+// cursors and prepared statements in their own files).
 #include "catch.hpp"
 #include "test_support.hpp"
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/post.hpp>
+
+#include <atomic>
 #include <cstdint>
+#include <list>
+#include <optional>
+#include <ranges>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 TEST_CASE("async_call runs its function on the worker thread and delivers the result") {
   asio::io_context ctx;
@@ -64,4 +78,268 @@ TEST_CASE("async_call accepts move-only callables and returns copies of what the
     co_return co_await db.async_call(std::move(fn));
   }(db));
   CHECK(text == "kept");
+}
+
+namespace {
+
+struct person {
+  std::int64_t id;
+  std::string name;
+};
+
+// (Not inside CHECK: g++ 12 evaluates a co_await inside CHECK(...) twice.)
+asio::awaitable<std::int64_t> count_in(asiolite::connection& db, std::string table) {
+  co_return co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM " + table);
+}
+
+asio::awaitable<bool> in_transaction(asiolite::connection& db) {
+  co_return co_await db.async_call([](asiolite::sync_handle& h) { return !sqlite3_get_autocommit(h.native_handle()); });
+}
+
+std::int64_t count_rows(asio::io_context& ctx, asiolite::connection& db, std::string table) {
+  return test::run(ctx, [](asiolite::connection& db, std::string table) -> asio::awaitable<std::int64_t> {
+    co_return co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM " + table);
+  }(db, std::move(table)));
+}
+
+}  // namespace
+
+TEST_CASE("async_execute_many binds every element of a range of tuples, aggregates or values, in one request") {
+  test::database fx("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT)");
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    std::vector<std::tuple<int, std::string>> tuples;
+    for (int i = 1; i <= 500; ++i) tuples.emplace_back(i, "t" + std::to_string(i));
+    auto r = co_await db.async_execute_many("INSERT INTO t(id, name) VALUES (?, ?)", tuples);
+    CHECK(r.changes == 500);
+    CHECK(r.elements == 500);
+    CHECK(r.last_insert_rowid == 500);
+    CHECK(r.total_changes == 500);
+    CHECK(!r.failed_element);
+
+    const std::vector<person> people{{1001, "ada"}, {1002, "bob"}};
+    r = co_await db.async_execute_many("INSERT INTO t(id, name) VALUES (?, ?)", people);
+    CHECK(r.changes == 2);
+    CHECK(r.last_insert_rowid == 1002);
+    CHECK(r.total_changes == 502);
+
+    const std::vector<std::pair<std::string, int>> renames{{"first", 1}, {"second", 2}};
+    r = co_await db.async_execute_many("UPDATE t SET name = ? WHERE id = ?", renames);
+    CHECK(r.changes == 2);
+
+    // Single values, for a statement of one parameter; an UPDATE matching nothing adds 0.
+    const std::vector<int> ids{3, 4, 99999};
+    r = co_await db.async_execute_many("DELETE FROM t WHERE id = ?", ids);
+    CHECK(r.changes == 2);
+    CHECK(r.elements == 3);
+
+    const auto count = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(count == 500);
+    const auto name = co_await db.async_query_scalar<std::string>("SELECT name FROM t WHERE id = 2");
+    CHECK(name == "second");
+  });
+}
+
+TEST_CASE("async_execute_many is all or nothing: the failing element is named and none is applied") {
+  test::database fx("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT UNIQUE)");
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    co_await db.async_execute("INSERT INTO t(id, name) VALUES (100, 'taken')");
+    const std::vector<person> batch{{1, "a"}, {2, "b"}, {3, "c"}, {4, "taken"}, {5, "e"}};
+
+    asiolite::diagnostics diag;
+    auto [ec, r] = co_await db.async_execute_many("INSERT INTO t(id, name) VALUES (?, ?)", batch, diag,
+                                                  asiolite::compat::as_tuple(asio::use_awaitable));
+    CHECK(ec == asiolite::errc::constraint);
+    CHECK(r.failed_element == std::optional<std::size_t>(3));
+    CHECK(r.elements == 3);
+    CHECK(r.changes == 0);
+    CHECK(diag.message().find("element 3: UNIQUE constraint failed: t.name") == 0);
+    CHECK(diag.message().find("no element was applied") != std::string::npos);
+    const auto count = co_await count_in(db, "t");
+    CHECK(count == 1);
+
+    // The co_await path: the same words in sqlite_error.
+    std::string what;
+    try {
+      co_await db.async_execute_many("INSERT INTO t(id, name) VALUES (?, ?)", batch);
+    } catch (const asiolite::sqlite_error& e) {
+      what = e.what();
+    }
+    CHECK(what.find("element 3: UNIQUE constraint failed") == 0);
+
+    // The connection is not left inside a transaction.
+    const bool open_transaction = co_await in_transaction(db);
+    CHECK(!open_transaction);
+  });
+}
+
+TEST_CASE("inside a transaction, a failing async_execute_many undoes only its own elements") {
+  test::database fx("CREATE TABLE t(id INTEGER PRIMARY KEY)");
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    co_await db.async_execute("BEGIN");
+    co_await db.async_execute("INSERT INTO t VALUES (1)");
+    const std::vector<int> ids{2, 3, 1};
+    auto [ec, r] = co_await db.async_execute_many("INSERT INTO t VALUES (?)", ids,
+                                                  asiolite::compat::as_tuple(asio::use_awaitable));
+    CHECK(ec == asiolite::errc::constraint);
+    CHECK(r.failed_element == std::optional<std::size_t>(2));
+    // The transaction is still open, with its own row and without the batch's.
+    const bool open_transaction = co_await in_transaction(db);
+    CHECK(open_transaction);
+    const auto count = co_await count_in(db, "t");
+    CHECK(count == 1);
+    const std::vector<int> more{2, 3};
+    const auto r2 = co_await db.async_execute_many("INSERT INTO t VALUES (?)", more);
+    CHECK(r2.changes == 2);
+    co_await db.async_execute("COMMIT");
+    const auto committed = co_await count_in(db, "t");
+    CHECK(committed == 3);
+  });
+}
+
+TEST_CASE("async_execute_many rejects an element of the wrong arity or a value that cannot bind, and names it") {
+  test::database fx("CREATE TABLE t(a, b)");
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    asiolite::diagnostics diag;
+    const std::vector<std::tuple<int, int, int>> three{{1, 2, 3}};
+    auto [ec, r] = co_await db.async_execute_many("INSERT INTO t VALUES (?, ?)", three, diag,
+                                                  asiolite::compat::as_tuple(asio::use_awaitable));
+    CHECK(ec == asiolite::errc::parameter_count);
+    CHECK(r.failed_element == std::optional<std::size_t>(0));
+    CHECK(diag.message().find("element 0: the statement has 2 parameters but 3 arguments were given") == 0);
+
+    const std::vector<std::tuple<int, std::string>> texts{{1, "ok"}, {2, "ok"}, {3, std::string("\xff\xfe")}};
+    auto [ec2, r2] = co_await db.async_execute_many("INSERT INTO t VALUES (?, ?)", texts, diag,
+                                                    asiolite::compat::as_tuple(asio::use_awaitable));
+    CHECK(ec2 == asiolite::errc::invalid_utf8);
+    CHECK(r2.failed_element == std::optional<std::size_t>(2));
+    CHECK(diag.message().find("element 2: argument 2 is not valid UTF-8") == 0);
+    const auto count = co_await count_in(db, "t");
+    CHECK(count == 0);
+
+    // A statement that does not prepare names no element.
+    auto [ec3, r3] = co_await db.async_execute_many("INSERT INTO nowhere VALUES (?)", texts,
+                                                    asiolite::compat::as_tuple(asio::use_awaitable));
+    CHECK(ec3 == asiolite::errc::error);
+    CHECK(!r3.failed_element);
+
+    // An empty range does nothing, successfully.
+    const std::vector<std::tuple<int, int>> none;
+    auto empty = co_await db.async_execute_many("INSERT INTO t VALUES (?, ?)", none);
+    CHECK(empty.changes == 0);
+    CHECK(empty.elements == 0);
+  });
+}
+
+TEST_CASE("async_execute_many copies the range before it returns") {
+  asio::io_context ctx;
+  test::temp_dir dir;
+  auto db = test::open(ctx, dir.db());
+  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
+    co_await db.async_execute("CREATE TABLE t(x TEXT)");
+  }(db));
+  std::error_code result = asiolite::make_error_code(asiolite::errc::error);
+  std::int64_t changes = 0;
+  {
+    std::vector<std::string> texts{"a", "b", "c"};
+    std::vector<std::tuple<std::string_view>> views{{texts[0]}, {texts[1]}, {texts[2]}};
+    db.async_execute_many("INSERT INTO t VALUES (?)", views, [&](std::error_code ec, asiolite::execute_many_result r) {
+      result = ec;
+      changes = r.changes;
+    });
+    // A moved vector is taken over; another range, even an rvalue, is copied from.
+    // (Not a std::views adaptor: clang 14 cannot compile libstdc++ 12's.)
+    std::vector<std::string> moved{"d", "e"};
+    db.async_execute_many("INSERT INTO t VALUES (?)", std::move(moved), [](std::error_code, auto) {});
+    db.async_execute_many("INSERT INTO t VALUES (?)", std::list<std::string>{texts[0], texts[2]},
+                          [](std::error_code, auto) {});
+    texts.assign(3, std::string(100, 'x'));  // the request's copies are unaffected
+  }
+  ctx.run();
+  ctx.restart();
+  CHECK(!result);
+  CHECK(changes == 3);
+  auto all = test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<std::vector<std::string>> {
+    co_return co_await db.async_query<std::string>("SELECT x FROM t ORDER BY rowid");
+  }(db));
+  CHECK(all == std::vector<std::string>{"a", "b", "c", "d", "e", "a", "c"});
+}
+
+TEST_CASE("cancelling a running async_execute_many rolls back every element") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  asio::cancellation_signal cancel;
+  std::atomic<bool> cancelled{false};
+  asiolite::options opts;
+  // pause_at(x, n): returns x; at x == n, has the test cancel the request, and waits until it has.
+  struct hook {
+    asio::io_context* ctx;
+    asio::cancellation_signal* cancel;
+    std::atomic<bool>* cancelled;
+  } h{&ctx, &cancel, &cancelled};
+  opts.on_open = [&h](asiolite::sync_handle& s) {
+    sqlite3_create_function_v2(
+        s.native_handle(), "pause_at", 2, SQLITE_UTF8, &h,
+        [](sqlite3_context* c, int, sqlite3_value** v) {
+          auto* k = static_cast<hook*>(sqlite3_user_data(c));
+          if (sqlite3_value_int64(v[0]) == sqlite3_value_int64(v[1])) {
+            asio::post(*k->ctx, [k] {
+              k->cancel->emit(asio::cancellation_type::terminal);
+              k->cancelled->store(true);
+              k->cancelled->notify_all();
+            });
+            k->cancelled->wait(false);
+          }
+          sqlite3_result_value(c, v[0]);
+        },
+        nullptr, nullptr, nullptr);
+  };
+  auto db = test::open(ctx, dir.db(), opts);
+  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
+    co_await db.async_execute("CREATE TABLE t(x INTEGER)");
+  }(db));
+
+  std::vector<std::tuple<int, int>> elements;
+  for (int i = 0; i < 1000; ++i) elements.emplace_back(i, 10);
+  std::error_code result;
+  asiolite::execute_many_result r;
+  db.async_execute_many("INSERT INTO t VALUES (pause_at(?, ?))", elements,
+                        asio::bind_cancellation_slot(cancel.slot(), [&](std::error_code ec, auto res) {
+                          result = ec;
+                          r = res;
+                        }));
+  ctx.run();
+  ctx.restart();
+  CHECK(result == asio::error::operation_aborted);
+  CHECK(r.changes == 0);
+  CHECK(count_rows(ctx, db, "t") == 0);
+}
+
+TEST_CASE("a transaction's async_execute_many runs inside it; when SQLite rolls the transaction back, it says so") {
+  test::database fx("CREATE TABLE t(id INTEGER PRIMARY KEY)");
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    auto tx = co_await db.async_begin();
+    co_await tx.async_execute("INSERT INTO t VALUES (1)");
+    const std::vector<int> ids{2, 3};
+    auto r = co_await tx.async_execute_many("INSERT INTO t VALUES (?)", ids);
+    CHECK(r.changes == 2);
+    CHECK(r.elements == 2);
+    co_await tx.async_rollback();  // undoes the batch with the rest of the transaction
+    const auto none = co_await count_in(db, "t");
+    CHECK(none == 0);
+
+    // OR ROLLBACK: the failing element ends the whole transaction, its earlier rows with it.
+    auto tx2 = co_await db.async_begin();
+    co_await tx2.async_execute("INSERT INTO t VALUES (1)");
+    const std::vector<int> clash{2, 1, 3};
+    asiolite::diagnostics diag;
+    auto [ec, r2] = co_await tx2.async_execute_many("INSERT OR ROLLBACK INTO t VALUES (?)", clash, diag,
+                                                    asiolite::compat::as_tuple(asio::use_awaitable));
+    CHECK(ec == asiolite::errc::constraint);
+    CHECK(r2.failed_element == std::optional<std::size_t>(1));
+    CHECK(diag.message().find("element 1: ") == 0);
+    CHECK(diag.message().find("SQLite rolled the transaction back") != std::string::npos);
+    CHECK(!tx2.is_active());
+    const auto still_none = co_await count_in(db, "t");
+    CHECK(still_none == 0);
+  });
 }

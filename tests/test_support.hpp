@@ -12,6 +12,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <system_error>
 #include <utility>
 
 namespace test {
@@ -80,6 +81,36 @@ inline asiolite::connection open(asio::io_context& ctx, const std::string& path,
                co_return co_await asiolite::connection::async_open(ex, p, o);
              }(ctx.get_executor(), path, opts));
 }
+
+/// Holds a connection's worker inside a request until release(), so that a test can
+/// queue requests behind it at a known point, without sleeps or timing.
+class worker_block {
+ public:
+  worker_block() = default;
+  worker_block(const worker_block&) = delete;
+  worker_block& operator=(const worker_block&) = delete;
+  ~worker_block() { release(); }
+
+  /// Queues the blocking request (its completion runs on db's executor).
+  void hold(asiolite::connection& db) {
+    db.async_call(
+        [this](asiolite::sync_handle&) {
+          entered_.store(true);
+          entered_.notify_all();
+          open_.wait(false);
+        },
+        [](std::error_code) {});
+  }
+  /// Waits until the worker is inside the blocking request.
+  void wait_entered() { entered_.wait(false); }
+  void release() {
+    open_.store(true);
+    open_.notify_all();
+  }
+
+ private:
+  std::atomic<bool> entered_{false}, open_{false};
+};
 
 /// A fresh database in a temporary directory, made by `schema`; run(body) runs
 /// body(connection&) as a coroutine, then closes the connection.

@@ -158,6 +158,9 @@ class connection : public statement_operations<connection> {
   template <class Job, class Result, class Token>
   auto start_request(Job&& job, diagnostics* diag, Token&& token);
 
+  // Where cursors and prepared statements made here send their requests: no lease.
+  detail::request_target request_target() const { return {impl_, ex_, 0}; }
+
   void release() noexcept {
     if (impl_) impl_->release();
   }

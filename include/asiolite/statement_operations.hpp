@@ -3,11 +3,13 @@
 #pragma once
 
 #include <asiolite/config.hpp>
+#include <asiolite/cursor.hpp>
 #include <asiolite/default_token.hpp>
 #include <asiolite/detail/bind.hpp>
 #include <asiolite/detail/record.hpp>
 #include <asiolite/detail/trailing.hpp>
 #include <asiolite/error.hpp>
+#include <asiolite/prepared_statement.hpp>
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
 #include <asiolite/sync_handle.hpp>
@@ -21,7 +23,10 @@ namespace asiolite {
 /// Statement operations: (sql, args..., [diagnostics&], [token]). See connection.hpp for
 /// the rules every asiolite initiating function follows (signature, executor,
 /// cancellation, what is copied, thread safety). Derived provides
-/// `start_request<Job, Result>(Job&&, diagnostics*, Token&&)`.
+/// `start_request<Job, Result>(Job&&, diagnostics*, Token&&)`, and
+/// `detail::request_target request_target() const`: where the handles these operations
+/// make (cursors, prepared statements) send their later requests — the same connection
+/// core, default executor and transaction lease as Derived's own requests.
 template <class Derived>
 class statement_operations {
  public:
@@ -61,6 +66,38 @@ class statement_operations {
   template <class Fn, class... Trailing>
   auto async_call(Fn&& fn, Trailing&&... trailing);
 
+  /// Runs one statement once per element of `elements`, in one request: each element (a
+  /// tuple, pair or array; a plain aggregate; or a single value) binds its fields to the
+  /// statement's parameters in order. All or nothing: the elements run inside a SAVEPOINT
+  /// (its own transaction, or nested in the one open), which a failure rolls back, so no
+  /// element is applied; the failure's message names the element ("element 3: UNIQUE
+  /// constraint failed: ..."), as does execute_many_result::failed_element (reachable with
+  /// error_code tokens such as as_tuple). Signature: void(error_code, execute_many_result):
+  /// changes summed over the elements, last_insert_rowid and total_changes read on the
+  /// worker. Copied: the SQL text and every element (moved from an rvalue std::vector),
+  /// before the function returns. Cancellation while running rolls back every element.
+  /// Trailing: [diagnostics&] [token].
+  template <class Range, class... Trailing>
+  auto async_execute_many(std::string_view sql, Range&& elements, Trailing&&... trailing);
+
+  /// Opens a cursor over a query, delivering it with its first batch of rows (see
+  /// cursor.hpp): T = rows (the default) for rows with column names, or a field type,
+  /// tuple or plain aggregate. Signature: void(error_code, cursor<T>). A query that fails
+  /// on its first row fails here. Copied: the SQL text and the arguments, which the cursor
+  /// keeps until its statement is done. Cancellation: as for any statement.
+  template <class T = rows, class... Args>
+  auto async_cursor(std::string_view sql, Args&&... args);
+
+  /// As above, with options: `cursor_options opts; opts.batch_size = 1000;` then
+  /// `async_cursor(opts, sql, args...)`. The options are read before the function returns.
+  template <class T = rows, class... Args>
+  auto async_cursor(const cursor_options& opts, std::string_view sql, Args&&... args);
+
+  /// Prepares one statement to run many times (see prepared_statement.hpp).
+  /// Signature: void(error_code, prepared_statement). Trailing: [diagnostics&] [token].
+  template <class... Trailing>
+  auto async_prepare(std::string_view sql, Trailing&&... trailing);
+
  protected:
   template <class T>
   struct is_statement_input : std::bool_constant<detail::bindable<T>> {};
@@ -68,6 +105,10 @@ class statement_operations {
  private:
   template <class Action, class Token, class... Args>
   auto start_statement(std::string_view sql, std::tuple<Args...>&& args, diagnostics* diag, Token&& token);
+
+  template <class T, class Token, class... Args>
+  auto start_cursor(const cursor_options& opts, std::string_view sql, std::tuple<Args...>&& args, diagnostics* diag,
+                    Token&& token);
 
   Derived& derived() noexcept { return static_cast<Derived&>(*this); }
 };

@@ -1,5 +1,5 @@
-// The connection as seen from code that runs on its worker thread: the on_open hook
-// (and, later, async_call). Every call here is synchronous and throws sqlite_error.
+// The connection as seen from code that runs on its worker thread (async_call, the
+// on_open hook): every statement form, synchronously, throwing sqlite_error.
 #pragma once
 
 #include <asiolite/detail/bind.hpp>
@@ -10,15 +10,84 @@
 #include <asiolite/row.hpp>
 
 #include <optional>
+#include <ranges>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace asiolite {
 
+class sync_statement;
+
+namespace detail {
+
+// The statement forms of sync_handle and sync_statement, over a session and a source.
+struct sync_forms {
+  static void check(const failure& f, std::string_view sql) {
+    if (f) throw sqlite_error(f.code, diagnostics(f.message, std::string(sql)));
+  }
+
+  template <class... Args>
+  static execute_result execute(session& s, statement_source src, const Args&... args) {
+    failure f;
+    auto r = s.execute(src, f, args...);
+    check(f, src.sql);
+    return r;
+  }
+
+  template <class T, class... Args>
+  static auto query(session& s, statement_source src, const Args&... args) {
+    failure f;
+    if constexpr (std::is_same_v<T, rows>) {
+      auto r = s.query(src, f, args...);
+      check(f, src.sql);
+      return r;
+    } else {
+      static_assert(detail::record_type<T>, "asiolite: query<T> needs a field type, a tuple or a plain aggregate");
+      static_assert(!record_has_views_v<T>,
+                    "asiolite: views (string_view, blob_view) cannot outlive the statement; use std::string or blob");
+      auto r = s.query_as<T>(src, f, args...);
+      check(f, src.sql);
+      return r;
+    }
+  }
+
+  template <class T, class... Args>
+  static std::optional<T> query_one(session& s, statement_source src, const Args&... args) {
+    static_assert(!record_has_views_v<T>, "asiolite: views cannot outlive the statement");
+    failure f;
+    auto r = s.query_one<T>(src, f, args...);
+    check(f, src.sql);
+    return r;
+  }
+
+  template <class T, class... Args>
+  static T query_scalar(session& s, statement_source src, const Args&... args) {
+    static_assert(!record_has_views_v<T>, "asiolite: views cannot outlive the statement");
+    failure f;
+    auto r = s.query_scalar<T>(src, f, args...);
+    check(f, src.sql);
+    return r;
+  }
+
+  template <class Range>
+  static execute_many_result execute_many(session& s, statement_source src, Range& elements) {
+    static_assert(std::ranges::input_range<Range>, "asiolite: execute_many needs a range of elements");
+    static_assert(many_element<std::ranges::range_reference_t<Range>>,
+                  "asiolite: execute_many's elements must be tuples or plain aggregates of bindable values, or "
+                  "bindable values (see docs/values.md)");
+    failure f;
+    auto r = s.execute_many(src, f, elements);
+    check(f, src.sql);
+    return r;
+  }
+};
+
+}  // namespace detail
+
 /// Synchronous access to the connection, valid only on its worker thread and only for
 /// the duration of the call it was handed to. Arguments bind exactly as in the
-/// asynchronous calls; failures throw sqlite_error.
+/// asynchronous calls, but are not copied; failures throw sqlite_error.
 class sync_handle {
  public:
   explicit sync_handle(detail::session& s) noexcept : session_(s) {}
@@ -27,66 +96,109 @@ class sync_handle {
 
   template <detail::bindable... Args>
   execute_result execute(std::string_view sql, const Args&... args) {
-    detail::failure f;
-    auto r = session_.execute(sql, f, args...);
-    check(f, sql);
-    return r;
+    return detail::sync_forms::execute(session_, sql, args...);
   }
 
   /// All rows with column names (T = rows), or every row as T.
   template <class T = rows, detail::bindable... Args>
   auto query(std::string_view sql, const Args&... args) {
-    detail::failure f;
-    if constexpr (std::is_same_v<T, rows>) {
-      auto r = session_.query(sql, f, args...);
-      check(f, sql);
-      return r;
-    } else {
-      static_assert(!detail::record_has_views_v<T>,
-                    "asiolite: views (string_view, blob_view) cannot outlive the statement; use std::string or blob");
-      auto r = session_.query_as<T>(sql, f, args...);
-      check(f, sql);
-      return r;
-    }
+    return detail::sync_forms::query<T>(session_, sql, args...);
   }
 
   /// The only row as T, or nullopt; more than one row is an error (too_many_rows).
   template <class T, detail::bindable... Args>
   std::optional<T> query_one(std::string_view sql, const Args&... args) {
-    static_assert(!detail::record_has_views_v<T>, "asiolite: views cannot outlive the statement");
-    detail::failure f;
-    auto r = session_.query_one<T>(sql, f, args...);
-    check(f, sql);
-    return r;
+    return detail::sync_forms::query_one<T>(session_, sql, args...);
   }
 
   /// The single value of a one-row, one-column query. No row is an error (no_rows)
   /// unless T is an std::optional.
   template <class T, detail::bindable... Args>
   T query_scalar(std::string_view sql, const Args&... args) {
-    static_assert(!detail::record_has_views_v<T>, "asiolite: views cannot outlive the statement");
-    detail::failure f;
-    auto r = session_.query_scalar<T>(sql, f, args...);
-    check(f, sql);
-    return r;
+    return detail::sync_forms::query_scalar<T>(session_, sql, args...);
+  }
+
+  /// Runs the statement once per element (a tuple or aggregate of values, or one value),
+  /// all or nothing, as connection::async_execute_many does.
+  template <class Range>
+  execute_many_result execute_many(std::string_view sql, Range&& elements) {
+    return detail::sync_forms::execute_many(session_, sql, elements);
   }
 
   /// Runs several statements separated by semicolons.
   void execute_script(std::string_view sql) {
     detail::failure f;
     session_.execute_script(sql, f);
-    check(f, sql);
+    detail::sync_forms::check(f, sql);
   }
+
+  /// Prepares one statement to run many times (see sync_statement).
+  sync_statement prepare(std::string_view sql);
 
   /// The raw handle, for anything asiolite does not wrap (sqlite3_create_function, ...).
   sqlite3* native_handle() const noexcept { return session_.native(); }
 
  private:
-  static void check(const detail::failure& f, std::string_view sql) {
-    if (f) throw sqlite_error(f.code, diagnostics(f.message, std::string(sql)));
-  }
-
   detail::session& session_;
 };
+
+/// A statement from sync_handle::prepare: prepared once, run any number of times with
+/// new arguments (each run binds all of them afresh). Like its sync_handle, it is valid
+/// on the worker, during the call that made it; it is finalized when destroyed.
+class sync_statement {
+ public:
+  sync_statement(sync_statement&&) noexcept = default;
+  sync_statement& operator=(sync_statement&&) noexcept = default;
+
+  template <detail::bindable... Args>
+  execute_result execute(const Args&... args) {
+    return detail::sync_forms::execute(*session_, source(), args...);
+  }
+
+  template <class T = rows, detail::bindable... Args>
+  auto query(const Args&... args) {
+    return detail::sync_forms::query<T>(*session_, source(), args...);
+  }
+
+  template <class T, detail::bindable... Args>
+  std::optional<T> query_one(const Args&... args) {
+    return detail::sync_forms::query_one<T>(*session_, source(), args...);
+  }
+
+  template <class T, detail::bindable... Args>
+  T query_scalar(const Args&... args) {
+    return detail::sync_forms::query_scalar<T>(*session_, source(), args...);
+  }
+
+  template <class Range>
+  execute_many_result execute_many(Range&& elements) {
+    return detail::sync_forms::execute_many(*session_, source(), elements);
+  }
+
+  const std::string& sql() const noexcept { return sql_; }
+  sqlite3_stmt* native_handle() const noexcept { return stmt_.get(); }
+
+ private:
+  friend class sync_handle;
+  sync_statement(detail::session& s, detail::statement_cache::lease stmt, std::string_view sql)
+      : session_(&s), stmt_(std::move(stmt)), sql_(sql) {}
+
+  detail::statement_source source() const {
+    if (!stmt_)
+      throw sqlite_error(make_sqlite_error_code(SQLITE_MISUSE), diagnostics("the statement was moved from", sql_));
+    return {stmt_.get(), sql_};
+  }
+
+  detail::session* session_;
+  detail::statement_cache::lease stmt_;  // finalized when this object is destroyed
+  std::string sql_;
+};
+
+inline sync_statement sync_handle::prepare(std::string_view sql) {
+  detail::failure f;
+  auto stmt = session_.prepare_owned(sql, f);
+  detail::sync_forms::check(f, sql);
+  return sync_statement(session_, std::move(stmt), sql);
+}
 
 }  // namespace asiolite

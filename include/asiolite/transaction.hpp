@@ -7,6 +7,7 @@
 #include <asiolite/detail/connection_impl.hpp>
 #include <asiolite/detail/detached_sql.hpp>
 #include <asiolite/detail/request.hpp>
+#include <asiolite/detail/request_target.hpp>
 #include <asiolite/error.hpp>
 #include <asiolite/statement_operations.hpp>
 
@@ -115,6 +116,10 @@ class transaction : public statement_operations<transaction> {
 
   template <class Job, class Result, class Token>
   auto start_request(Job&& job, diagnostics* diag, Token&& token);
+
+  // Where cursors and prepared statements made here send their requests: this
+  // transaction's lease, so they run inside it (and fail once it has ended).
+  detail::request_target request_target() const { return {impl_, ex_, state_ ? state_->lease->id : 0}; }
 
   void release() noexcept {
     if (is_active() && impl_) state_->rollback->submit(*impl_);

@@ -460,12 +460,13 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     complete_unrunnable(rest, make_error_code(errc::transaction_ended), "the transaction ended before the request ran");
   }
 
-  // Completes requests that can no longer run: closes and rollbacks have nothing left to
-  // do and succeed; the rest fail with `ec`.
+  // Completes requests that can no longer run: closes, rollbacks and releases have nothing
+  // left to do and succeed; the rest fail with `ec`.
   static void complete_unrunnable(request* list, std::error_code ec, const char* why) noexcept {
     while (list) {
       request* next = list->next;
-      if (list->kind() == request_kind::close || list->kind() == request_kind::rollback)
+      if (list->kind() == request_kind::close || list->kind() == request_kind::rollback ||
+          list->kind() == request_kind::release)
         list->complete();
       else
         list->abort(ec, why);

@@ -10,6 +10,7 @@
 #include <asiolite/sync_handle.hpp>
 
 #include <optional>
+#include <ranges>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -22,7 +23,7 @@ namespace asiolite::detail {
 struct execute_action {
   using result_type = execute_result;
   template <class... P>
-  static result_type run(session& s, std::string_view sql, failure& f, const P&... p) {
+  static result_type run(session& s, statement_source sql, failure& f, const P&... p) {
     return s.execute(sql, f, p...);
   }
 };
@@ -30,7 +31,7 @@ struct execute_action {
 struct query_action {
   using result_type = rows;
   template <class... P>
-  static result_type run(session& s, std::string_view sql, failure& f, const P&... p) {
+  static result_type run(session& s, statement_source sql, failure& f, const P&... p) {
     return s.query(sql, f, p...);
   }
 };
@@ -39,7 +40,7 @@ template <class T>
 struct query_as_action {
   using result_type = std::vector<T>;
   template <class... P>
-  static result_type run(session& s, std::string_view sql, failure& f, const P&... p) {
+  static result_type run(session& s, statement_source sql, failure& f, const P&... p) {
     return s.template query_as<T>(sql, f, p...);
   }
 };
@@ -48,7 +49,7 @@ template <class T>
 struct query_one_action {
   using result_type = std::optional<T>;
   template <class... P>
-  static result_type run(session& s, std::string_view sql, failure& f, const P&... p) {
+  static result_type run(session& s, statement_source sql, failure& f, const P&... p) {
     return s.template query_one<T>(sql, f, p...);
   }
 };
@@ -57,8 +58,54 @@ template <class T>
 struct query_scalar_action {
   using result_type = T;
   template <class... P>
-  static result_type run(session& s, std::string_view sql, failure& f, const P&... p) {
+  static result_type run(session& s, statement_source sql, failure& f, const P&... p) {
     return s.template query_scalar<T>(sql, f, p...);
+  }
+};
+
+/// The request's own copy of one element of execute_many: a tuple of stored values.
+/// (Elements of an rvalue std::vector are moved from.)
+template <class E>
+auto store_element(E&& e) {
+  auto& fields_of = e;
+  return std::apply(
+      [](auto&... f) {
+        using stored_tuple = std::tuple<stored_t<decltype(f)>...>;
+        if constexpr (std::is_lvalue_reference_v<E>)
+          return stored_tuple(store(f)...);
+        else
+          return stored_tuple(store(std::move(f))...);
+      },
+      element_fields(fields_of));
+}
+
+template <class T>
+struct is_std_vector : std::false_type {};
+template <class T, class A>
+struct is_std_vector<std::vector<T, A>> : std::true_type {};
+
+/// Copies the elements of `range` into the request (moving them from an rvalue vector).
+template <class Range>
+auto store_elements(Range&& range) {
+  using element = std::ranges::range_reference_t<Range>;
+  std::vector<decltype(store_element(std::declval<element>()))> out;
+  if constexpr (std::ranges::sized_range<Range>) out.reserve(static_cast<std::size_t>(std::ranges::size(range)));
+  constexpr bool take = !std::is_lvalue_reference_v<Range> && is_std_vector<std::remove_cvref_t<Range>>::value;
+  for (auto&& e : range) {
+    if constexpr (take)
+      out.push_back(store_element(std::move(e)));
+    else
+      out.push_back(store_element(std::as_const(e)));
+  }
+  return out;
+}
+
+/// The statement once per element: P is the request's own copy of the elements.
+struct execute_many_action {
+  using result_type = execute_many_result;
+  template <class Elements>
+  static result_type run(session& s, statement_source sql, failure& f, const Elements& elements) {
+    return s.execute_many(sql, f, elements);
   }
 };
 

@@ -44,6 +44,7 @@ using signature_t = typename signature_for<Token, Result>::type;
 /// A Job runs on the worker and keeps its own result:
 ///   static constexpr request_kind kind;  using result_type = ...;
 ///   void operator()(session&, failure&);  result_type take_result();
+///     (or take_result(const failure&): the request's outcome, also when it never ran)
 ///   std::string_view sql() const;  // for diagnostics
 template <class Handler, class Job, class Error>
 class operation final : public request {
@@ -225,7 +226,7 @@ class operation final : public request {
     Handler handler = std::move(handler_);
     Error error{};
     if (failure_) {
-      diagnostics diag(std::move(failure_.message), std::string(job_.sql()));
+      diagnostics diag(failure_.message, std::string(job_.sql()));
       if (diag_) *diag_ = diag;  // filled whatever the token: the caller asked for it
       if constexpr (std::is_same_v<Error, std::exception_ptr>) {
         error = failure_.exception ? failure_.exception
@@ -240,10 +241,18 @@ class operation final : public request {
       destroy(std::move(alloc));
       std::move(handler)(std::move(error));
     } else {
-      result_type result = job_.take_result();
+      result_type result = take_result(job_, failure_);
       destroy(std::move(alloc));
       std::move(handler)(std::move(error), std::move(result));
     }
+  }
+
+  // A Job may look at the outcome as it hands over its result (a cursor remembers a failure).
+  static result_type take_result(Job& job, const failure& f) {
+    if constexpr (requires { job.take_result(f); })
+      return job.take_result(f);
+    else
+      return job.take_result();
   }
 
   // As Asio's own I/O objects do: also count the work on the connection's executor when

@@ -19,6 +19,8 @@ enum class request_kind : std::uint8_t {
   close,
   begin,     // starts a transaction: when it succeeds, its lease holds the connection
   rollback,  // ends its transaction; nothing to do (success) if that has ended already
+  release,   // lets go of a statement a dead handle held: never cancelled, whatever the
+             // lease; nothing to do (success) once the connection is closing
 };
 
 /// A transaction's claim on its connection, shared by the transaction's handles and the

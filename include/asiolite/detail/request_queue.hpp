@@ -98,6 +98,11 @@ class request_queue {
         if (status_ == status::closed || status_ == status::closing) return push_result::rejected_closed;
         append(main_, r);
         return push_result::queued;
+      case request_kind::release:
+        // A closing connection lets go of every held statement itself.
+        if (status_ == status::closed || status_ == status::closing) return push_result::done_already;
+        append(main_, r);
+        return push_result::queued;
       case request_kind::statement:
       case request_kind::rollback:
         if (r.lease != 0) return push_leased(r);
@@ -144,6 +149,8 @@ class request_queue {
           result.lease_began = true;
         }
         break;
+      case request_kind::release:
+        break;
       case request_kind::statement:
       case request_kind::rollback:
         // However it ended (commit, rollback, or SQLite rolling back on an error), once
@@ -158,8 +165,10 @@ class request_queue {
   }
 
   cancel_result cancel(request& r) noexcept {
-    // Open and close always run; a rollback is what ends a transaction, whoever waits for it.
-    if (r.kind() == request_kind::open || r.kind() == request_kind::close || r.kind() == request_kind::rollback)
+    // Open and close always run; a rollback is what ends a transaction, whoever waits for
+    // it; a release is what gives a dead handle's statement back.
+    if (r.kind() == request_kind::open || r.kind() == request_kind::close || r.kind() == request_kind::rollback ||
+        r.kind() == request_kind::release)
       return cancel_result::none;
     if (r.state == request_state::queued) {
       list_of(r).erase(r);

@@ -4,6 +4,7 @@
 
 #include <asiolite/detail/bind.hpp>
 #include <asiolite/detail/failure.hpp>
+#include <asiolite/detail/held_statement.hpp>
 #include <asiolite/detail/record.hpp>
 #include <asiolite/detail/sqlite.hpp>
 #include <asiolite/detail/statement_cache.hpp>
@@ -15,10 +16,14 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <iterator>
 #include <optional>
+#include <ranges>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace asiolite::detail {
@@ -89,7 +94,60 @@ struct rows_access {
       r.cells_.push_back(c);
     }
   }
+
+  /// The rows after the first `n`, keeping the column names (a cursor's partly read batch).
+  static rows drop_front(rows&& r, std::size_t n) {
+    const auto cells = static_cast<std::ptrdiff_t>(n * r.columns_.size());
+    r.cells_.erase(r.cells_.begin(), r.cells_.begin() + cells);
+    return std::move(r);  // text and blob bytes stay where they are: cells point at them by offset
+  }
 };
+
+/// Where a statement comes from: SQL text, prepared through the cache; or a statement
+/// held across requests (a prepared statement's), borrowed for one use.
+struct statement_source {
+  statement_source(std::string_view text) noexcept : sql(text) {}
+  statement_source(const std::string& text) noexcept : sql(text) {}
+  statement_source(const char* text) noexcept : sql(text) {}
+  statement_source(sqlite3_stmt* held_stmt, std::string_view text) noexcept : sql(text), held(held_stmt) {}
+
+  std::string_view sql;
+  sqlite3_stmt* held = nullptr;
+};
+
+template <class T>
+concept tuple_like = requires {
+  std::tuple_size<std::remove_cvref_t<T>>::value;
+};
+
+/// The fields an element of execute_many binds, as a tuple of references: a tuple's (or
+/// pair's, array's) elements, an aggregate's members, or the element itself.
+template <class E>
+auto element_fields(E& e) noexcept {
+  if constexpr (bindable<E>)
+    return std::tie(e);
+  else if constexpr (tuple_like<E>)
+    return std::apply([](auto&... f) { return std::tie(f...); }, e);
+  else
+    return tie_fields(e);
+}
+
+template <class E>
+constexpr bool element_binds() {
+  using U = std::remove_cvref_t<E>;
+  if constexpr (bindable<U>) {
+    return true;
+  } else if constexpr (tuple_like<U> || aggregate_record<U>) {
+    using refs = decltype(element_fields(std::declval<const U&>()));
+    return []<class... R>(std::tuple<R...>*) { return (bindable<R> && ...); }(static_cast<refs*>(nullptr));
+  } else {
+    return false;
+  }
+}
+
+/// E can be an element of execute_many: one value, or a tuple or aggregate of values.
+template <class E>
+concept many_element = element_binds<E>();
 
 class session {
  public:
@@ -136,6 +194,7 @@ class session {
     sqlite3_busy_handler(db_, &session::on_busy, this);
     sqlite3_progress_handler(db_, progress_interval, &session::on_progress, this);
     cache_.set_capacity(o.statement_cache_capacity);
+    cursor_batch_size_ = o.cursor_batch_size > 0 ? o.cursor_batch_size : 1;
     if (!configure(o, f)) {
       close();
       return false;
@@ -145,6 +204,7 @@ class session {
 
   void close() noexcept {
     if (!db_) return;
+    held_.close_all();  // before the cache: a cursor's statement may be one of its entries
     cache_.clear();
     sqlite3_close_v2(db_);
     db_ = nullptr;
@@ -168,10 +228,26 @@ class session {
   bool timed_out() const noexcept { return timed_out_; }
   std::chrono::milliseconds statement_timeout() const noexcept { return statement_timeout_; }
 
+  // ---- statements held across requests (cursors, prepared statements)
+
+  /// The statement for `src`: the cache's for SQL text, or the held one, lent for this use.
+  statement_cache::lease acquire(statement_source src, failure& f) {
+    if (src.held) return statement_cache::borrow(src.held);
+    return cache_.acquire(db_, src.sql, f);
+  }
+
+  /// A statement of its own for a prepared statement handle (not in the cache).
+  statement_cache::lease prepare_owned(std::string_view sql, failure& f) { return cache_.prepare_owned(db_, sql, f); }
+
+  held_statements& held() noexcept { return held_; }
+
+  /// options::cursor_batch_size of this connection.
+  std::size_t cursor_batch_size() const noexcept { return cursor_batch_size_; }
+
   // ---- single statements
 
   template <class... Args>
-  execute_result execute(std::string_view sql, failure& f, const Args&... args) {
+  execute_result execute(statement_source sql, failure& f, const Args&... args) {
     const std::int64_t before = total_changes(db_);
     if (!run(
             sql, f, [](sqlite3_stmt*) { return true; }, args...))
@@ -182,7 +258,7 @@ class session {
   }
 
   template <class... Args>
-  rows query(std::string_view sql, failure& f, const Args&... args) {
+  rows query(statement_source sql, failure& f, const Args&... args) {
     rows out;
     auto on_start = [&](sqlite3_stmt* stmt) { rows_access::start(out, stmt); };
     auto on_row = [&](sqlite3_stmt* stmt) {
@@ -194,7 +270,7 @@ class session {
   }
 
   template <record_type T, class... Args>
-  std::vector<T> query_as(std::string_view sql, failure& f, const Args&... args) {
+  std::vector<T> query_as(statement_source sql, failure& f, const Args&... args) {
     std::vector<T> out;
     auto on_row = [&](sqlite3_stmt* stmt) { return read_record(statement_row{stmt}, out.emplace_back(), f); };
     if (!run(sql, f, on_row, args...)) return {};
@@ -202,7 +278,7 @@ class session {
   }
 
   template <record_type T, class... Args>
-  std::optional<T> query_one(std::string_view sql, failure& f, const Args&... args) {
+  std::optional<T> query_one(statement_source sql, failure& f, const Args&... args) {
     std::optional<T> out;
     auto on_row = [&](sqlite3_stmt* stmt) {
       if (out) {
@@ -217,7 +293,7 @@ class session {
 
   /// One row of one column. No row is an error unless T is an std::optional.
   template <field_type T, class... Args>
-  T query_scalar(std::string_view sql, failure& f, const Args&... args) {
+  T query_scalar(statement_source sql, failure& f, const Args&... args) {
     std::optional<T> one = query_one<T>(sql, f, args...);
     if (f) return T{};
     if (!one) {
@@ -245,6 +321,44 @@ class session {
       p = tail;
     }
     return true;
+  }
+
+  /// Runs one statement once per element of `elements` (one value, or a tuple or aggregate
+  /// of values, bound positionally), all or nothing: inside a savepoint that a failure
+  /// rolls back. A failure names the element, in the message and in failed_element.
+  template <class Range>
+  execute_many_result execute_many(statement_source sql, failure& f, Range&& elements) {
+    execute_many_result out;
+    auto stmt = acquire(sql, f);
+    if (!stmt) return out;
+    auto it = std::ranges::begin(elements);
+    const auto end = std::ranges::end(elements);
+    if (it != end) {
+      const bool own_transaction = sqlite3_get_autocommit(db_) != 0;
+      if (!exec(savepoint_begin, f)) return out;
+      for (; it != end; ++it, ++out.elements) {
+        const std::int64_t before = total_changes(db_);
+        // Checked between elements too: a short statement may end before the progress handler runs.
+        const bool ok =
+            !interrupted(f) &&
+            std::apply([&](const auto&... v) { return bind_all(stmt.get(), f, v...); }, element_fields(*it)) &&
+            step_to_end(stmt.get(), f);
+        sqlite3_reset(stmt.get());
+        if (!ok) {
+          out.failed_element = out.elements;
+          undo_many(out, own_transaction, f, "element " + std::to_string(out.elements) + ": ");
+          return out;
+        }
+        if (total_changes(db_) != before) out.changes += changes(db_);
+      }
+      if (!exec(savepoint_release, f)) {
+        undo_many(out, own_transaction, f, "could not commit: ");
+        return out;
+      }
+    }
+    out.last_insert_rowid = sqlite3_last_insert_rowid(db_);
+    out.total_changes = total_changes(db_);
+    return out;
   }
 
  private:
@@ -278,18 +392,57 @@ class session {
     return false;
   }
 
+  static constexpr const char* savepoint_begin = "SAVEPOINT asiolite_execute_many";
+  static constexpr const char* savepoint_release = "RELEASE asiolite_execute_many";
+
+  bool exec(statement_source sql, failure& f) {
+    return run(sql, f, [](sqlite3_stmt*) { return true; });
+  }
+
+  bool interrupted(failure& f) {
+    if (!interrupt_ || !interrupt_->load(std::memory_order_relaxed)) return false;
+    f.set(make_sqlite_error_code(SQLITE_INTERRUPT), "interrupted");
+    return true;
+  }
+
+  bool step_to_end(sqlite3_stmt* stmt, failure& f) {
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    }
+    return rc == SQLITE_DONE || fail_with_db(rc, f);
+  }
+
+  // execute_many failed: undoes every element, unless SQLite has already rolled the whole
+  // transaction back (it does on some errors). The undo runs even for a cancelled request,
+  // whose interrupt flag is still set.
+  void undo_many(execute_many_result& out, bool own_transaction, failure& f, const std::string& prefix) {
+    f.message = prefix + f.message + " (no element was applied)";
+    if (!sqlite3_get_autocommit(db_)) {
+      const auto* flag = std::exchange(interrupt_, nullptr);
+      if (own_transaction)
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      else
+        sqlite3_exec(db_, "ROLLBACK TO asiolite_execute_many; RELEASE asiolite_execute_many", nullptr, nullptr,
+                     nullptr);
+      interrupt_ = flag;
+    }
+    out.changes = 0;
+    out.last_insert_rowid = sqlite3_last_insert_rowid(db_);
+    out.total_changes = total_changes(db_);
+  }
+
   // Prepares (or reuses), binds and steps one statement, handing each row to on_row.
   // on_row returns false to stop, having set `f`.
   template <class OnRow, class... Args>
-  bool run(std::string_view sql, failure& f, OnRow&& on_row, const Args&... args) {
+  bool run(statement_source sql, failure& f, OnRow&& on_row, const Args&... args) {
     return run_with(
         sql, f, [](sqlite3_stmt*) {}, on_row, args...);
   }
 
   // As run, calling on_start once the statement is prepared, before the first step.
   template <class OnStart, class OnRow, class... Args>
-  bool run_with(std::string_view sql, failure& f, OnStart&& on_start, OnRow&& on_row, const Args&... args) {
-    auto stmt = cache_.acquire(db_, sql, f);
+  bool run_with(statement_source sql, failure& f, OnStart&& on_start, OnRow&& on_row, const Args&... args) {
+    auto stmt = acquire(sql, f);
     if (!stmt) return false;
     if (!bind_all(stmt.get(), f, args...)) return false;
     on_start(stmt.get());
@@ -351,6 +504,8 @@ class session {
 
   sqlite3* db_ = nullptr;
   statement_cache cache_;
+  held_statements held_;
+  std::size_t cursor_batch_size_ = 256;
   const std::atomic<bool>* interrupt_ = nullptr;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   bool timed_out_ = false;

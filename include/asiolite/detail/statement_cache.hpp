@@ -87,12 +87,13 @@ class statement_cache {
     friend class statement_cache;
     lease(statement_cache* c, list::iterator e, sqlite3_stmt* s) noexcept : cache_(c), entry_(e), stmt_(s) {}
     void release() noexcept {
-      if (stmt_) cache_->give_back(entry_, stmt_);
+      if (stmt_ && cache_) cache_->give_back(entry_, stmt_);
+      if (stmt_ && !cache_) reset(stmt_);
       stmt_ = nullptr;
     }
 
-    statement_cache* cache_ = nullptr;
-    list::iterator entry_{};  // end() when the statement is not cached
+    statement_cache* cache_ = nullptr;  // null when borrowed
+    list::iterator entry_{};            // end() when the statement is not cached
     sqlite3_stmt* stmt_ = nullptr;
   };
 
@@ -129,6 +130,17 @@ class statement_cache {
     return lease(this, lru_.begin(), s);
   }
 
+  /// A statement for one owner alone (a prepared_statement, a sync_statement): prepared
+  /// outside the cache, so it never competes for a slot; finalized when the lease ends.
+  lease prepare_owned(sqlite3* db, std::string_view sql, failure& f) {
+    sqlite3_stmt* s = prepare_one(db, sql, SQLITE_PREPARE_PERSISTENT, f);
+    return s ? lease(this, lru_.end(), s) : lease();
+  }
+
+  /// Lends a statement that someone else holds for one use: reset and unbound when the
+  /// lease ends, never finalized.
+  static lease borrow(sqlite3_stmt* s) noexcept { return lease(nullptr, {}, s); }
+
   /// Finalizes every statement; the cache must have no leases out.
   void clear() noexcept {
     for (auto& e : lru_) sqlite3_finalize(e.stmt);
@@ -137,9 +149,13 @@ class statement_cache {
   }
 
  private:
-  void give_back(list::iterator e, sqlite3_stmt* s) noexcept {
+  static void reset(sqlite3_stmt* s) noexcept {
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);  // bound text points into a finished request
+  }
+
+  void give_back(list::iterator e, sqlite3_stmt* s) noexcept {
+    reset(s);
     if (e == lru_.end()) {
       sqlite3_finalize(s);
       return;

@@ -1,9 +1,13 @@
 // Out-of-line template bodies of statement_operations.hpp.
 #pragma once
 
+#include <asiolite/detail/cursor_jobs.hpp>
 #include <asiolite/detail/jobs.hpp>
+#include <asiolite/detail/prepared_jobs.hpp>
 
 #include <functional>
+#include <memory>
+#include <ranges>
 
 namespace asiolite {
 
@@ -95,6 +99,76 @@ auto statement_operations<Derived>::async_call(Fn&& fn, Trailing&&... trailing) 
       [&](auto&&, diagnostics* diag, auto&& token) {
         return derived().template start_request<job, typename job::result_type>(job(std::forward<Fn>(fn)), diag,
                                                                                 std::forward<decltype(token)>(token));
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class Derived>
+template <class Range, class... Trailing>
+auto statement_operations<Derived>::async_execute_many(std::string_view sql, Range&& elements,
+                                                       Trailing&&... trailing) {
+  static_assert(std::ranges::input_range<Range>, "asiolite: async_execute_many needs a range of elements");
+  static_assert(detail::many_element<std::ranges::range_reference_t<Range>>,
+                "asiolite: async_execute_many's elements must be tuples or plain aggregates of bindable values, or "
+                "bindable values (see docs/values.md)");
+  using stored = decltype(detail::store_elements(std::forward<Range>(elements)));
+  using job = detail::statement_job<detail::execute_many_action, stored>;
+  return detail::split_trailing<detail::no_input, default_token_t>(
+      [&](auto&&, diagnostics* diag, auto&& token) {
+        return derived().template start_request<job, execute_many_result>(
+            job(std::string(sql), std::tuple<stored>(detail::store_elements(std::forward<Range>(elements)))), diag,
+            std::forward<decltype(token)>(token));
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class Derived>
+template <class T, class... Args>
+auto statement_operations<Derived>::async_cursor(std::string_view sql, Args&&... args) {
+  return async_cursor<T>(cursor_options{}, sql, std::forward<Args>(args)...);
+}
+
+template <class Derived>
+template <class T, class... Args>
+auto statement_operations<Derived>::async_cursor(const cursor_options& opts, std::string_view sql, Args&&... args) {
+  if constexpr (!std::is_same_v<T, rows>) {
+    static_assert(detail::record_type<T>, "asiolite: async_cursor<T> needs a field type, a tuple or a plain aggregate");
+    static_assert(!detail::record_has_views_v<T>,
+                  "asiolite: views (string_view, blob_view) cannot outlive the batch; use std::string or blob");
+  }
+  return detail::split_trailing<is_statement_input, default_token_t>(
+      [&](auto&& inputs, diagnostics* diag, auto&& token) {
+        return start_cursor<T>(opts, sql, std::move(inputs), diag, std::forward<decltype(token)>(token));
+      },
+      std::forward<Args>(args)...);
+}
+
+template <class Derived>
+template <class T, class Token, class... Args>
+auto statement_operations<Derived>::start_cursor(const cursor_options& opts, std::string_view sql,
+                                                 std::tuple<Args...>&& args, diagnostics* diag, Token&& token) {
+  static_assert((detail::bindable<Args> && ...),
+                "asiolite: an argument has a type that cannot be bound (see docs/values.md for the list)");
+  using state = detail::cursor_state_with<T, detail::stored_t<Args>...>;
+  using job = detail::cursor_open_job<T>;
+  auto stored = std::apply([](auto&&... a) { return std::tuple(detail::store(std::forward<decltype(a)>(a))...); },
+                           std::move(args));
+  detail::request_target target = derived().request_target();
+  auto st = std::make_shared<state>(std::string(sql), opts.batch_size, target.impl.get(), target.lease,
+                                    std::move(stored));
+  return derived().template start_request<job, cursor<T>>(job(std::move(target), std::move(st)), diag,
+                                                          std::forward<Token>(token));
+}
+
+template <class Derived>
+template <class... Trailing>
+auto statement_operations<Derived>::async_prepare(std::string_view sql, Trailing&&... trailing) {
+  return detail::split_trailing<detail::no_input, default_token_t>(
+      [&](auto&&, diagnostics* diag, auto&& token) {
+        auto st = std::make_shared<detail::held_statement>(std::string(sql));
+        return derived().template start_request<detail::prepare_job, prepared_statement>(
+            detail::prepare_job(derived().request_target(), std::move(st)), diag,
+            std::forward<decltype(token)>(token));
       },
       std::forward<Trailing>(trailing)...);
 }

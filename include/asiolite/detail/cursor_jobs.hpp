@@ -1,0 +1,104 @@
+// What a cursor's requests do on the worker: open it (with its first batch), and fetch a
+// batch for a caller who found none at hand. (The Job contract is in operation.hpp.)
+#pragma once
+
+#include <asiolite/detail/cursor_state.hpp>
+#include <asiolite/detail/request_target.hpp>
+
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace asiolite {
+template <class T>
+class cursor;
+}
+
+namespace asiolite::detail {
+
+struct cursor_access {
+  template <class T>
+  static cursor<T> make(request_target target, std::shared_ptr<cursor_state<T>> state) noexcept {
+    return cursor<T>(std::move(target), std::move(state));
+  }
+};
+
+template <class T>
+class cursor_open_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type = cursor<T>;
+
+  cursor_open_job(request_target target, std::shared_ptr<cursor_state<T>> state)
+      : target_(std::move(target)), state_(std::move(state)) {}
+  cursor_open_job(cursor_open_job&&) noexcept = default;
+  cursor_open_job& operator=(cursor_open_job&&) = delete;
+
+  // Opened, but the handle never reached anyone (its completion was dropped unrun).
+  ~cursor_open_job() {
+    if (state_ && opened_ && !delivered_ && !state_->released()) state_->release_later(*target_.impl);
+  }
+
+  void operator()(session& s, failure& f) { opened_ = state_->open(s, f); }
+
+  result_type take_result(const failure& f) {
+    if (f || !opened_) return {};
+    delivered_ = true;
+    return cursor_access::make(target_, state_);
+  }
+
+  std::string_view sql() const noexcept { return state_->sql(); }
+
+ private:
+  request_target target_;
+  std::shared_ptr<cursor_state<T>> state_;
+  bool opened_ = false;  // set on the worker; read after the completion was posted
+  bool delivered_ = false;
+};
+
+/// A caller found no rows at hand: this request delivers the next batch (Batch), or its
+/// first row.
+template <class T, bool Batch>
+class cursor_fetch_job {
+  using state_type = cursor_state<T>;
+
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type =
+      std::conditional_t<Batch, typename state_type::batch_type, std::optional<typename state_type::value_type>>;
+
+  explicit cursor_fetch_job(std::shared_ptr<state_type> state) noexcept : state_(std::move(state)) {}
+
+  void operator()(session&, failure& f) {
+    ran_ = true;
+    outcome_ = state_->fetch();
+    // A failure with no rows before it fails this request; a cancellation does, whatever
+    // it cut short.
+    auto& e = outcome_.error;
+    if (e && (state_type::size(outcome_.rows) == 0 || e.code == errc::interrupt)) f = std::exchange(e, failure{});
+  }
+
+  result_type take_result(const failure& f) {
+    if (f) {
+      state_->fail(f);
+      if (!ran_) state_->cancel_read_ahead();
+      return result_type();
+    }
+    state_->accept(std::move(outcome_));
+    if constexpr (Batch)
+      return state_->take_batch();
+    else
+      return state_->take_next();
+  }
+
+  std::string_view sql() const noexcept { return state_->sql(); }
+
+ private:
+  std::shared_ptr<state_type> state_;
+  typename state_type::outcome outcome_;
+  bool ran_ = false;
+};
+
+}  // namespace asiolite::detail

@@ -1,0 +1,85 @@
+// What a prepared statement's requests do on the worker: prepare it, and run it. (The Job
+// contract is in operation.hpp.)
+#pragma once
+
+#include <asiolite/detail/held_statement.hpp>
+#include <asiolite/detail/request_target.hpp>
+#include <asiolite/detail/session.hpp>
+
+#include <memory>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+namespace asiolite {
+class prepared_statement;
+}
+
+namespace asiolite::detail {
+
+struct prepared_access {
+  static prepared_statement make(request_target target, std::shared_ptr<held_statement> state) noexcept;
+};
+
+class prepare_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type = prepared_statement;
+
+  prepare_job(request_target target, std::shared_ptr<held_statement> state)
+      : target_(std::move(target)), state_(std::move(state)) {}
+  prepare_job(prepare_job&&) noexcept = default;
+  prepare_job& operator=(prepare_job&&) = delete;
+
+  // Prepared, but the handle never reached anyone (its completion was dropped unrun).
+  ~prepare_job() {
+    if (state_ && held_ && !delivered_ && !state_->released()) state_->release_later(*target_.impl);
+  }
+
+  void operator()(session& s, failure& f) {
+    auto stmt = s.prepare_owned(state_->sql(), f);
+    if (!stmt) return;
+    state_->hold(std::move(stmt), s.held());
+    held_ = true;
+  }
+
+  result_type take_result(const failure& f);
+
+  std::string_view sql() const noexcept { return state_->sql(); }
+
+ private:
+  request_target target_;
+  std::shared_ptr<held_statement> state_;
+  bool held_ = false;  // set on the worker; read after the completion was posted
+  bool delivered_ = false;
+};
+
+/// One run of a prepared statement, with its own copies of the arguments.
+template <class Action, class... P>
+class prepared_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type = typename Action::result_type;
+
+  prepared_job(std::shared_ptr<held_statement> state, std::tuple<P...> params)
+      : state_(std::move(state)), params_(std::move(params)) {}
+
+  void operator()(session& s, failure& f) {
+    sqlite3_stmt* stmt = state_->statement();
+    if (!stmt) {
+      f.set(errc::closed, "the connection was closed (a prepared statement cannot outlive its connection)");
+      return;
+    }
+    const statement_source source(stmt, state_->sql());
+    result_ = std::apply([&](const P&... p) { return Action::run(s, source, f, p...); }, params_);
+  }
+  result_type take_result() { return std::move(result_); }
+  std::string_view sql() const noexcept { return state_ ? std::string_view(state_->sql()) : std::string_view(); }
+
+ private:
+  std::shared_ptr<held_statement> state_;
+  std::tuple<P...> params_;
+  result_type result_{};
+};
+
+}  // namespace asiolite::detail

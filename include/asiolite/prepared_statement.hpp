@@ -1,0 +1,113 @@
+// A prepared statement: SQL prepared once on the worker, run any number of times.
+#pragma once
+
+#include <asiolite/config.hpp>
+#include <asiolite/default_token.hpp>
+#include <asiolite/detail/bind.hpp>
+#include <asiolite/detail/held_statement.hpp>
+#include <asiolite/detail/request_target.hpp>
+#include <asiolite/error.hpp>
+#include <asiolite/results.hpp>
+#include <asiolite/row.hpp>
+
+#include <memory>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+
+namespace asiolite {
+
+namespace detail {
+struct prepared_access;
+}
+
+/// A statement from async_prepare, run any number of times with new arguments (each run
+/// binds all of them afresh). It is its own statement, outside the connection's cache.
+///
+/// - The operations follow connection's rules (signature, executor, cancellation, what is
+///   copied): the same as the connection's statement operations, without the SQL text.
+///   A cancelled run leaves the statement usable.
+/// - Runs go to the connection it was prepared on, in FIFO order with everything else,
+///   and inside the transaction it was prepared in, if any.
+/// - Destroying the handle finalizes the statement on the worker, without waiting.
+/// - It cannot outlive its connection: once the connection has closed (async_close, or
+///   destruction), every run completes with errc::closed, even if the connection was
+///   opened again.
+/// - Thread safety: as the connection: any number of runs may be started concurrently,
+///   from any thread; they run one at a time, in submission order.
+class prepared_statement {
+ public:
+  using executor_type = asio::any_io_executor;
+
+  /// An empty handle (moved from, or from a failed async_prepare): runs fail with errc::closed.
+  prepared_statement() noexcept = default;
+
+  prepared_statement(prepared_statement&& other) noexcept
+      : target_{std::move(other.target_.impl), other.target_.ex, other.target_.lease},
+        state_(std::move(other.state_)) {}
+
+  /// Finalizes this statement as the destructor does, then takes `other`'s.
+  prepared_statement& operator=(prepared_statement&& other) noexcept {
+    if (this != &other) {
+      release();
+      target_ = {std::move(other.target_.impl), other.target_.ex, other.target_.lease};
+      state_ = std::move(other.state_);
+    }
+    return *this;
+  }
+
+  /// Finalizes the statement on the worker, without waiting.
+  ~prepared_statement() { release(); }
+
+  executor_type get_executor() const noexcept { return target_.ex; }
+
+  /// The SQL text (empty for an empty handle).
+  std::string_view sql() const noexcept { return state_ ? std::string_view(state_->sql()) : std::string_view(); }
+
+  /// Runs the statement. Signature: void(error_code, execute_result).
+  template <class... Args>
+  auto async_execute(Args&&... args);
+
+  /// Runs the query: every row with column names (T = rows), signature
+  /// void(error_code, rows); or every row as T, void(error_code, std::vector<T>).
+  template <class T = rows, class... Args>
+  auto async_query(Args&&... args);
+
+  /// The only row as T, or nullopt. Signature: void(error_code, std::optional<T>).
+  template <class T, class... Args>
+  auto async_query_one(Args&&... args);
+
+  /// The single value of a one-row, one-column query. Signature: void(error_code, T).
+  template <class T, class... Args>
+  auto async_query_scalar(Args&&... args);
+
+  /// Runs the statement once per element, all or nothing, in one request: as
+  /// connection::async_execute_many. Signature: void(error_code, execute_many_result).
+  /// Trailing: [diagnostics&] [token].
+  template <class Range, class... Trailing>
+  auto async_execute_many(Range&& elements, Trailing&&... trailing);
+
+ private:
+  friend struct detail::prepared_access;
+
+  template <class T>
+  struct is_statement_input : std::bool_constant<detail::bindable<T>> {};
+
+  prepared_statement(detail::request_target target, std::shared_ptr<detail::held_statement> state) noexcept
+      : target_(std::move(target)), state_(std::move(state)) {}
+
+  template <class Action, class Token, class... Args>
+  auto start_statement(std::tuple<Args...>&& args, diagnostics* diag, Token&& token);
+
+  void release() noexcept {
+    if (state_ && !state_->released() && target_.impl) state_->release_later(*target_.impl);
+    state_.reset();
+  }
+
+  detail::request_target target_;
+  std::shared_ptr<detail::held_statement> state_;
+};
+
+}  // namespace asiolite
+
+#include <asiolite/impl/prepared_statement.hpp>
