@@ -250,6 +250,12 @@ TEST_CASE("async_execute_many copies the range before it returns") {
     // (Not a std::views adaptor: clang 14 cannot compile libstdc++ 12's.)
     std::vector<std::string> moved{"d", "e"};
     db.async_execute_many("INSERT INTO t VALUES (?)", std::move(moved), [](std::error_code, auto) {});
+    struct owned {
+      std::string x;
+    };
+    std::vector<owned> moved_aggregates{{"f"}, {"g"}};
+    db.async_execute_many("INSERT INTO t VALUES (?)", std::move(moved_aggregates), [](std::error_code, auto) {});
+    moved_aggregates.assign(2, owned{"y"});  // moved from: reusable, and nothing the request reads
     db.async_execute_many("INSERT INTO t VALUES (?)", std::list<std::string>{texts[0], texts[2]},
                           [](std::error_code, auto) {});
     texts.assign(3, std::string(100, 'x'));  // the request's copies are unaffected
@@ -261,7 +267,7 @@ TEST_CASE("async_execute_many copies the range before it returns") {
   auto all = test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<std::vector<std::string>> {
     co_return co_await db.async_query<std::string>("SELECT x FROM t ORDER BY rowid");
   }(db));
-  CHECK(all == std::vector<std::string>{"a", "b", "c", "d", "e", "a", "c"});
+  CHECK(all == std::vector<std::string>{"a", "b", "c", "d", "e", "f", "g", "a", "c"});
 }
 
 TEST_CASE("cancelling a running async_execute_many rolls back every element") {

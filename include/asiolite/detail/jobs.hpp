@@ -63,20 +63,43 @@ struct query_scalar_action {
   }
 };
 
-/// The request's own copy of one element of execute_many: a tuple of stored values.
-/// (Elements of an rvalue std::vector are moved from.)
+/// An element of execute_many whose fields are already what a request stores (an owned
+/// string, an integer, ...): the request can keep it as it is.
+template <class E>
+constexpr bool stores_as_is() {
+  using U = std::remove_cvref_t<E>;
+  if constexpr (bindable<U>) {
+    return std::is_same_v<stored_t<U>, U>;
+  } else {
+    using refs = decltype(element_fields(std::declval<U&>()));
+    return []<class... R>(std::tuple<R...>*) {
+      return (std::is_same_v<stored_t<R>, std::remove_cvref_t<R>> && ...);
+    }(static_cast<refs*>(nullptr));
+  }
+}
+
+/// The request's own copy of one element of execute_many: the element itself when it
+/// stores as is, else one stored value or a tuple of them. (Elements of an rvalue
+/// std::vector are moved from.)
 template <class E>
 auto store_element(E&& e) {
-  auto& fields_of = e;
-  return std::apply(
-      [](auto&... f) {
-        using stored_tuple = std::tuple<stored_t<decltype(f)>...>;
-        if constexpr (std::is_lvalue_reference_v<E>)
-          return stored_tuple(store(f)...);
-        else
-          return stored_tuple(store(std::move(f))...);
-      },
-      element_fields(fields_of));
+  using U = std::remove_cvref_t<E>;
+  if constexpr (stores_as_is<U>()) {
+    return U(std::forward<E>(e));
+  } else if constexpr (bindable<U>) {
+    return store(std::forward<E>(e));
+  } else {
+    auto& fields_of = e;
+    return std::apply(
+        [](auto&... f) {
+          using stored_tuple = std::tuple<stored_t<decltype(f)>...>;
+          if constexpr (std::is_lvalue_reference_v<E>)
+            return stored_tuple(store(f)...);
+          else
+            return stored_tuple(store(std::move(f))...);
+        },
+        element_fields(fields_of));
+  }
 }
 
 template <class T>
@@ -84,20 +107,26 @@ struct is_std_vector : std::false_type {};
 template <class T, class A>
 struct is_std_vector<std::vector<T, A>> : std::true_type {};
 
-/// Copies the elements of `range` into the request (moving them from an rvalue vector).
+/// Copies the elements of `range` into the request (moving them from an rvalue vector;
+/// an rvalue vector whose elements are already what the request stores is taken whole).
 template <class Range>
 auto store_elements(Range&& range) {
   using element = std::ranges::range_reference_t<Range>;
-  std::vector<decltype(store_element(std::declval<element>()))> out;
-  if constexpr (std::ranges::sized_range<Range>) out.reserve(static_cast<std::size_t>(std::ranges::size(range)));
+  using stored_vector = std::vector<decltype(store_element(std::declval<element>()))>;
   constexpr bool take = !std::is_lvalue_reference_v<Range> && is_std_vector<std::remove_cvref_t<Range>>::value;
-  for (auto&& e : range) {
-    if constexpr (take)
-      out.push_back(store_element(std::move(e)));
-    else
-      out.push_back(store_element(std::as_const(e)));
+  if constexpr (take && std::is_same_v<std::remove_cvref_t<Range>, stored_vector>) {
+    return stored_vector(std::move(range));
+  } else {
+    stored_vector out;
+    if constexpr (std::ranges::sized_range<Range>) out.reserve(static_cast<std::size_t>(std::ranges::size(range)));
+    for (auto&& e : range) {
+      if constexpr (take)
+        out.push_back(store_element(std::move(e)));
+      else
+        out.push_back(store_element(std::as_const(e)));
+    }
+    return out;
   }
-  return out;
 }
 
 /// The statement once per element: P is the request's own copy of the elements.
