@@ -172,8 +172,9 @@ TEST_CASE("async_next_batch delivers the rest of a partly read batch, then whole
 }
 
 TEST_CASE("rows read ahead are delivered while the worker is busy with something else") {
-  test::database fx(numbers(20));
-  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+  test::database fx(numbers(100));
+  // (The lambda outlives the coroutine: fx.run runs it to its end.)
+  fx.run([path = fx.dir.db()](asiolite::connection& db) -> asio::awaitable<void> {
     asiolite::cursor_options opts;
     opts.batch_size = 5;
     auto cur = co_await db.async_cursor<int>(opts, "SELECT id FROM t ORDER BY id");
@@ -702,4 +703,71 @@ TEST_CASE("connection::cancel does not cancel the release of a destroyed cursor'
     const int busy = co_await busy_statements(db);
     CHECK(busy == 0);
   });
+}
+
+TEST_CASE("co_await async_next takes rows at hand without yielding, and fails as every co_await does") {
+  test::database fx(numbers(100));
+  // (The lambda outlives the coroutine: fx.run runs it to its end.)
+  fx.run([path = fx.dir.db()](asiolite::connection& db) -> asio::awaitable<void> {
+    asiolite::cursor_options opts;
+    opts.batch_size = 8;
+    auto cur = co_await db.async_cursor<int>(opts, "SELECT id FROM t ORDER BY id");
+    // A handler posted now runs only when the coroutine next suspends: not between the
+    // rows of the batch at hand.
+    int posted_ran_after = -1;
+    int rows = 0;
+    asio::post(co_await asio::this_coro::executor, [&] { posted_ran_after = rows; });
+    asiolite::diagnostics diag;
+    for (int i = 0; i < 8; ++i) {
+      auto v = co_await cur.async_next(diag);
+      CHECK(v == i + 1);
+      CHECK(diag.message().empty());
+      ++rows;
+    }
+    CHECK(posted_ran_after == -1);
+    auto rest = co_await cur.async_next_batch(diag);  // the read-ahead, or a request for it
+    CHECK(rest.size() == 8);
+    CHECK(rest.front() == 9);
+    co_await round_trip(db);
+    CHECK(posted_ran_after == 8);
+
+    // Failures of a call that needs no request throw sqlite_error and fill diagnostics.
+    co_await db.async_close();
+    std::error_code code;
+    try {
+      co_await cur.async_next(diag);
+    } catch (const asiolite::sqlite_error& e) {
+      code = e.code();
+    }
+    CHECK(code == asiolite::errc::closed);
+    CHECK(diag.message().find("cannot outlive its connection") != std::string::npos);
+    asiolite::cursor<int> empty;
+    code = {};
+    try {
+      co_await empty.async_next_batch();
+    } catch (const asiolite::sqlite_error& e) {
+      code = e.code();
+    }
+    CHECK(code == asiolite::errc::closed);
+    co_await db.async_open(path);  // fx.run closes it again
+  });
+}
+
+TEST_CASE("a callback for a row at hand is posted, never called inside async_next") {
+  test::database fx(numbers(5));
+  auto cur = test::run(fx.ctx, [](asiolite::connection& db) -> asio::awaitable<asiolite::cursor<int>> {
+    co_return co_await db.async_cursor<int>("SELECT id FROM t ORDER BY id");
+  }(fx.db));
+  int called = 0;
+  bool inside = true;
+  cur.async_next([&](std::error_code ec, std::optional<int> v) {
+    if (!ec && v == 1) ++called;
+    if (!inside) ++called;
+  });
+  inside = false;
+  CHECK(called == 0);
+  fx.ctx.run();
+  fx.ctx.restart();
+  CHECK(called == 2);
+  fx.run([](asiolite::connection&) -> asio::awaitable<void> { co_return; });
 }

@@ -95,8 +95,11 @@ class cursor {
   /// The next row, or nullopt at the end. Signature: void(error_code, std::optional<value_type>).
   /// For T = rows, the `row` is a view into the cursor's batch, valid until the next call
   /// on this cursor (or its destruction): copy out what you keep.
-  /// Completes without a request when the row is at hand (posted, never inline); else
-  /// sends one for the next batch. Trailing: [diagnostics&] [token].
+  /// When the row is at hand, no request is sent: with use_awaitable (the default token)
+  /// the coroutine simply goes on, as after co_awaiting a coroutine that returns at once
+  /// (so it runs through at most a batch of rows without yielding to the event loop);
+  /// other tokens get the completion posted (never inline). Otherwise one request is sent
+  /// for the next batch. Trailing: [diagnostics&] [token].
   /// Cancellation (terminal, partial, total) applies to that request: a queued one is
   /// removed, a running one interrupted, and with it the read-ahead it waited for. The
   /// call completes with operation_aborted and the cursor is over: later calls complete
@@ -116,6 +119,14 @@ class cursor {
 
   template <bool Batch, class Error>
   class initiate_fetch;
+
+  template <bool Batch>
+  using fetch_result = std::conditional_t<Batch, batch_type, std::optional<value_type>>;
+
+  // The use_awaitable form: takes what is at hand without a trip through the event loop.
+  template <bool Batch, class Executor>
+  asio::awaitable<fetch_result<Batch>, Executor> fetch_awaitable(asio::use_awaitable_t<Executor> token,
+                                                                 diagnostics* diag);
 
   cursor(detail::request_target target, std::shared_ptr<detail::cursor_state<T>> state) noexcept
       : target_(std::move(target)), state_(std::move(state)) {}

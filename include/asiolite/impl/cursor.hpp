@@ -39,7 +39,6 @@ class cursor<T>::initiate_fetch {
                             f ? result_type() : take(*state));
   }
 
- private:
   static result_type take(detail::cursor_state<T>& state) {
     if constexpr (Batch)
       return state.take_batch();
@@ -47,8 +46,35 @@ class cursor<T>::initiate_fetch {
       return state.take_next();
   }
 
+ private:
   cursor& self_;
 };
+
+namespace detail {
+template <class Token>
+inline constexpr bool is_use_awaitable_v = false;
+template <class Executor>
+inline constexpr bool is_use_awaitable_v<asio::use_awaitable_t<Executor>> = true;
+}  // namespace detail
+
+// A coroutine of its own, run when awaited: what is at hand is returned without
+// suspending; only a call that needs a request goes through async_initiate.
+template <class T>
+template <bool Batch, class Executor>
+asio::awaitable<typename cursor<T>::template fetch_result<Batch>, Executor> cursor<T>::fetch_awaitable(
+    asio::use_awaitable_t<Executor> token, diagnostics* diag) {
+  if (state_) {
+    detail::failure f;
+    if (!state_->needs_request(f)) {
+      if (auto error = detail::make_completion_error<std::exception_ptr>(f, state_->sql(), diag))
+        std::rethrow_exception(error);
+      co_return initiate_fetch<Batch, std::exception_ptr>::take(*state_);
+    }
+  }
+  co_return co_await asio::async_initiate<asio::use_awaitable_t<Executor>,
+                                          void(std::exception_ptr, fetch_result<Batch>)>(
+      initiate_fetch<Batch, std::exception_ptr>(*this), token, diag);
+}
 
 template <class T>
 template <class... Trailing>
@@ -56,8 +82,11 @@ auto cursor<T>::async_next(Trailing&&... trailing) {
   return detail::split_trailing<detail::no_input, default_token_t>(
       [&](auto&&, diagnostics* diag, auto&& token) {
         using Token = decltype(token);
-        return asio::async_initiate<Token, detail::signature_t<Token, std::optional<value_type>>>(
-            initiate_fetch<false, detail::error_for<Token>>(*this), token, diag);
+        if constexpr (detail::is_use_awaitable_v<std::decay_t<Token>>)
+          return fetch_awaitable<false>(token, diag);
+        else
+          return asio::async_initiate<Token, detail::signature_t<Token, std::optional<value_type>>>(
+              initiate_fetch<false, detail::error_for<Token>>(*this), token, diag);
       },
       std::forward<Trailing>(trailing)...);
 }
@@ -68,8 +97,11 @@ auto cursor<T>::async_next_batch(Trailing&&... trailing) {
   return detail::split_trailing<detail::no_input, default_token_t>(
       [&](auto&&, diagnostics* diag, auto&& token) {
         using Token = decltype(token);
-        return asio::async_initiate<Token, detail::signature_t<Token, batch_type>>(
-            initiate_fetch<true, detail::error_for<Token>>(*this), token, diag);
+        if constexpr (detail::is_use_awaitable_v<std::decay_t<Token>>)
+          return fetch_awaitable<true>(token, diag);
+        else
+          return asio::async_initiate<Token, detail::signature_t<Token, batch_type>>(
+              initiate_fetch<true, detail::error_for<Token>>(*this), token, diag);
       },
       std::forward<Trailing>(trailing)...);
 }
