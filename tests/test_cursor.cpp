@@ -172,9 +172,8 @@ TEST_CASE("async_next_batch delivers the rest of a partly read batch, then whole
 }
 
 TEST_CASE("rows read ahead are delivered while the worker is busy with something else") {
-  test::database fx(numbers(100));
-  // (The lambda outlives the coroutine: fx.run runs it to its end.)
-  fx.run([path = fx.dir.db()](asiolite::connection& db) -> asio::awaitable<void> {
+  test::database fx(numbers(20));
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
     asiolite::cursor_options opts;
     opts.batch_size = 5;
     auto cur = co_await db.async_cursor<int>(opts, "SELECT id FROM t ORDER BY id");

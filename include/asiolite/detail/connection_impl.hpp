@@ -149,6 +149,11 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   /// The connection's executor.
   const asio::any_io_executor& home() const noexcept { return home_; }
 
+  /// True on this connection's worker thread, whose own reference keeps the connection
+  /// alive for as long as it runs: code there need not take one (and so leaves the
+  /// reference count's cache line to the caller's thread).
+  bool on_worker() const noexcept { return this_threads_worker() == this; }
+
   /// Delivers `r` (whose handler runs on home()) through the completion drain: one
   /// handler on home() that runs every completion it finds, and, while requests are still
   /// queued or running, keeps looking (by posting itself again) for up to spin_wait after
@@ -402,8 +407,15 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     }
   }
 
+  // The connection whose worker this thread is, if any.
+  static const connection_impl*& this_threads_worker() noexcept {
+    static thread_local const connection_impl* impl = nullptr;
+    return impl;
+  }
+
   void worker_main(std::uint64_t generation) noexcept {
     name_this_thread();
+    this_threads_worker() = this;
     request* next = nullptr;  // taken from the queue when the last one finished
     for (;;) {
       request* r = next ? next : wait_for_request();

@@ -177,8 +177,14 @@ class operation final : public request {
   static void do_complete(request& base) noexcept {
     auto& self = static_cast<operation&>(base);
     if (self.deliver) {
-      auto impl = self.impl_;  // the drain may free `self` before deliver_later returns
-      impl->deliver_later(self);
+      // The drain may free `self` before deliver_later returns: something must hold the
+      // connection meanwhile. The worker does; another thread (a cancellation) takes a reference.
+      if (self.impl_->on_worker()) {
+        self.impl_->deliver_later(self);
+      } else {
+        auto impl = self.impl_;
+        impl->deliver_later(self);
+      }
       return;
     }
     // Our own hold on the caller's executor lasts until the post has returned: the
