@@ -505,21 +505,32 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     spin_skip_.store(1u << failures, std::memory_order_relaxed);
   }
 
-  std::atomic<std::int64_t> spin_wait_ns_{0};
-  // Where the worker, and the last thread waiting for it, last ran (see current_cpu).
-  std::atomic<int> worker_cpu_{-1};
-  std::atomic<int> caller_cpu_{-1};
+  // Members are grouped by the thread that writes them, each group on cache lines of its
+  // own: a line written by one thread and read or written by the other for every request
+  // bounces between their cores (measured: ~0.1 us per request in W4).
+  static constexpr std::size_t line = 64;
+
+  // The caller's side: the spin and the drain (undelivered_ and drain_found_ are touched
+  // only by the active drain).
+  alignas(line) std::atomic<std::int64_t> spin_wait_ns_{0};
+  std::atomic<int> caller_cpu_{-1};  // where the last thread waiting for the worker ran (see current_cpu)
   std::atomic<unsigned> spin_failures_{0};
   std::atomic<unsigned> spin_skip_{0};
-
   const asio::any_io_executor home_;
-  std::atomic<request*> delivered_{nullptr};  // completions for the drain, newest first
-  std::atomic<bool> drain_active_{false};     // a drain is posted or running
-  // Touched only by the active drain:
   request* undelivered_ = nullptr;  // what a throwing handler left, oldest first
   std::chrono::steady_clock::time_point drain_found_{};
-  std::atomic<bool> busy_{false};  // requests queued or running
 
+  // The handover of completions, written by both.
+  alignas(line) std::atomic<request*> delivered_{nullptr};  // completions for the drain, newest first
+  std::atomic<bool> drain_active_{false};                   // a drain is posted or running
+
+  // The worker's side.
+  alignas(line) std::atomic<int> worker_cpu_{-1};  // where the worker last ran
+  std::atomic<std::uint32_t> wake_seq_{0};
+  std::atomic<bool> parked_{false};
+
+  // The queue, written by both under the mutex.
+  alignas(line) std::atomic<bool> busy_{false};  // requests queued or running
   std::mutex mutex_;
   request_queue queue_;
   std::atomic<request_queue::status> status_{request_queue::status::closed};
@@ -528,9 +539,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   std::shared_ptr<lease_state> lease_owner_;  // the transaction holding the connection; guarded by mutex_
   std::uint64_t generation_ = 0;              // of the worker in thread_, counted from 1; guarded by mutex_
   std::shared_ptr<std::atomic<bool>> thread_done_;
-  std::atomic<std::uint32_t> wake_seq_{0};
-  std::atomic<bool> parked_{false};
-  session session_;
+  alignas(line) session session_;
   silent_close implicit_close_;
 };
 
