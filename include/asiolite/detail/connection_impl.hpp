@@ -274,8 +274,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   // or ends when there is nothing left to wait for. Only one drain is active at a time.
   void drain() {
     request* list = take_delivered();
-    const auto now = std::chrono::steady_clock::now();
     if (!list) {
+      const auto now = std::chrono::steady_clock::now();
       const auto budget = std::chrono::nanoseconds(spin_wait_ns_.load(std::memory_order_relaxed));
       const int cpu = current_cpu();
       caller_cpu_.store(cpu, std::memory_order_relaxed);
