@@ -153,7 +153,10 @@ std::error_code read_field(const field_view& f, T& out) {
     } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view>) {
       if (t != column_type::text) return make_error_code(errc::type_mismatch);
       if (!is_valid_utf8(f.text())) return make_error_code(errc::invalid_utf8);
-      out = T(f.text());
+      if constexpr (std::is_same_v<T, std::string>)
+        out.assign(f.text());
+      else
+        out = f.text();
       return {};
     } else {  // blobs: TEXT reads as its bytes too, nothing is lost
       if (t != column_type::blob && t != column_type::text) return make_error_code(errc::type_mismatch);
@@ -161,8 +164,9 @@ std::error_code read_field(const field_view& f, T& out) {
       if constexpr (std::is_same_v<T, blob_view>) {
         out = bytes;
       } else {
-        out.resize(bytes.size());
-        if (!bytes.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
+        // Byte types may alias any object; assign() copies without zero-filling first.
+        const auto* p = reinterpret_cast<const typename T::value_type*>(bytes.data());
+        out.assign(p, p + bytes.size());
       }
       return {};
     }
