@@ -293,14 +293,16 @@ TEST_CASE("other requests run between a cursor's batches, in FIFO order") {
     auto cur = co_await db.async_cursor<int>(opts, "SELECT id FROM t ORDER BY id");
     co_await round_trip(db);
     auto b1 = co_await cur.async_next_batch();  // in hand
-    auto b2 = co_await cur.async_next_batch();  // read ahead; reads the third ahead
     CHECK(b1 == std::vector<int>{1, 2});
-    CHECK(b2 == std::vector<int>{3, 4});
 
-    // Behind a block, queue: an insert, the cursor's next batch, a count. They complete in
-    // that order; the batch is the one read ahead before the insert.
+    // With the worker blocked: take the batch read ahead, which queues the third's read
+    // ahead behind the block. Then queue an insert, the cursor's next batch, a count. They
+    // complete in that order; the batch is the one read ahead before the insert.
     test::worker_block block;
     block.hold(db);
+    block.wait_entered();
+    auto b2 = co_await cur.async_next_batch();
+    CHECK(b2 == std::vector<int>{3, 4});
     std::vector<std::string> order;
     std::vector<int> b3;
     std::int64_t counted = -1;
