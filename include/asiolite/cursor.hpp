@@ -123,6 +123,11 @@ class cursor {
   template <bool Batch>
   using fetch_result = std::conditional_t<Batch, batch_type, std::optional<value_type>>;
 
+  // async_next (Batch false) and async_next_batch (true): splits the trailing arguments
+  // and starts the fetch with the token.
+  template <bool Batch, class... Trailing>
+  auto start_fetch(Trailing&&... trailing);
+
   // The use_awaitable form: takes what is at hand without a trip through the event loop.
   template <bool Batch, class Executor>
   asio::awaitable<fetch_result<Batch>, Executor> fetch_awaitable(asio::use_awaitable_t<Executor> token,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <asiolite/detail/bind.hpp>
+#include <asiolite/detail/checks.hpp>
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/session.hpp>
 #include <asiolite/error.hpp>
@@ -43,9 +44,7 @@ struct sync_forms {
       check(f, src.sql);
       return r;
     } else {
-      static_assert(detail::record_type<T>, "asiolite: query<T> needs a field type, a tuple or a plain aggregate");
-      static_assert(!record_has_views_v<T>,
-                    "asiolite: views (string_view, blob_view) cannot outlive the statement; use std::string or blob");
+      check_row_type<T>();
       auto r = s.query_as<T>(src, f, args...);
       check(f, src.sql);
       return r;
@@ -54,7 +53,7 @@ struct sync_forms {
 
   template <class T, class... Args>
   static std::optional<T> query_one(session& s, statement_source src, const Args&... args) {
-    static_assert(!record_has_views_v<T>, "asiolite: views cannot outlive the statement");
+    check_row_type<T>();
     failure f;
     auto r = s.query_one<T>(src, f, args...);
     check(f, src.sql);
@@ -63,7 +62,7 @@ struct sync_forms {
 
   template <class T, class... Args>
   static T query_scalar(session& s, statement_source src, const Args&... args) {
-    static_assert(!record_has_views_v<T>, "asiolite: views cannot outlive the statement");
+    check_scalar_type<T>();
     failure f;
     auto r = s.query_scalar<T>(src, f, args...);
     check(f, src.sql);
@@ -72,10 +71,7 @@ struct sync_forms {
 
   template <class Range>
   static execute_many_result execute_many(session& s, statement_source src, Range& elements) {
-    static_assert(std::ranges::input_range<Range>, "asiolite: execute_many needs a range of elements");
-    static_assert(many_element<std::ranges::range_reference_t<Range>>,
-                  "asiolite: execute_many's elements must be tuples or plain aggregates of bindable values, or "
-                  "bindable values (see docs/values.md)");
+    check_many_range<Range>();
     failure f;
     auto r = s.execute_many(src, f, elements);
     check(f, src.sql);

@@ -1,6 +1,7 @@
 // What each asynchronous request does on the worker (see the Job contract in operation.hpp).
 #pragma once
 
+#include <asiolite/detail/checks.hpp>
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/request.hpp>
 #include <asiolite/detail/session.hpp>
@@ -62,6 +63,17 @@ struct query_scalar_action {
     return s.template query_scalar<T>(sql, f, p...);
   }
 };
+
+/// What async_query<T> runs: rows as they come, or each row read into T.
+template <class T>
+using query_action_t = std::conditional_t<std::is_same_v<T, rows>, query_action, query_as_action<T>>;
+
+/// The request's own copies of a statement's arguments.
+template <class... Args>
+std::tuple<stored_t<Args>...> store_all(std::tuple<Args...>&& args) {
+  check_bindable<Args...>();
+  return std::apply([](auto&&... a) { return std::tuple(store(std::forward<decltype(a)>(a))...); }, std::move(args));
+}
 
 /// An element of execute_many whose fields are already what a request stores (an owned
 /// string, an integer, ...): the request can keep it as it is.

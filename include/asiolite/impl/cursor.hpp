@@ -14,7 +14,7 @@ template <bool Batch, class Error>
 class cursor<T>::initiate_fetch {
  public:
   using executor_type = asio::any_io_executor;
-  using result_type = std::conditional_t<Batch, batch_type, std::optional<value_type>>;
+  using result_type = fetch_result<Batch>;
 
   explicit initiate_fetch(cursor& self) noexcept : self_(self) {}
   executor_type get_executor() const noexcept { return self_.target_.ex; }
@@ -77,33 +77,30 @@ asio::awaitable<typename cursor<T>::template fetch_result<Batch>, Executor> curs
 }
 
 template <class T>
-template <class... Trailing>
-auto cursor<T>::async_next(Trailing&&... trailing) {
+template <bool Batch, class... Trailing>
+auto cursor<T>::start_fetch(Trailing&&... trailing) {
   return detail::split_trailing<detail::no_input, default_token_t>(
       [&](auto&&, diagnostics* diag, auto&& token) {
         using Token = decltype(token);
         if constexpr (detail::is_use_awaitable_v<std::decay_t<Token>>)
-          return fetch_awaitable<false>(token, diag);
+          return fetch_awaitable<Batch>(token, diag);
         else
-          return asio::async_initiate<Token, detail::signature_t<Token, std::optional<value_type>>>(
-              initiate_fetch<false, detail::error_for<Token>>(*this), token, diag);
+          return asio::async_initiate<Token, detail::signature_t<Token, fetch_result<Batch>>>(
+              initiate_fetch<Batch, detail::error_for<Token>>(*this), token, diag);
       },
       std::forward<Trailing>(trailing)...);
 }
 
 template <class T>
 template <class... Trailing>
+auto cursor<T>::async_next(Trailing&&... trailing) {
+  return start_fetch<false>(std::forward<Trailing>(trailing)...);
+}
+
+template <class T>
+template <class... Trailing>
 auto cursor<T>::async_next_batch(Trailing&&... trailing) {
-  return detail::split_trailing<detail::no_input, default_token_t>(
-      [&](auto&&, diagnostics* diag, auto&& token) {
-        using Token = decltype(token);
-        if constexpr (detail::is_use_awaitable_v<std::decay_t<Token>>)
-          return fetch_awaitable<true>(token, diag);
-        else
-          return asio::async_initiate<Token, detail::signature_t<Token, batch_type>>(
-              initiate_fetch<true, detail::error_for<Token>>(*this), token, diag);
-      },
-      std::forward<Trailing>(trailing)...);
+  return start_fetch<true>(std::forward<Trailing>(trailing)...);
 }
 
 }  // namespace asiolite

@@ -23,13 +23,9 @@ inline prepared_statement prepare_job::take_result(const failure& f) {
 
 template <class Action, class Token, class... Args>
 auto prepared_statement::start_statement(std::tuple<Args...>&& args, diagnostics* diag, Token&& token) {
-  static_assert((detail::bindable<Args> && ...),
-                "asiolite: an argument has a type that cannot be bound (see docs/values.md for the list)");
   using job = detail::prepared_job<Action, detail::stored_t<Args>...>;
-  auto stored = std::apply([](auto&&... a) { return std::tuple(detail::store(std::forward<decltype(a)>(a))...); },
-                           std::move(args));
-  return detail::start_request<job, typename Action::result_type>(target_, job(state_, std::move(stored)), diag,
-                                                                  std::forward<Token>(token));
+  return detail::start_request<job, typename Action::result_type>(
+      target_, job(state_, detail::store_all(std::move(args))), diag, std::forward<Token>(token));
 }
 
 template <class... Args>
@@ -43,24 +39,18 @@ auto prepared_statement::async_execute(Args&&... args) {
 
 template <class T, class... Args>
 auto prepared_statement::async_query(Args&&... args) {
-  using action = std::conditional_t<std::is_same_v<T, rows>, detail::query_action, detail::query_as_action<T>>;
-  if constexpr (!std::is_same_v<T, rows>) {
-    static_assert(detail::record_type<T>, "asiolite: async_query<T> needs a field type, a tuple or a plain aggregate");
-    static_assert(!detail::record_has_views_v<T>,
-                  "asiolite: views (string_view, blob_view) cannot outlive the statement; use std::string or blob");
-  }
+  if constexpr (!std::is_same_v<T, rows>) detail::check_row_type<T>();
   return detail::split_trailing<is_statement_input, default_token_t>(
       [&](auto&& inputs, diagnostics* diag, auto&& token) {
-        return start_statement<action>(std::move(inputs), diag, std::forward<decltype(token)>(token));
+        return start_statement<detail::query_action_t<T>>(std::move(inputs), diag,
+                                                          std::forward<decltype(token)>(token));
       },
       std::forward<Args>(args)...);
 }
 
 template <class T, class... Args>
 auto prepared_statement::async_query_one(Args&&... args) {
-  static_assert(detail::record_type<T>,
-                "asiolite: async_query_one<T> needs a field type, a tuple or a plain aggregate");
-  static_assert(!detail::record_has_views_v<T>, "asiolite: views cannot outlive the statement");
+  detail::check_row_type<T>();
   return detail::split_trailing<is_statement_input, default_token_t>(
       [&](auto&& inputs, diagnostics* diag, auto&& token) {
         return start_statement<detail::query_one_action<T>>(std::move(inputs), diag,
@@ -71,8 +61,7 @@ auto prepared_statement::async_query_one(Args&&... args) {
 
 template <class T, class... Args>
 auto prepared_statement::async_query_scalar(Args&&... args) {
-  static_assert(detail::field_type<T>, "asiolite: async_query_scalar<T> needs a field type");
-  static_assert(!detail::record_has_views_v<T>, "asiolite: views cannot outlive the statement");
+  detail::check_scalar_type<T>();
   return detail::split_trailing<is_statement_input, default_token_t>(
       [&](auto&& inputs, diagnostics* diag, auto&& token) {
         return start_statement<detail::query_scalar_action<T>>(std::move(inputs), diag,
@@ -83,10 +72,7 @@ auto prepared_statement::async_query_scalar(Args&&... args) {
 
 template <class Range, class... Trailing>
 auto prepared_statement::async_execute_many(Range&& elements, Trailing&&... trailing) {
-  static_assert(std::ranges::input_range<Range>, "asiolite: async_execute_many needs a range of elements");
-  static_assert(detail::many_element<std::ranges::range_reference_t<Range>>,
-                "asiolite: async_execute_many's elements must be tuples or plain aggregates of bindable values, or "
-                "bindable values (see docs/values.md)");
+  detail::check_many_range<Range>();
   using stored = decltype(detail::store_elements(std::forward<Range>(elements)));
   using job = detail::prepared_job<detail::execute_many_action, stored>;
   return detail::split_trailing<detail::no_input, default_token_t>(

@@ -15,13 +15,9 @@ template <class Derived>
 template <class Action, class Token, class... Args>
 auto statement_operations<Derived>::start_statement(std::string_view sql, std::tuple<Args...>&& args, diagnostics* diag,
                                                     Token&& token) {
-  static_assert((detail::bindable<Args> && ...),
-                "asiolite: an argument has a type that cannot be bound (see docs/values.md for the list)");
   using job = detail::statement_job<Action, detail::stored_t<Args>...>;
-  auto stored = std::apply([](auto&&... a) { return std::tuple(detail::store(std::forward<decltype(a)>(a))...); },
-                           std::move(args));
-  return derived().template start_request<job, typename Action::result_type>(job(std::string(sql), std::move(stored)),
-                                                                             diag, std::forward<Token>(token));
+  return derived().template start_request<job, typename Action::result_type>(
+      job(std::string(sql), detail::store_all(std::move(args))), diag, std::forward<Token>(token));
 }
 
 template <class Derived>
@@ -38,15 +34,11 @@ auto statement_operations<Derived>::async_execute(std::string_view sql, Args&&..
 template <class Derived>
 template <class T, class... Args>
 auto statement_operations<Derived>::async_query(std::string_view sql, Args&&... args) {
-  using action = std::conditional_t<std::is_same_v<T, rows>, detail::query_action, detail::query_as_action<T>>;
-  if constexpr (!std::is_same_v<T, rows>) {
-    static_assert(detail::record_type<T>, "asiolite: async_query<T> needs a field type, a tuple or a plain aggregate");
-    static_assert(!detail::record_has_views_v<T>,
-                  "asiolite: views (string_view, blob_view) cannot outlive the statement; use std::string or blob");
-  }
+  if constexpr (!std::is_same_v<T, rows>) detail::check_row_type<T>();
   return detail::split_trailing<is_statement_input, default_token_t>(
       [&](auto&& inputs, diagnostics* diag, auto&& token) {
-        return start_statement<action>(sql, std::move(inputs), diag, std::forward<decltype(token)>(token));
+        return start_statement<detail::query_action_t<T>>(sql, std::move(inputs), diag,
+                                                          std::forward<decltype(token)>(token));
       },
       std::forward<Args>(args)...);
 }
@@ -54,9 +46,7 @@ auto statement_operations<Derived>::async_query(std::string_view sql, Args&&... 
 template <class Derived>
 template <class T, class... Args>
 auto statement_operations<Derived>::async_query_one(std::string_view sql, Args&&... args) {
-  static_assert(detail::record_type<T>,
-                "asiolite: async_query_one<T> needs a field type, a tuple or a plain aggregate");
-  static_assert(!detail::record_has_views_v<T>, "asiolite: views cannot outlive the statement");
+  detail::check_row_type<T>();
   return detail::split_trailing<is_statement_input, default_token_t>(
       [&](auto&& inputs, diagnostics* diag, auto&& token) {
         return start_statement<detail::query_one_action<T>>(sql, std::move(inputs), diag,
@@ -68,8 +58,7 @@ auto statement_operations<Derived>::async_query_one(std::string_view sql, Args&&
 template <class Derived>
 template <class T, class... Args>
 auto statement_operations<Derived>::async_query_scalar(std::string_view sql, Args&&... args) {
-  static_assert(detail::field_type<T>, "asiolite: async_query_scalar<T> needs a field type");
-  static_assert(!detail::record_has_views_v<T>, "asiolite: views cannot outlive the statement");
+  detail::check_scalar_type<T>();
   return detail::split_trailing<is_statement_input, default_token_t>(
       [&](auto&& inputs, diagnostics* diag, auto&& token) {
         return start_statement<detail::query_scalar_action<T>>(sql, std::move(inputs), diag,
@@ -107,10 +96,7 @@ template <class Derived>
 template <class Range, class... Trailing>
 auto statement_operations<Derived>::async_execute_many(std::string_view sql, Range&& elements,
                                                        Trailing&&... trailing) {
-  static_assert(std::ranges::input_range<Range>, "asiolite: async_execute_many needs a range of elements");
-  static_assert(detail::many_element<std::ranges::range_reference_t<Range>>,
-                "asiolite: async_execute_many's elements must be tuples or plain aggregates of bindable values, or "
-                "bindable values (see docs/values.md)");
+  detail::check_many_range<Range>();
   using stored = decltype(detail::store_elements(std::forward<Range>(elements)));
   using job = detail::statement_job<detail::execute_many_action, stored>;
   return detail::split_trailing<detail::no_input, default_token_t>(
@@ -131,11 +117,7 @@ auto statement_operations<Derived>::async_cursor(std::string_view sql, Args&&...
 template <class Derived>
 template <class T, class... Args>
 auto statement_operations<Derived>::async_cursor(const cursor_options& opts, std::string_view sql, Args&&... args) {
-  if constexpr (!std::is_same_v<T, rows>) {
-    static_assert(detail::record_type<T>, "asiolite: async_cursor<T> needs a field type, a tuple or a plain aggregate");
-    static_assert(!detail::record_has_views_v<T>,
-                  "asiolite: views (string_view, blob_view) cannot outlive the batch; use std::string or blob");
-  }
+  if constexpr (!std::is_same_v<T, rows>) detail::check_row_type<T>();
   return detail::split_trailing<is_statement_input, default_token_t>(
       [&](auto&& inputs, diagnostics* diag, auto&& token) {
         return start_cursor<T>(opts, sql, std::move(inputs), diag, std::forward<decltype(token)>(token));
@@ -147,12 +129,9 @@ template <class Derived>
 template <class T, class Token, class... Args>
 auto statement_operations<Derived>::start_cursor(const cursor_options& opts, std::string_view sql,
                                                  std::tuple<Args...>&& args, diagnostics* diag, Token&& token) {
-  static_assert((detail::bindable<Args> && ...),
-                "asiolite: an argument has a type that cannot be bound (see docs/values.md for the list)");
   using state = detail::cursor_state_with<T, detail::stored_t<Args>...>;
   using job = detail::cursor_open_job<T>;
-  auto stored = std::apply([](auto&&... a) { return std::tuple(detail::store(std::forward<decltype(a)>(a))...); },
-                           std::move(args));
+  auto stored = detail::store_all(std::move(args));
   detail::request_target target = derived().request_target();
   auto st = std::make_shared<state>(std::string(sql), opts.batch_size, target.impl.get(), target.lease,
                                     std::move(stored));
