@@ -241,9 +241,7 @@ TEST_CASE("handlers bound to a strand run in that strand on a multi-threaded io_
                                  ++unguarded;
                                  ++done;
                                }));
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) threads.emplace_back([&] { ctx.run(); });
-  for (auto& t : threads) t.join();
+  test::run_on_threads(ctx, 4);
   CHECK(done == requests);
   CHECK(unguarded == requests);
   CHECK(outside_strand == 0);
@@ -277,10 +275,7 @@ TEST_CASE("one connection serves coroutines on a 4-thread io_context; no handler
           ++finished;
         },
         asio::detached);
-  ctx.restart();
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) threads.emplace_back([&] { ctx.run(); });
-  for (auto& t : threads) t.join();
+  test::run_on_threads(ctx, 4);
   CHECK(finished == coroutines);
   CHECK(on_worker == 0);
   CHECK(resumed_on.count(probe.id) == 0);

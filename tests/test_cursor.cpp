@@ -61,26 +61,18 @@ struct probes {
   }
 };
 
-// Statements the connection has that are part way through (stepped, not reset).
-asio::awaitable<int> busy_statements(asiolite::connection& db) {
-  co_return co_await db.async_call([](asiolite::sync_handle& h) {
+// The statements the connection holds, or only those part way through (stepped, not reset).
+asio::awaitable<int> statements(asiolite::connection& db, bool busy_only = false) {
+  co_return co_await db.async_call([busy_only](asiolite::sync_handle& h) {
     int n = 0;
     for (sqlite3_stmt* s = sqlite3_next_stmt(h.native_handle(), nullptr); s;
          s = sqlite3_next_stmt(h.native_handle(), s))
-      if (sqlite3_stmt_busy(s)) ++n;
+      if (!busy_only || sqlite3_stmt_busy(s)) ++n;
     return n;
   });
 }
 
-asio::awaitable<int> statements(asiolite::connection& db) {
-  co_return co_await db.async_call([](asiolite::sync_handle& h) {
-    int n = 0;
-    for (sqlite3_stmt* s = sqlite3_next_stmt(h.native_handle(), nullptr); s;
-         s = sqlite3_next_stmt(h.native_handle(), s))
-      ++n;
-    return n;
-  });
-}
+asio::awaitable<int> busy_statements(asiolite::connection& db) { return statements(db, true); }
 
 // A request that completes after everything queued before it: once it has, any
 // read-ahead queued earlier has run.
@@ -373,10 +365,7 @@ TEST_CASE("cursors and other requests share one connection from a multi-threaded
         [&](std::exception_ptr e) {
           if (e) ++failures;
         });
-  ctx.restart();
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 4; ++i) threads.emplace_back([&] { ctx.run(); });
-  for (auto& t : threads) t.join();
+  test::run_on_threads(ctx, 4);
   ctx.restart();
   CHECK(failures == 0);
   CHECK(complete_reads == readers);

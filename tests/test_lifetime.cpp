@@ -47,14 +47,6 @@ void create_table(asio::io_context& ctx, asiolite::connection& db) {
   }(db));
 }
 
-/// Runs ctx on `n` threads until it runs out of work.
-void run_on_threads(asio::io_context& ctx, int n) {
-  ctx.restart();
-  std::vector<std::thread> threads;
-  for (int i = 0; i < n; ++i) threads.emplace_back([&] { ctx.run(); });
-  for (auto& t : threads) t.join();
-}
-
 /// ctx running on `n` threads until destroyed (or stop()); for tests that drive the
 /// connection from the test thread and wait for handlers.
 class background_runner {
@@ -208,7 +200,7 @@ TEST_CASE("lifetime: connections dropped without close while requests are queued
             droppers.emplace_back([db = std::move(db)]() mutable { db = asiolite::connection(); });
           }
         });
-  run_on_threads(ctx, 4);
+  test::run_on_threads(ctx, 4);
   for (auto& t : droppers) t.join();
 
   CHECK(opened == conns);
@@ -246,7 +238,7 @@ TEST_CASE("lifetime: connections dropped while their open is still running") {
     }
     // Dropped with the open, the CREATE and the inserts queued: nothing may be lost.
   }
-  run_on_threads(ctx, 4);
+  test::run_on_threads(ctx, 4);
   CHECK(opened == conns);
   CHECK(ok == conns * per);
   CHECK(failed == 0);
@@ -314,7 +306,7 @@ TEST_CASE("lifetime: the last handle dropped inside a handler of its own request
         db.reset();
       }
     });
-  run_on_threads(ctx, 4);
+  test::run_on_threads(ctx, 4);
   CHECK(calls == per);
   CHECK(ok == per);
   CHECK(failed == 0);
@@ -359,7 +351,7 @@ TEST_CASE("lifetime: close races with requests from coroutines on a 4-thread io_
           (ec ? close_failed : close_ok).fetch_add(1);
         },
         asio::detached);
-  run_on_threads(ctx, 4);
+  test::run_on_threads(ctx, 4);
 
   CHECK(finished == writers);
   CHECK(closed == writers);  // every writer stopped on errc::closed, none on anything else
@@ -413,7 +405,7 @@ TEST_CASE("lifetime: a connection closed and reopened many times while coroutine
         stop = true;
       },
       asio::detached);
-  run_on_threads(ctx, 4);
+  test::run_on_threads(ctx, 4);
 
   CHECK(open_ok == rounds);
   CHECK(close_ok == rounds);
@@ -567,7 +559,7 @@ TEST_CASE("lifetime: cancelling queued requests removes them; cancelling the res
 
   // Once completed, a request's slot is cleared: emitting again reaches nothing.
   for (int i = 0; i < n; ++i) signals[static_cast<std::size_t>(i)].emit(asio::cancellation_type::terminal);
-  run_on_threads(ctx, 1);
+  test::run_on_threads(ctx, 1);
 
   CHECK(gate_calls == 1);
   int not_once = 0, even_not_aborted = 0, odd_ok = 0, odd_aborted = 0, odd_other = 0;
@@ -645,7 +637,7 @@ TEST_CASE("lifetime: every allocation through a handler's allocator is freed") {
   asiolite::connection never_opened(ctx);
   never_opened.async_execute("SELECT 1", asio::bind_allocator(counting_allocator<void>(&stats),
                                                               [](std::error_code, asiolite::execute_result) {}));
-  run_on_threads(ctx, 4);
+  test::run_on_threads(ctx, 4);
   db = asiolite::connection();
   CHECK(ok == per);
   CHECK(stats.allocations.load() > 0);
@@ -693,7 +685,7 @@ TEST_CASE("a handler's allocator is never used on the worker thread", "[regressi
                                                                                   if (!ec) ++ok;
                                                                                 })));
   }
-  run_on_threads(ctx, 1);
+  test::run_on_threads(ctx, 1);
   CHECK(ok == 40);
   CHECK(stats.on_worker.load() == 0);
   CHECK(stats.allocations.load() == stats.deallocations.load());
@@ -709,7 +701,7 @@ TEST_CASE("an operation is freed with the allocator of its handler as given, not
   std::atomic<int> calls{0};
   orphan_deallocations = 0;
   for (int i = 0; i < 20; ++i) db.async_execute("SELECT 1", handler_with_state{stats, &calls});
-  run_on_threads(ctx, 1);
+  test::run_on_threads(ctx, 1);
   CHECK(calls == 20);
   CHECK(orphan_deallocations.load() == 0);
   CHECK(stats->allocations.load() == stats->deallocations.load());

@@ -223,10 +223,7 @@ TEST_CASE("many coroutines on many threads share one prepared statement") {
         [&](std::exception_ptr e) {
           if (e) ++failed;
         });
-  ctx.restart();
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 4; ++i) threads.emplace_back([&] { ctx.run(); });
-  for (auto& t : threads) t.join();
+  test::run_on_threads(ctx, 4);
   ctx.restart();
   CHECK(ok == coroutines * runs);
   CHECK(failed == 0);

@@ -439,6 +439,14 @@ test_request& leased(std::deque<test_request>& store, request_kind kind, std::ui
   r.lease = lease;
   return r;
 }
+
+// Runs a BEGIN for `lease` through the queue, leaving the connection leased to it.
+void begin_transaction(request_queue& q, std::deque<test_request>& store, std::uint64_t lease) {
+  auto& begin = leased(store, request_kind::begin, lease);
+  REQUIRE(q.push(begin) == push_result::queued);
+  REQUIRE(q.pop() == &begin);
+  REQUIRE(q.finish(begin, true, true).lease_began);
+}
 }  // namespace
 
 TEST_CASE("request_queue: a successful BEGIN leases the connection; only its requests run until it ends") {
@@ -493,10 +501,7 @@ TEST_CASE("request_queue: requests of an ended transaction are refused, its roll
   test_request open(request_kind::open);
   make_open(q, open);
   std::deque<test_request> store;
-  auto& begin = leased(store, request_kind::begin, 5);
-  REQUIRE(q.push(begin) == push_result::queued);
-  REQUIRE(q.pop() == &begin);
-  REQUIRE(q.finish(begin, true, true).lease_began);
+  begin_transaction(q, store, 5);
 
   // SQLite rolls the transaction back while statements of it are still queued.
   auto& failing = leased(store, request_kind::statement, 5);
@@ -521,10 +526,7 @@ TEST_CASE("request_queue: a close waits behind an open transaction, which may st
   test_request open(request_kind::open);
   make_open(q, open);
   std::deque<test_request> store;
-  auto& begin = leased(store, request_kind::begin, 9);
-  REQUIRE(q.push(begin) == push_result::queued);
-  REQUIRE(q.pop() == &begin);
-  REQUIRE(q.finish(begin, true, true).lease_began);
+  begin_transaction(q, store, 9);
 
   test_request close(request_kind::close);
   REQUIRE(q.push(close) == push_result::queued);
@@ -548,11 +550,8 @@ TEST_CASE("request_queue: cancellation removes queued requests of a transaction;
   test_request open(request_kind::open);
   make_open(q, open);
   std::deque<test_request> store;
-  auto& begin = leased(store, request_kind::begin, 4);
+  begin_transaction(q, store, 4);
   auto& queued_begin = leased(store, request_kind::begin, 6);
-  REQUIRE(q.push(begin) == push_result::queued);
-  REQUIRE(q.pop() == &begin);
-  REQUIRE(q.finish(begin, true, true).lease_began);
   REQUIRE(q.push(queued_begin) == push_result::queued);
   auto& a = leased(store, request_kind::statement, 4);
   auto& rb = leased(store, request_kind::rollback, 4);
@@ -590,10 +589,7 @@ TEST_CASE(
   test_request open(request_kind::open);
   make_open(q, open);
   std::deque<test_request> store;
-  auto& begin = leased(store, request_kind::begin, 3);
-  REQUIRE(q.push(begin) == push_result::queued);
-  REQUIRE(q.pop() == &begin);
-  REQUIRE(q.finish(begin, true, true).lease_began);
+  begin_transaction(q, store, 3);
 
   // While a transaction holds the connection, a release (lease 0) waits for it to end.
   auto& release = leased(store, request_kind::release, 0);

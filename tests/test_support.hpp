@@ -13,7 +13,9 @@
 #include <random>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
+#include <vector>
 
 namespace test {
 
@@ -72,6 +74,14 @@ inline void run(asio::io_context& ctx, asio::awaitable<void> aw) {
   ctx.restart();  // leave ctx ready to run again
   if (error) std::rethrow_exception(error);
   if (!done) throw std::logic_error("the coroutine never finished");
+}
+
+/// Runs ctx on `n` threads until it runs out of work.
+inline void run_on_threads(asio::io_context& ctx, int n) {
+  ctx.restart();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) threads.emplace_back([&] { ctx.run(); });
+  for (auto& t : threads) t.join();
 }
 
 /// Opens a connection to `path` on `ctx` (blocking the test thread).
