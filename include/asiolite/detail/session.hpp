@@ -37,20 +37,24 @@ struct statement_row {
     const char* n = sqlite3_column_name(stmt, i);
     return n ? n : "";
   }
+  // One sqlite3_column_value, then sqlite3_value_* on it: the column_* calls each lock
+  // and check the statement again. The connection is opened SQLITE_OPEN_NOMUTEX and
+  // used by one thread, so the value being "unprotected" makes no difference.
   field_view field(int i) const noexcept {
-    switch (sqlite3_column_type(stmt, i)) {
+    sqlite3_value* v = sqlite3_column_value(stmt, i);
+    switch (sqlite3_value_type(v)) {
       case SQLITE_INTEGER:
-        return field_view::from_integer(sqlite3_column_int64(stmt, i));
+        return field_view::from_integer(sqlite3_value_int64(v));
       case SQLITE_FLOAT:
-        return field_view::from_real(sqlite3_column_double(stmt, i));
+        return field_view::from_real(sqlite3_value_double(v));
       case SQLITE_TEXT: {
-        // Ask for the pointer first: sqlite3_column_bytes then counts the same encoding.
-        auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
-        return field_view::from_text({p, static_cast<std::size_t>(sqlite3_column_bytes(stmt, i))});
+        // Ask for the pointer first: sqlite3_value_bytes then counts the same encoding.
+        auto p = reinterpret_cast<const char*>(sqlite3_value_text(v));
+        return field_view::from_text({p, static_cast<std::size_t>(sqlite3_value_bytes(v))});
       }
       case SQLITE_BLOB: {
-        auto p = static_cast<const std::byte*>(sqlite3_column_blob(stmt, i));
-        return field_view::from_blob({p, static_cast<std::size_t>(sqlite3_column_bytes(stmt, i))});
+        auto p = static_cast<const std::byte*>(sqlite3_value_blob(v));
+        return field_view::from_blob({p, static_cast<std::size_t>(sqlite3_value_bytes(v))});
       }
       default:
         return {};
