@@ -188,11 +188,8 @@ TEST_CASE("rows read ahead are delivered while the worker is busy with something
 
 TEST_CASE("a cursor reads at most one batch ahead") {
   probes p;
-  test::temp_dir dir;
-  asio::io_context ctx;
-  auto db = test::open(ctx, dir.db(), p.options());
-  test::run(ctx, [](asiolite::connection& db, probes& p) -> asio::awaitable<void> {
-    co_await db.async_execute_script(numbers(1000));
+  test::database fx(numbers(1000), p.options());
+  fx.run([&p](asiolite::connection& db) -> asio::awaitable<void> {
     asiolite::cursor_options opts;
     opts.batch_size = 10;
     auto cur = co_await db.async_cursor<int>(opts, "SELECT tick(id) FROM t");
@@ -207,7 +204,7 @@ TEST_CASE("a cursor reads at most one batch ahead") {
     co_await round_trip(db);
     const int after_second = p.ticks.load();
     CHECK(after_second == 30);
-  }(db, p));
+  });
 }
 
 TEST_CASE("typed cursors deliver the rows before a row that does not convert, then fail for good") {
@@ -406,10 +403,8 @@ TEST_CASE("cancelling a queued batch request removes it, and the cursor is over"
 
 TEST_CASE("cancelling a batch request interrupts the read-ahead it waits for, if running") {
   probes p;
-  test::temp_dir dir;
-  asio::io_context ctx;
-  auto db = test::open(ctx, dir.db(), p.options());
-  test::run(ctx, [](asiolite::connection& db, probes& p) -> asio::awaitable<void> {
+  test::database fx("", p.options());
+  fx.run([&p](asiolite::connection& db) -> asio::awaitable<void> {
     // One row at once, then a search that never ends.
     asiolite::cursor_options opts;
     opts.batch_size = 1;
@@ -431,16 +426,13 @@ TEST_CASE("cancelling a batch request interrupts the read-ahead it waits for, if
     CHECK(busy == 0);
     auto [later, w] = co_await cur.async_next(as_tuple);
     CHECK(later == asio::error::operation_aborted);
-  }(db, p));
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> { co_await db.async_close(); }(db));
+  });
 }
 
 TEST_CASE("cancelling async_cursor while its first batch runs interrupts it") {
   probes p;
-  test::temp_dir dir;
-  asio::io_context ctx;
-  auto db = test::open(ctx, dir.db(), p.options());
-  test::run(ctx, [](asiolite::connection& db, probes& p) -> asio::awaitable<void> {
+  test::database fx("", p.options());
+  fx.run([&p](asiolite::connection& db) -> asio::awaitable<void> {
     asio::cancellation_signal cancel;
     // Runs once the coroutine is suspended on async_cursor: waits (briefly blocking this
     // thread, not the worker) until the statement runs, then cancels it.
@@ -456,8 +448,7 @@ TEST_CASE("cancelling async_cursor while its first batch runs interrupts it") {
     CHECK(busy == 0);
     auto [empty, v] = co_await cur.async_next(as_tuple);
     CHECK(empty == asiolite::errc::closed);
-  }(db, p));
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> { co_await db.async_close(); }(db));
+  });
 }
 
 TEST_CASE("a cursor used after its connection closed fails with errc::closed") {

@@ -122,14 +122,14 @@ class worker_block {
   std::atomic<bool> entered_{false}, open_{false};
 };
 
-/// A fresh database in a temporary directory, made by `schema`; run(body) runs
-/// body(connection&) as a coroutine, then closes the connection.
+/// A fresh database in a temporary directory, opened with `opts` and made by `schema`;
+/// run(body) runs body(connection&) as a coroutine, then closes the connection.
 struct database {
   temp_dir dir;
   asio::io_context ctx;
-  asiolite::connection db = open(ctx, dir.db());
+  asiolite::connection db;
 
-  explicit database(std::string schema) {
+  explicit database(std::string schema, const asiolite::options& opts = {}) : db(open(ctx, dir.db(), opts)) {
     test::run(ctx, [](asiolite::connection& c, std::string sql) -> asio::awaitable<void> {
       co_await c.async_execute_script(sql);
     }(db, std::move(schema)));
