@@ -96,6 +96,10 @@ class prepared_statement {
   prepared_statement(detail::request_target target, std::shared_ptr<detail::held_statement> state) noexcept
       : target_(std::move(target)), state_(std::move(state)) {}
 
+  // Splits the arguments into inputs and trailing [diagnostics&] [token], then runs Action.
+  template <class Action, class... Args>
+  auto start_action(Args&&... args);
+
   template <class Action, class Token, class... Args>
   auto start_statement(std::tuple<Args...>&& args, diagnostics* diag, Token&& token);
 

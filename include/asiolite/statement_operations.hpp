@@ -103,6 +103,10 @@ class statement_operations {
   struct is_statement_input : std::bool_constant<detail::bindable<T>> {};
 
  private:
+  // Splits the arguments into inputs and trailing [diagnostics&] [token], then runs Action.
+  template <class Action, class... Args>
+  auto start_action(std::string_view sql, Args&&... args);
+
   template <class Action, class Token, class... Args>
   auto start_statement(std::string_view sql, std::tuple<Args...>&& args, diagnostics* diag, Token&& token);
 

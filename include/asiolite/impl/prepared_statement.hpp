@@ -28,46 +28,36 @@ auto prepared_statement::start_statement(std::tuple<Args...>&& args, diagnostics
       target_, job(state_, detail::store_all(std::move(args))), diag, std::forward<Token>(token));
 }
 
-template <class... Args>
-auto prepared_statement::async_execute(Args&&... args) {
+template <class Action, class... Args>
+auto prepared_statement::start_action(Args&&... args) {
   return detail::split_trailing<is_statement_input, default_token_t>(
       [&](auto&& inputs, diagnostics* diag, auto&& token) {
-        return start_statement<detail::execute_action>(std::move(inputs), diag, std::forward<decltype(token)>(token));
+        return start_statement<Action>(std::move(inputs), diag, std::forward<decltype(token)>(token));
       },
       std::forward<Args>(args)...);
+}
+
+template <class... Args>
+auto prepared_statement::async_execute(Args&&... args) {
+  return start_action<detail::execute_action>(std::forward<Args>(args)...);
 }
 
 template <class T, class... Args>
 auto prepared_statement::async_query(Args&&... args) {
   if constexpr (!std::is_same_v<T, rows>) detail::check_row_type<T>();
-  return detail::split_trailing<is_statement_input, default_token_t>(
-      [&](auto&& inputs, diagnostics* diag, auto&& token) {
-        return start_statement<detail::query_action_t<T>>(std::move(inputs), diag,
-                                                          std::forward<decltype(token)>(token));
-      },
-      std::forward<Args>(args)...);
+  return start_action<detail::query_action_t<T>>(std::forward<Args>(args)...);
 }
 
 template <class T, class... Args>
 auto prepared_statement::async_query_one(Args&&... args) {
   detail::check_row_type<T>();
-  return detail::split_trailing<is_statement_input, default_token_t>(
-      [&](auto&& inputs, diagnostics* diag, auto&& token) {
-        return start_statement<detail::query_one_action<T>>(std::move(inputs), diag,
-                                                            std::forward<decltype(token)>(token));
-      },
-      std::forward<Args>(args)...);
+  return start_action<detail::query_one_action<T>>(std::forward<Args>(args)...);
 }
 
 template <class T, class... Args>
 auto prepared_statement::async_query_scalar(Args&&... args) {
   detail::check_scalar_type<T>();
-  return detail::split_trailing<is_statement_input, default_token_t>(
-      [&](auto&& inputs, diagnostics* diag, auto&& token) {
-        return start_statement<detail::query_scalar_action<T>>(std::move(inputs), diag,
-                                                               std::forward<decltype(token)>(token));
-      },
-      std::forward<Args>(args)...);
+  return start_action<detail::query_scalar_action<T>>(std::forward<Args>(args)...);
 }
 
 template <class Range, class... Trailing>

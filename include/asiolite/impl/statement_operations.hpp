@@ -21,50 +21,40 @@ auto statement_operations<Derived>::start_statement(std::string_view sql, std::t
 }
 
 template <class Derived>
-template <class... Args>
-auto statement_operations<Derived>::async_execute(std::string_view sql, Args&&... args) {
+template <class Action, class... Args>
+auto statement_operations<Derived>::start_action(std::string_view sql, Args&&... args) {
   return detail::split_trailing<is_statement_input, default_token_t>(
       [&](auto&& inputs, diagnostics* diag, auto&& token) {
-        return start_statement<detail::execute_action>(sql, std::move(inputs), diag,
-                                                       std::forward<decltype(token)>(token));
+        return start_statement<Action>(sql, std::move(inputs), diag, std::forward<decltype(token)>(token));
       },
       std::forward<Args>(args)...);
+}
+
+template <class Derived>
+template <class... Args>
+auto statement_operations<Derived>::async_execute(std::string_view sql, Args&&... args) {
+  return start_action<detail::execute_action>(sql, std::forward<Args>(args)...);
 }
 
 template <class Derived>
 template <class T, class... Args>
 auto statement_operations<Derived>::async_query(std::string_view sql, Args&&... args) {
   if constexpr (!std::is_same_v<T, rows>) detail::check_row_type<T>();
-  return detail::split_trailing<is_statement_input, default_token_t>(
-      [&](auto&& inputs, diagnostics* diag, auto&& token) {
-        return start_statement<detail::query_action_t<T>>(sql, std::move(inputs), diag,
-                                                          std::forward<decltype(token)>(token));
-      },
-      std::forward<Args>(args)...);
+  return start_action<detail::query_action_t<T>>(sql, std::forward<Args>(args)...);
 }
 
 template <class Derived>
 template <class T, class... Args>
 auto statement_operations<Derived>::async_query_one(std::string_view sql, Args&&... args) {
   detail::check_row_type<T>();
-  return detail::split_trailing<is_statement_input, default_token_t>(
-      [&](auto&& inputs, diagnostics* diag, auto&& token) {
-        return start_statement<detail::query_one_action<T>>(sql, std::move(inputs), diag,
-                                                            std::forward<decltype(token)>(token));
-      },
-      std::forward<Args>(args)...);
+  return start_action<detail::query_one_action<T>>(sql, std::forward<Args>(args)...);
 }
 
 template <class Derived>
 template <class T, class... Args>
 auto statement_operations<Derived>::async_query_scalar(std::string_view sql, Args&&... args) {
   detail::check_scalar_type<T>();
-  return detail::split_trailing<is_statement_input, default_token_t>(
-      [&](auto&& inputs, diagnostics* diag, auto&& token) {
-        return start_statement<detail::query_scalar_action<T>>(sql, std::move(inputs), diag,
-                                                               std::forward<decltype(token)>(token));
-      },
-      std::forward<Args>(args)...);
+  return start_action<detail::query_scalar_action<T>>(sql, std::forward<Args>(args)...);
 }
 
 template <class Derived>
