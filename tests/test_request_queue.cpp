@@ -55,6 +55,14 @@ void make_open(request_queue& q, test_request& open) {
   REQUIRE(q.state() == status::open);
 }
 
+// A queue whose connection is open, with storage for the requests a test makes.
+struct open_queue {
+  request_queue q;
+  test_request open{request_kind::open};
+  std::deque<test_request> store;
+  open_queue() { make_open(q, open); }
+};
+
 }  // namespace
 
 TEST_CASE("request_queue: a new queue is closed and empty") {
@@ -231,10 +239,7 @@ TEST_CASE("request_queue: requests pop in the order they were pushed") {
   CHECK(popped == expected);
 }
 
-TEST_CASE("request_queue: cancelling a queued statement removes it; it is never popped") {
-  request_queue q;
-  test_request open(request_kind::open);
-  make_open(q, open);
+TEST_CASE_METHOD(open_queue, "request_queue: cancelling a queued statement removes it; it is never popped") {
   test_request a(request_kind::statement), b(request_kind::statement), c(request_kind::statement),
       d(request_kind::statement);
   for (auto* r : {&a, &b, &c, &d}) REQUIRE(q.push(*r) == push_result::queued);
@@ -278,10 +283,7 @@ TEST_CASE("request_queue: cancelling a queued statement removes it; it is never 
   }
 }
 
-TEST_CASE("request_queue: cancelling a running statement sets only its interrupt flag") {
-  request_queue q;
-  test_request open(request_kind::open);
-  make_open(q, open);
+TEST_CASE_METHOD(open_queue, "request_queue: cancelling a running statement sets only its interrupt flag") {
   test_request a(request_kind::statement), b(request_kind::statement);
   REQUIRE(q.push(a) == push_result::queued);
   REQUIRE(q.push(b) == push_result::queued);
@@ -391,10 +393,7 @@ TEST_CASE("request_queue: a failed open with nothing behind it") {
   CHECK(q.take_all() == nullptr);
 }
 
-TEST_CASE("request_queue: a failed statement does not stop the worker") {
-  request_queue q;
-  test_request open(request_kind::open);
-  make_open(q, open);
+TEST_CASE_METHOD(open_queue, "request_queue: a failed statement does not stop the worker") {
   test_request s(request_kind::statement), t(request_kind::statement);
   REQUIRE(q.push(s) == push_result::queued);
   REQUIRE(q.push(t) == push_result::queued);
@@ -404,10 +403,7 @@ TEST_CASE("request_queue: a failed statement does not stop the worker") {
   CHECK(pop_all(q) == ptrs({&t}));
 }
 
-TEST_CASE("request_queue: take_all while open returns everything queued, in order") {
-  request_queue q;
-  test_request open(request_kind::open);
-  make_open(q, open);
+TEST_CASE_METHOD(open_queue, "request_queue: take_all while open returns everything queued, in order") {
   std::deque<test_request> reqs;
   for (int i = 0; i < 20; ++i) reqs.emplace_back(request_kind::statement);
   for (auto& r : reqs) REQUIRE(q.push(r) == push_result::queued);
@@ -449,11 +445,7 @@ void begin_transaction(request_queue& q, std::deque<test_request>& store, std::u
 }
 }  // namespace
 
-TEST_CASE("request_queue: a successful BEGIN leases the connection; only its requests run until it ends") {
-  request_queue q;
-  test_request open(request_kind::open);
-  make_open(q, open);
-  std::deque<test_request> store;
+TEST_CASE_METHOD(open_queue, "request_queue: a successful BEGIN leases the connection; only its requests run until it ends") {
   auto& begin = leased(store, request_kind::begin, 7);
   auto& before = leased(store, request_kind::statement, 0);
   REQUIRE(q.push(begin) == push_result::queued);
@@ -482,11 +474,7 @@ TEST_CASE("request_queue: a successful BEGIN leases the connection; only its req
   CHECK(pop_all(q) == ptrs({&before, &outsider, &other_begin}));
 }
 
-TEST_CASE("request_queue: a failed BEGIN leases nothing") {
-  request_queue q;
-  test_request open(request_kind::open);
-  make_open(q, open);
-  std::deque<test_request> store;
+TEST_CASE_METHOD(open_queue, "request_queue: a failed BEGIN leases nothing") {
   auto& begin = leased(store, request_kind::begin, 3);
   REQUIRE(q.push(begin) == push_result::queued);
   REQUIRE(q.pop() == &begin);
@@ -496,11 +484,7 @@ TEST_CASE("request_queue: a failed BEGIN leases nothing") {
   CHECK(q.push(late) == push_result::rejected_ended);
 }
 
-TEST_CASE("request_queue: requests of an ended transaction are refused, its rollbacks succeed at once") {
-  request_queue q;
-  test_request open(request_kind::open);
-  make_open(q, open);
-  std::deque<test_request> store;
+TEST_CASE_METHOD(open_queue, "request_queue: requests of an ended transaction are refused, its rollbacks succeed at once") {
   begin_transaction(q, store, 5);
 
   // SQLite rolls the transaction back while statements of it are still queued.
@@ -521,11 +505,7 @@ TEST_CASE("request_queue: requests of an ended transaction are refused, its roll
   CHECK(q.push(late_rollback) == push_result::done_already);
 }
 
-TEST_CASE("request_queue: a close waits behind an open transaction, which may still finish") {
-  request_queue q;
-  test_request open(request_kind::open);
-  make_open(q, open);
-  std::deque<test_request> store;
+TEST_CASE_METHOD(open_queue, "request_queue: a close waits behind an open transaction, which may still finish") {
   begin_transaction(q, store, 9);
 
   test_request close(request_kind::close);
@@ -545,11 +525,7 @@ TEST_CASE("request_queue: a close waits behind an open transaction, which may st
   CHECK(q.finish(close, true).stop);
 }
 
-TEST_CASE("request_queue: cancellation removes queued requests of a transaction; rollbacks are not cancellable") {
-  request_queue q;
-  test_request open(request_kind::open);
-  make_open(q, open);
-  std::deque<test_request> store;
+TEST_CASE_METHOD(open_queue, "request_queue: cancellation removes queued requests of a transaction; rollbacks are not cancellable") {
   begin_transaction(q, store, 4);
   auto& queued_begin = leased(store, request_kind::begin, 6);
   REQUIRE(q.push(queued_begin) == push_result::queued);
@@ -563,11 +539,7 @@ TEST_CASE("request_queue: cancellation removes queued requests of a transaction;
   CHECK(pop_all(q) == ptrs({&rb}));
 }
 
-TEST_CASE("request_queue: cancel_all removes every cancellable request and interrupts the running one") {
-  request_queue q;
-  test_request open(request_kind::open);
-  make_open(q, open);
-  std::deque<test_request> store;
+TEST_CASE_METHOD(open_queue, "request_queue: cancel_all removes every cancellable request and interrupts the running one") {
   auto& running = leased(store, request_kind::statement, 0);
   auto& a = leased(store, request_kind::statement, 0);
   auto& b = leased(store, request_kind::begin, 2);
@@ -582,13 +554,9 @@ TEST_CASE("request_queue: cancel_all removes every cancellable request and inter
   CHECK(pop_all(q) == ptrs({&close}));
 }
 
-TEST_CASE(
+TEST_CASE_METHOD(open_queue, 
     "request_queue: a release waits its turn in the main list, is never cancelled, and has nothing to do once "
     "closing") {
-  request_queue q;
-  test_request open(request_kind::open);
-  make_open(q, open);
-  std::deque<test_request> store;
   begin_transaction(q, store, 3);
 
   // While a transaction holds the connection, a release (lease 0) waits for it to end.
