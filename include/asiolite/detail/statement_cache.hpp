@@ -87,8 +87,11 @@ class statement_cache {
     friend class statement_cache;
     lease(statement_cache* c, list::iterator e, sqlite3_stmt* s) noexcept : cache_(c), entry_(e), stmt_(s) {}
     void release() noexcept {
-      if (stmt_ && cache_) cache_->give_back(entry_, stmt_);
-      if (stmt_ && !cache_) reset(stmt_);
+      if (!stmt_) return;
+      if (cache_)
+        cache_->give_back(entry_, stmt_);
+      else
+        reset(stmt_);  // borrowed
       stmt_ = nullptr;
     }
 
