@@ -18,6 +18,7 @@
 #include <asio/strand.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <future>
@@ -505,6 +506,51 @@ TEST_CASE("lifetime: one connection used from many plain threads at once, then c
     if (n.load() != 1) ++not_once;
   CHECK(not_once == 0);
   CHECK(rows_in(dir.db()) == threads * per);
+}
+
+TEST_CASE("lifetime: a worker gone to sleep wakes for each request, whether one thread or several submit it") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  auto db = test::open(ctx, dir.db());
+  create_table(ctx, db);
+  background_runner runner(ctx, 1);
+
+  // Each round starts once the worker has had time to stop spinning and sleep (it spins
+  // for about 50 us); then `threads` threads submit at the same moment. A lost wake-up
+  // leaves a request queued forever: its future never becomes ready.
+  constexpr int rounds = 60, threads = 3;
+  int late = 0, done = 0;
+  for (int round = 0; round < rounds && late == 0; ++round) {
+    std::this_thread::sleep_for(std::chrono::microseconds(round % 2 ? 300 : 2000));
+    std::atomic<bool> go{false};
+    std::vector<std::future<asiolite::execute_result>> results(threads);
+    std::vector<std::thread> submitters;
+    for (int t = 0; t < threads; ++t)
+      submitters.emplace_back([&, t] {
+        while (!go.load()) {
+        }
+        results[static_cast<std::size_t>(t)] =
+            db.async_execute("INSERT INTO t VALUES (?)", round * threads + t, asio::use_future);
+      });
+    go = true;
+    for (auto& s : submitters) s.join();
+    for (auto& r : results) {
+      if (r.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+        ++late;
+        continue;
+      }
+      r.get();
+      ++done;
+    }
+  }
+  std::promise<std::error_code> closed;
+  db.async_close([&](std::error_code ec) { closed.set_value(ec); });
+  CHECK_FALSE(closed.get_future().get());
+  runner.finish();
+
+  CHECK(late == 0);
+  CHECK(done == rounds * threads);
+  CHECK(rows_in(dir.db()) == rounds * threads);
 }
 
 TEST_CASE("lifetime: cancelling queued requests removes them; cancelling the rest races with completion") {

@@ -82,35 +82,42 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   /// Queues `r`, or completes it at once (posted, never inline) if it cannot run.
   /// Returns true when `r` is alone: queued on an awake worker with nothing ahead of it.
   bool submit(request& r) {
-    std::unique_lock lock(mutex_);
-    switch (queue_.push(r)) {
-      case request_queue::push_result::queued: {
-        publish_status();
-        const bool alone = queue_.size() == 1 && running_ == nullptr && !parked_.load(std::memory_order_relaxed);
-        lock.unlock();
-        wake_worker();
-        return alone;
+    // A statement for a running worker goes into the intake, without the mutex: the
+    // worker takes it into the queue, which decides then, as it would now, whether it runs.
+    if (r.kind() == request_kind::statement) {
+      std::uintptr_t head = intake_.load(std::memory_order_relaxed);
+      while (head != intake_closed) {
+        r.next = reinterpret_cast<request*>(head);
+        // seq_cst: with the worker's parking (see wait_for_request), either it sees `r`
+        // or we see it parked.
+        if (intake_.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(&r), std::memory_order_seq_cst,
+                                          std::memory_order_relaxed)) {
+          const bool parked = parked_.load(std::memory_order_seq_cst);
+          const bool alone = head == 0 && !busy_.load(std::memory_order_relaxed) && !parked;
+          if (!busy_.load(std::memory_order_relaxed)) busy_.store(true, std::memory_order_relaxed);
+          // An awake worker finds the intake by itself: no need to touch its cache line.
+          if (parked) wake_worker();
+          return alone;
+        }
       }
-      case request_queue::push_result::start_worker:
-        publish_status();
-        start_worker(r, lock);
-        return false;
-      case request_queue::push_result::rejected_closed:
-        lock.unlock();
-        r.abort(make_error_code(errc::closed), "the connection is not open");
-        return false;
-      case request_queue::push_result::rejected_open:
-        lock.unlock();
-        r.abort(make_error_code(errc::already_open), "the connection is open, opening or closing");
-        return false;
-      case request_queue::push_result::rejected_ended:
-        lock.unlock();
-        r.abort(make_error_code(errc::transaction_ended), "the transaction has ended");
-        return false;
-      case request_queue::push_result::done_already:
-        lock.unlock();
-        r.complete();
-        return false;
+    }
+    std::unique_lock lock(mutex_);
+    request* refused = take_intake();
+    const auto pushed = queue_.push(r);
+    publish_status();
+    if (pushed == request_queue::push_result::start_worker) {
+      start_worker(r, lock);  // no worker: nothing was in the intake
+      return false;
+    }
+    lock.unlock();
+    complete_all(refused);
+    if (pushed == request_queue::push_result::queued) {
+      wake_worker();
+    } else if (pushed == request_queue::push_result::done_already) {
+      r.complete();
+    } else {
+      refuse(r, pushed);
+      r.complete();
     }
     return false;
   }
@@ -173,20 +180,24 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   /// A cancellation slot fired for `r`.
   void cancel(request& r) {
     std::unique_lock lock(mutex_);
-    if (queue_.cancel(r) == request_queue::cancel_result::removed) {
-      lock.unlock();
-      r.abort(asio::error::operation_aborted, "cancelled before it ran");
-    }
+    request* refused = take_intake();
+    const bool removed = queue_.cancel(r) == request_queue::cancel_result::removed;
+    lock.unlock();
+    complete_all(refused);
+    if (removed) r.abort(asio::error::operation_aborted, "cancelled before it ran");
   }
 
   /// Cancels every request: queued ones are removed and complete with operation_aborted,
   /// the running one is interrupted. Open, close and rollbacks are left alone.
   void cancel_all() {
     request* list;
+    request* refused;
     {
       std::lock_guard lock(mutex_);
+      refused = take_intake();
       list = queue_.cancel_all(running_);
     }
+    complete_all(refused);
     while (list) {
       request* next = list->next;
       list->abort(asio::error::operation_aborted, "cancelled by connection::cancel");
@@ -199,8 +210,10 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   void release() {
     std::thread t;
     std::shared_ptr<std::atomic<bool>> done;
+    request* refused;
     {
       std::lock_guard lock(mutex_);
+      refused = take_intake();
       const auto s = queue_.state();
       if (s == request_queue::status::open || s == request_queue::status::opening) {
         queue_.push(implicit_close_);
@@ -209,6 +222,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       t = std::move(thread_);
       done = std::move(thread_done_);
     }
+    complete_all(refused);
     wake_worker();
     if (t.joinable()) thread_reaper::instance().adopt(std::move(t), std::move(done));
   }
@@ -236,9 +250,63 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     static void complete_nothing(request&) noexcept {}
   };
 
+  // Stores only what changed: other threads poll these (the drain, between completions),
+  // and a store would take their cache line away from them for every request.
   void publish_status() noexcept {
-    status_.store(queue_.state(), std::memory_order_release);
-    busy_.store(queue_.size() != 0 || running_ != nullptr, std::memory_order_relaxed);
+    if (status_.load(std::memory_order_relaxed) != queue_.state()) status_.store(queue_.state(), std::memory_order_release);
+    const bool busy = queue_.size() != 0 || running_ != nullptr;
+    if (busy_.load(std::memory_order_relaxed) != busy) busy_.store(busy, std::memory_order_relaxed);
+  }
+
+  // Moves what was submitted through the intake into the queue, oldest first, closing
+  // the intake when `close` (the worker stops). Returns the requests the queue refused,
+  // their failure set, for completing once the mutex is released. Under the mutex.
+  request* take_intake(bool close = false) noexcept {
+    // Only a holder of the mutex closes or opens the intake; submitters only push.
+    const std::uintptr_t seen = intake_.load(std::memory_order_relaxed);
+    if (seen == intake_closed || (seen == 0 && !close)) return nullptr;
+    std::uintptr_t lifo = intake_.exchange(close ? intake_closed : 0, std::memory_order_acquire);
+    request* fifo = nullptr;
+    for (auto* r = reinterpret_cast<request*>(lifo); r;) {
+      request* next = r->next;
+      r->next = fifo;
+      fifo = r;
+      r = next;
+    }
+    request_list refused;
+    while (fifo) {
+      request* r = fifo;
+      fifo = fifo->next;
+      const auto pushed = queue_.push(*r);
+      if (pushed == request_queue::push_result::queued) continue;
+      refuse(*r, pushed);
+      refused.push_back(*r);
+    }
+    publish_status();
+    return refused.release();
+  }
+
+  // Why the queue would not take `r`.
+  static void refuse(request& r, request_queue::push_result why) noexcept {
+    switch (why) {
+      case request_queue::push_result::rejected_open:
+        r.fail(make_error_code(errc::already_open), "the connection is open, opening or closing");
+        break;
+      case request_queue::push_result::rejected_ended:
+        r.fail(make_error_code(errc::transaction_ended), "the transaction has ended");
+        break;
+      default:
+        r.fail(make_error_code(errc::closed), "the connection is not open");
+        break;
+    }
+  }
+
+  static void complete_all(request* list) noexcept {
+    while (list) {
+      request* next = list->next;
+      list->complete();
+      list = next;
+    }
   }
 
   // The posted drain: runs drain() once, or gives back what it would have run when its
@@ -357,6 +425,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
         done->store(true, std::memory_order_release);
       });
       generation_ = generation;
+      intake_.store(0, std::memory_order_relaxed);  // the new worker takes it in
     } catch (...) {
       std::error_code ec = std::make_error_code(std::errc::resource_unavailable_try_again);
       try {
@@ -383,26 +452,35 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     for (;;) {
       const std::uint32_t seen = wake_seq_.load(std::memory_order_acquire);
       {
-        std::lock_guard lock(mutex_);
-        if (request* r = queue_.pop()) return running_ = r;
+        std::unique_lock lock(mutex_);
+        request* refused = take_intake();
+        request* r = queue_.pop();
+        if (r) running_ = r;
+        if (refused) {
+          lock.unlock();
+          complete_all(refused);
+        }
+        if (r) return r;
       }
       // Spin a little before sleeping: the next request of a busy caller comes within
       // microseconds, and waking a sleeping thread here costs tens of them.
       bool woken = false;
       const auto until = std::chrono::steady_clock::now() + worker_spin;
       int cpu = current_cpu();
-      worker_cpu_.store(cpu, std::memory_order_relaxed);
+      note_worker_cpu(cpu);
       for (unsigned i = 1; !woken; ++i) {
         cpu_relax();
-        woken = wake_seq_.load(std::memory_order_relaxed) != seen;
+        woken = wake_seq_.load(std::memory_order_relaxed) != seen || intake_.load(std::memory_order_relaxed) != 0;
         if (i % 32 == 0) {
           if (std::chrono::steady_clock::now() >= until || same_cpu(cpu, caller_cpu_)) break;
-          worker_cpu_.store(cpu = current_cpu(), std::memory_order_relaxed);
+          note_worker_cpu(cpu = current_cpu());
         }
       }
       if (woken) continue;
+      // Submitters through the intake wake us only once they see this flag set.
       parked_.store(true, std::memory_order_seq_cst);
-      if (wake_seq_.load(std::memory_order_seq_cst) == seen) wake_seq_.wait(seen, std::memory_order_acquire);
+      if (wake_seq_.load(std::memory_order_seq_cst) == seen && intake_.load(std::memory_order_seq_cst) == 0)
+        wake_seq_.wait(seen, std::memory_order_acquire);
       parked_.store(false, std::memory_order_relaxed);
     }
   }
@@ -423,11 +501,12 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       if (r->interruptible) session_.watch(&r->interrupt);
       r->run(session_);
       session_.unwatch();
-      worker_cpu_.store(current_cpu(), std::memory_order_relaxed);
+      note_worker_cpu(current_cpu());
       const bool in_transaction = session_.in_transaction();
 
       request_queue::finish_result done;
       request* rest = nullptr;
+      request* refused = nullptr;
       std::shared_ptr<lease_state> ended_lease;
       {
         std::lock_guard lock(mutex_);
@@ -443,12 +522,16 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
           // worker on this same session_. (A no-op today: the close job, or the failed
           // open, has already closed the handle; so holding the lock costs nothing.)
           session_.close();
+          refused = take_intake(true);
           rest = queue_.take_all();
-        } else if ((next = queue_.pop())) {
-          running_ = next;  // one lock for both, while requests keep coming
+        } else {
+          // One lock for both, while requests keep coming.
+          refused = take_intake();
+          if ((next = queue_.pop())) running_ = next;
         }
         publish_status();
       }
+      complete_all(refused);
       if (ended_lease) end_lease(*r, *ended_lease, rest);
       if (!done.stop) {
         r->complete();
@@ -488,6 +571,11 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   static constexpr auto worker_spin = std::chrono::microseconds(50);
   static constexpr int drain_rounds = 16;
+
+  // Only when it changed: the caller's side reads it between completions.
+  void note_worker_cpu(int cpu) noexcept {
+    if (worker_cpu_.load(std::memory_order_relaxed) != cpu) worker_cpu_.store(cpu, std::memory_order_relaxed);
+  }
 
   bool skip_spin() noexcept {
     unsigned skip = spin_skip_.load(std::memory_order_relaxed);
@@ -529,11 +617,20 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   std::atomic<std::uint32_t> wake_seq_{0};
   std::atomic<bool> parked_{false};
 
-  // The queue, written by both under the mutex.
+  // Statements submitted without the mutex (see submit), newest first, linked by `next`;
+  // intake_closed while no worker runs to take them in. Pushed by any thread, taken and
+  // opened or closed under the mutex.
+  static constexpr std::uintptr_t intake_closed = 1;
+  alignas(line) std::atomic<std::uintptr_t> intake_{intake_closed};
+
+  // What the queue holds, for other threads to read without the mutex: written under it
+  // (busy_ also by a submitter through the intake).
   alignas(line) std::atomic<bool> busy_{false};  // requests queued or running
-  std::mutex mutex_;
-  request_queue queue_;
   std::atomic<request_queue::status> status_{request_queue::status::closed};
+
+  // The queue, under the mutex: with statements coming through the intake, mostly the worker's.
+  alignas(line) std::mutex mutex_;
+  request_queue queue_;
   std::thread thread_;
   request* running_ = nullptr;                // the request the worker runs now; guarded by mutex_
   std::shared_ptr<lease_state> lease_owner_;  // the transaction holding the connection; guarded by mutex_

@@ -71,12 +71,17 @@ class request {
 
   /// Completes without running.
   void abort(std::error_code ec, const char* why) noexcept {
+    fail(ec, why);
+    complete();
+  }
+
+  /// Records why the request will not run; complete() then reports it.
+  void fail(std::error_code ec, const char* why) noexcept {
     try {
       failure_.set(ec, why);
     } catch (...) {
       failure_.code = ec;  // the words are optional, the code is not
     }
-    complete();
   }
 
   bool failed() const noexcept { return static_cast<bool>(failure_); }
