@@ -160,21 +160,49 @@ std::uint64_t hop_with(int clients, const run_context& c, meter& m) {
   return l.run_clients(clients, c.cfg.n, op, m);
 }
 
-// W2's elements: row i as owned values, made inside the timed section as the raw side
-// makes its rows there.
-using kv_element = std::tuple<std::string, std::vector<std::byte>, double>;
+// W2's elements: row i is made as the range is read, and its text and blob are views into
+// that row, as the raw side binds each row from the buffer it makes it in. The request
+// copies them (into one arena) before async_execute_many returns.
+class kv_elements {
+ public:
+  explicit kv_elements(std::size_t count) noexcept : count_(count) {}
+
+  class iterator {
+   public:
+    using value_type = std::tuple<std::string_view, asiolite::blob_view, double>;
+    using difference_type = std::ptrdiff_t;
+
+    iterator() = default;
+    explicit iterator(std::size_t i) noexcept : i_(i) {}
+
+    value_type operator*() const noexcept {
+      row_.make(static_cast<std::int64_t>(i_));
+      return {row_.key(), row_.value(), row_.n()};
+    }
+    iterator& operator++() noexcept {
+      ++i_;
+      return *this;
+    }
+    void operator++(int) noexcept { ++i_; }
+    friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.i_ == b.i_; }
+
+   private:
+    std::size_t i_ = 0;
+    mutable row_values row_;  // what the last element read points into
+  };
+
+  iterator begin() const noexcept { return iterator(1); }
+  iterator end() const noexcept { return iterator(count_ + 1); }
+  std::size_t size() const noexcept { return count_; }
+
+ private:
+  std::size_t count_;
+};
 
 asio::awaitable<void> insert_all(asiolite::connection& db, std::size_t count, std::uint64_t& rowids) {
-  std::vector<kv_element> elements;
-  elements.reserve(count);
-  row_values row;
-  for (std::size_t i = 1; i <= count; ++i) {
-    row.make(static_cast<std::int64_t>(i));
-    elements.emplace_back(std::string(row.key()), std::vector<std::byte>(row.value().begin(), row.value().end()),
-                          row.n());
-  }
+  const kv_elements elements(count);
   auto tx = co_await db.async_begin();
-  const asiolite::execute_many_result r = co_await tx.async_execute_many(insert_sql, std::move(elements));
+  const asiolite::execute_many_result r = co_await tx.async_execute_many(insert_sql, elements);
   co_await tx.async_commit();
   // One connection inserting into a fresh table: the rowids are the `changes` ones up to
   // the last, which is what the raw side sums one insert at a time.

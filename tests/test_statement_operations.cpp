@@ -270,6 +270,189 @@ TEST_CASE("async_execute_many copies the range before it returns") {
   CHECK(all == std::vector<std::string>{"a", "b", "c", "d", "e", "f", "g", "a", "c"});
 }
 
+namespace {
+
+// Element i of the packing tests: text and blobs of many sizes (none, empty, small, larger
+// than the arena's blocks), so that the copies span several blocks and some get their own.
+std::string packed_text(int i) {
+  const std::size_t size = i % 1000 == 999 ? 200'000 : static_cast<std::size_t>(i % 300);
+  std::string t(size, ' ');
+  for (std::size_t k = 0; k < size; ++k) t[k] = static_cast<char>('a' + (static_cast<std::size_t>(i) + k) % 26);
+  return t;
+}
+
+std::vector<std::uint8_t> packed_bytes(int i) {
+  std::size_t size = i % 11 == 0 ? 0 : static_cast<std::size_t>(i * 37 % 500);
+  if (i % 1000 == 500) size = 40'000;
+  std::vector<std::uint8_t> b(size);
+  for (std::size_t k = 0; k < size; ++k) b[k] = static_cast<std::uint8_t>(static_cast<std::size_t>(i) * 7 + k);
+  return b;
+}
+
+// What element i reads back as: id, c, o, sv, vb, bv.
+using packed_row = std::tuple<int, std::optional<std::string>, std::optional<std::string>, std::string,
+                              std::vector<std::uint8_t>, std::vector<std::uint8_t>>;
+
+packed_row expected_packed(int i) {
+  std::optional<std::string> c, o;
+  if (i % 5 != 0) c = packed_text(i % 50);
+  if (i % 7 == 1) o = "";
+  if (i % 7 > 1) o = packed_text(i + 3);
+  return {i, c, o, packed_text(i), packed_bytes(i), packed_bytes(i + 1)};
+}
+
+std::vector<packed_row> read_packed(asio::io_context& ctx, asiolite::connection& db) {
+  return test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<std::vector<packed_row>> {
+    co_return co_await db.async_query<packed_row>("SELECT id, c, o, sv, vb, bv FROM p ORDER BY id");
+  }(db));
+}
+
+// Elements made as the range is read, viewing the iterator's own buffers: an input range
+// whose elements are values, not references (the request must copy each before the next).
+constexpr int made_count = 1200;
+
+class made_elements {
+ public:
+  using element = std::tuple<int, std::string_view, asiolite::blob_view>;
+  explicit made_elements(int count) : count_(count) {}
+
+  class iterator {
+   public:
+    using value_type = element;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    explicit iterator(int i) : i_(i) {}
+    element operator*() const {
+      text_ = packed_text(i_);
+      bytes_ = packed_bytes(i_);
+      return {i_, text_, std::as_bytes(std::span(bytes_))};
+    }
+    iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    void operator++(int) { ++i_; }
+    bool operator==(const iterator& o) const { return i_ == o.i_; }
+
+   private:
+    int i_ = 0;
+    mutable std::string text_;
+    mutable std::vector<std::uint8_t> bytes_;
+  };
+
+  iterator begin() const { return iterator(0); }
+  iterator end() const { return iterator(count_); }
+
+ private:
+  int count_;
+};
+
+}  // namespace
+
+TEST_CASE("async_execute_many copies text and blobs of every shape, keeping NULL and empty apart") {
+  test::database fx("CREATE TABLE p(id INTEGER PRIMARY KEY, c TEXT, o TEXT, sv TEXT, vb BLOB, bv BLOB)");
+  constexpr int count = 3000;
+  using element = std::tuple<int, const char*, std::optional<std::string_view>, std::string_view,
+                             std::vector<std::uint8_t>, asiolite::blob_view>;
+  std::error_code result = asiolite::make_error_code(asiolite::errc::error);
+  asiolite::execute_many_result r;
+  {
+    std::vector<std::string> c(50), texts(count), others(count + 3);
+    std::vector<std::vector<std::uint8_t>> bytes(count + 1);
+    for (int i = 0; i < 50; ++i) c[static_cast<std::size_t>(i)] = packed_text(i);
+    for (int i = 0; i < count; ++i) texts[static_cast<std::size_t>(i)] = packed_text(i);
+    for (int i = 0; i < count + 3; ++i) others[static_cast<std::size_t>(i)] = packed_text(i);
+    for (int i = 0; i <= count; ++i) bytes[static_cast<std::size_t>(i)] = packed_bytes(i);
+    std::vector<element> elements;
+    for (int i = 0; i < count; ++i) {
+      const auto at = [](int k) { return static_cast<std::size_t>(k); };
+      std::optional<std::string_view> o;
+      if (i % 7 == 1) o = std::string_view();
+      if (i % 7 > 1) o = others[at(i + 3)];
+      elements.emplace_back(i, i % 5 == 0 ? nullptr : c[at(i % 50)].c_str(), o, texts[at(i)], bytes[at(i)],
+                            std::as_bytes(std::span(bytes[at(i + 1)])));
+    }
+    fx.db.async_execute_many("INSERT INTO p VALUES (?, ?, ?, ?, ?, ?)", elements,
+                             [&](std::error_code ec, asiolite::execute_many_result res) {
+                               result = ec;
+                               r = res;
+                             });
+    // Everything the elements view is overwritten, then freed, before the request runs.
+    for (auto* v : {&c, &texts, &others})
+      for (auto& t : *v) t.assign(t.size(), '#');
+    for (auto& b : bytes) std::fill(b.begin(), b.end(), std::uint8_t{0xEE});
+  }
+  fx.ctx.run();
+  fx.ctx.restart();
+  REQUIRE_FALSE(result);
+  CHECK(r.changes == count);
+
+  const auto rows = read_packed(fx.ctx, fx.db);
+  REQUIRE(rows.size() == static_cast<std::size_t>(count));
+  int wrong = 0;
+  for (int i = 0; i < count; ++i)
+    if (rows[static_cast<std::size_t>(i)] != expected_packed(i)) ++wrong;
+  CHECK(wrong == 0);
+  // An empty text or blob stays empty, not NULL, as SQLite itself sees it.
+  std::int64_t empty_o = 0, null_o = 0, empty_vb = 0;
+  for (int i = 0; i < count; ++i) {
+    const auto& [id, c, o, sv, vb, bv] = expected_packed(i);
+    empty_o += o && o->empty();
+    null_o += !o;
+    empty_vb += vb.empty();
+  }
+  REQUIRE(empty_o > 400);
+  REQUIRE(empty_vb > 200);
+  fx.run([&](asiolite::connection& db) -> asio::awaitable<void> {
+    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM p WHERE o = ''") == empty_o);
+    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM p WHERE o IS NULL") == null_o);
+    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM p WHERE vb = x''") == empty_vb);
+    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM p WHERE typeof(vb) = 'blob'") == count);
+    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM p WHERE c IS NULL") == count / 5);
+  });
+}
+
+TEST_CASE("async_execute_many takes a range that makes its elements as it goes, and a copied deferred call") {
+  test::database fx("CREATE TABLE m(id INTEGER PRIMARY KEY, t TEXT, b BLOB)");
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    const auto r = co_await db.async_execute_many("INSERT INTO m VALUES (?, ?, ?)", made_elements(made_count));
+    CHECK(r.changes == made_count);
+    // On the worker, the same range binds in place.
+    co_await db.async_call([](asiolite::sync_handle& h) {
+      h.execute("CREATE TABLE m2(id INTEGER PRIMARY KEY, t TEXT, b BLOB)");
+      h.execute_many("INSERT INTO m2 VALUES (?, ?, ?)", made_elements(made_count));
+    });
+    const auto same = co_await db.async_query_scalar<std::int64_t>(
+        "SELECT count(*) FROM m JOIN m2 USING (id) WHERE m.t IS m2.t AND m.b IS m2.b");
+    CHECK(same == made_count);
+    int wrong = 0;
+    for (const auto& [id, t, b] :
+         co_await db.async_query<std::tuple<int, std::string, std::vector<std::uint8_t>>>("SELECT * FROM m"))
+      if (t != packed_text(id) || b != packed_bytes(id)) ++wrong;
+    CHECK(wrong == 0);
+  });
+
+  // A deferred operation copied before it runs: each copy has its own copy of the bytes.
+  test::database fx2("CREATE TABLE d(t TEXT)");
+  std::vector<std::string> texts{"one", std::string(70'000, 'x'), "three"};
+  std::vector<std::tuple<std::string_view>> views(texts.begin(), texts.end());
+  auto op = fx2.db.async_execute_many("INSERT INTO d VALUES (?)", views, asiolite::compat::deferred);
+  auto copy = op;
+  texts.clear();
+  views.clear();
+  int done = 0;
+  std::move(op)([&](std::error_code ec, asiolite::execute_many_result r) { done += !ec && r.changes == 3; });
+  { auto gone = std::move(copy); copy = std::move(gone); }
+  std::move(copy)([&](std::error_code ec, asiolite::execute_many_result r) { done += !ec && r.changes == 3; });
+  fx2.ctx.run();
+  fx2.ctx.restart();
+  CHECK(done == 2);
+  fx2.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM d WHERE t = 'one'") == 2);
+    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT sum(length(t)) FROM d") == 2 * (3 + 70'000 + 5));
+  });
+}
+
 TEST_CASE("cancelling a running async_execute_many rolls back every element") {
   test::temp_dir dir;
   asio::io_context ctx;

@@ -248,6 +248,10 @@ bool bind_all(sqlite3_stmt* stmt, failure& f, const Args&... args) {
   }
   if constexpr (sizeof...(Args) == 0) {
     return true;
+  } else if constexpr (!(is_named_v<std::remove_cvref_t<Args>> || ...)) {
+    // Positions only: each parameter gets exactly one value by construction.
+    int position = 0;
+    return (bind_value(stmt, ++position, args, f) && ...);
   } else {
     bound_set bound(count);
     int position = 0;

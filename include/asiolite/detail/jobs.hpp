@@ -10,8 +10,16 @@
 #include <asiolite/row.hpp>
 #include <asiolite/sync_handle.hpp>
 
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <memory>
+#include <new>
 #include <optional>
 #include <ranges>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -114,13 +122,217 @@ auto store_element(E&& e) {
   }
 }
 
+/// Memory for execute_many's packed elements and the bytes they view, in blocks that never
+/// move: one allocation per block instead of one per value, and each element lies next to
+/// its bytes, in order, for the worker to read.
+class byte_arena {
+ public:
+  byte_arena() = default;
+  byte_arena(byte_arena&&) noexcept = default;
+  byte_arena& operator=(byte_arena&&) noexcept = default;
+
+  /// `size` bytes aligned to `align` (at most the alignment of new), valid as long as the
+  /// arena (moves included).
+  std::byte* allocate(std::size_t size, std::size_t align) {
+    if (size > block_size / 4) return add_block(size);  // a block of its own; the current one goes on
+    std::size_t pad = (align - reinterpret_cast<std::uintptr_t>(next_) % align) % align;
+    if (pad + size > free_) {
+      next_ = add_block(block_size);
+      free_ = block_size;
+      pad = 0;
+    }
+    std::byte* p = next_ + pad;
+    next_ = p + size;
+    free_ -= pad + size;
+    return p;
+  }
+
+  /// A copy of `bytes`.
+  std::span<const std::byte> copy(std::span<const std::byte> bytes) {
+    if (bytes.empty()) return {};
+    std::byte* to = allocate(bytes.size(), 1);
+    std::memcpy(to, bytes.data(), bytes.size());
+    return {to, bytes.size()};
+  }
+
+ private:
+  static constexpr std::size_t block_size = 64 * 1024;
+
+  std::byte* add_block(std::size_t size) {
+    blocks_.reserve(blocks_.size() + 1);  // so that push_back cannot throw with the block in hand
+    blocks_.push_back(std::make_unique_for_overwrite<std::byte[]>(size));
+    return blocks_.back().get();
+  }
+
+  std::vector<std::unique_ptr<std::byte[]>> blocks_;
+  std::byte* next_ = nullptr;
+  std::size_t free_ = 0;
+};
+
+/// What a field becomes in a packed element: text and blobs as views into the arena
+/// (nullable where the field is: a `const char*` or an optional), the rest as stored.
+template <class T>
+struct packed {
+  using type = stored_t<T>;
+};
+template <text_arg T>
+struct packed<T> {
+  using type = std::conditional_t<std::is_pointer_v<T>, std::optional<std::string_view>, std::string_view>;
+};
+template <blob_arg T>
+struct packed<T> {
+  using type = blob_view;
+};
+template <class T>
+struct packed<std::optional<T>> {
+  using type = std::optional<typename packed<T>::type>;
+};
+template <class T>
+using packed_t = typename packed<std::remove_cvref_t<T>>::type;
+
+template <class T>
+constexpr bool is_named_arg_v = false;
+template <class T>
+constexpr bool is_named_arg_v<named_arg<T>> = true;
+
+template <class T>
+constexpr bool has_bytes_v = text_arg<T> || blob_arg<T>;
+template <class T>
+constexpr bool has_bytes_v<std::optional<T>> = has_bytes_v<T>;
+
+/// An element whose text or blob fields are worth packing: it has some, and no named
+/// arguments (which keep their own copies).
+template <class E>
+constexpr bool packs() {
+  using refs = decltype(element_fields(std::declval<std::remove_cvref_t<E>&>()));
+  return []<class... R>(std::tuple<R...>*) {
+    return (has_bytes_v<std::remove_cvref_t<R>> || ...) && !(is_named_arg_v<std::remove_cvref_t<R>> || ...);
+  }(static_cast<refs*>(nullptr));
+}
+
+template <class T>
+packed_t<T> pack_field(byte_arena& arena, const T& v) {
+  using U = std::remove_cvref_t<T>;
+  if constexpr (is_optional_v<U>) {
+    if (!v) return std::nullopt;
+    return pack_field(arena, *v);
+  } else if constexpr (text_arg<U>) {
+    if constexpr (std::is_pointer_v<U>)
+      if (v == nullptr) return std::nullopt;
+    const std::string_view text = as_text(v);
+    const auto bytes = arena.copy(std::as_bytes(std::span(text.data(), text.size())));
+    return std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  } else if constexpr (blob_arg<U>) {
+    return arena.copy(std::as_bytes(std::span(v)));
+  } else {
+    return store(v);
+  }
+}
+
+/// execute_many's elements as the request keeps them when they carry text or blobs: each
+/// element a tuple of its fields, text and blobs as views; elements and bytes all in one
+/// arena (elements in runs of a few kilobytes, each followed by the bytes its elements copied).
+template <class... F>
+class packed_elements {
+ public:
+  using element = std::tuple<F...>;
+  // Nothing to destroy: views and plain values.
+  static_assert(std::is_trivially_destructible_v<element>);
+  static_assert(alignof(element) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+
+ private:
+  // Consecutive elements in one piece of the arena.
+  struct run {
+    element* first;
+    std::size_t count;
+  };
+
+ public:
+
+  class iterator {
+   public:
+    using value_type = element;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    const element& operator*() const noexcept { return run_->first[i_]; }
+    iterator& operator++() noexcept {
+      if (++i_ == run_->count) {
+        ++run_;
+        i_ = 0;
+      }
+      return *this;
+    }
+    iterator operator++(int) noexcept {
+      iterator before = *this;
+      ++*this;
+      return before;
+    }
+    bool operator==(const iterator&) const = default;
+
+   private:
+    friend class packed_elements;
+    iterator(const run* r, std::size_t i) noexcept : run_(r), i_(i) {}
+    const run* run_ = nullptr;
+    std::size_t i_ = 0;
+  };
+
+  packed_elements() = default;
+  packed_elements(packed_elements&&) noexcept = default;
+  packed_elements& operator=(packed_elements&&) noexcept = default;
+  // A copy gets its own arena (the views would point into the other one).
+  packed_elements(const packed_elements& o) {
+    for (const element& e : o) push(e);
+  }
+  packed_elements& operator=(const packed_elements&) = delete;
+
+  void reserve(std::size_t n) { runs_.reserve(n / run_size + 1); }
+
+  template <class E>
+  void push(const E& e) {
+    if (runs_.empty() || runs_.back().count == run_size) {
+      runs_.reserve(runs_.size() + 1);  // so that push_back cannot throw once the memory is taken
+      runs_.push_back({reinterpret_cast<element*>(arena_.allocate(run_size * sizeof(element), alignof(element))), 0});
+    }
+    run& r = runs_.back();
+    std::apply([&](const auto&... f) { new (r.first + r.count) element(pack_field(arena_, f)...); },
+               element_fields(e));
+    ++r.count;
+    ++size_;
+  }
+
+  iterator begin() const noexcept { return {runs_.data(), 0}; }
+  iterator end() const noexcept { return {runs_.data() + runs_.size(), 0}; }
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  // Elements per run: a few kilobytes, well inside one of the arena's blocks.
+  static constexpr std::size_t run_size = std::max<std::size_t>(1, 4096 / sizeof(element));
+
+  std::vector<run> runs_;
+  std::size_t size_ = 0;
+  byte_arena arena_;
+};
+
+template <class Refs>
+struct packed_for;
+template <class... R>
+struct packed_for<std::tuple<R...>> {
+  using type = packed_elements<packed_t<R>...>;
+};
+/// The packed form of a range whose elements are E.
+template <class E>
+using packed_elements_for =
+    typename packed_for<decltype(element_fields(std::declval<std::remove_cvref_t<E>&>()))>::type;
+
 template <class T>
 struct is_std_vector : std::false_type {};
 template <class T, class A>
 struct is_std_vector<std::vector<T, A>> : std::true_type {};
 
-/// Copies the elements of `range` into the request (moving them from an rvalue vector;
-/// an rvalue vector whose elements are already what the request stores is taken whole).
+/// Copies the elements of `range` into the request: an rvalue vector whose elements are
+/// already what the request stores is taken whole; elements with text or blobs are packed
+/// (their bytes copied into one arena); the rest are copied one by one (moved from an
+/// rvalue vector).
 template <class Range>
 auto store_elements(Range&& range) {
   using element = std::ranges::range_reference_t<Range>;
@@ -128,6 +340,11 @@ auto store_elements(Range&& range) {
   constexpr bool take = !std::is_lvalue_reference_v<Range> && is_std_vector<std::remove_cvref_t<Range>>::value;
   if constexpr (take && std::is_same_v<std::remove_cvref_t<Range>, stored_vector>) {
     return stored_vector(std::move(range));
+  } else if constexpr (packs<element>()) {
+    packed_elements_for<element> out;
+    if constexpr (std::ranges::sized_range<Range>) out.reserve(static_cast<std::size_t>(std::ranges::size(range)));
+    for (auto&& e : range) out.push(e);
+    return out;
   } else {
     stored_vector out;
     if constexpr (std::ranges::sized_range<Range>) out.reserve(static_cast<std::size_t>(std::ranges::size(range)));

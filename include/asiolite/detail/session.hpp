@@ -343,9 +343,10 @@ class session {
       for (; it != end; ++it, ++out.elements) {
         const std::int64_t before = total_changes(db_);
         // Checked between elements too: a short statement may end before the progress handler runs.
+        auto&& element = *it;  // a range may make its elements as it goes
         const bool ok =
             !interrupted(f) &&
-            std::apply([&](const auto&... v) { return bind_all(stmt.get(), f, v...); }, element_fields(*it)) &&
+            std::apply([&](const auto&... v) { return bind_all(stmt.get(), f, v...); }, element_fields(element)) &&
             step_to_end(stmt.get(), f);
         sqlite3_reset(stmt.get());
         if (!ok) {
