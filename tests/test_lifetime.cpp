@@ -72,6 +72,13 @@ class background_runner {
   std::vector<std::thread> threads_;
 };
 
+/// Closes `db` from this thread while other threads run its io_context; the close's outcome.
+std::error_code close_and_wait(asiolite::connection& db) {
+  std::promise<std::error_code> closed;
+  db.async_close([&](std::error_code ec) { closed.set_value(ec); });
+  return closed.get_future().get();
+}
+
 /// SQL functions that let a test hold the worker at a known point (no sleeps, no timing):
 /// gate() blocks until release(); started(x) records that the statement is running.
 class gate {
@@ -494,9 +501,7 @@ TEST_CASE("lifetime: one connection used from many plain threads at once, then c
       }
     });
   for (auto& t : submitters) t.join();
-  std::promise<std::error_code> closed;
-  db.async_close([&](std::error_code ec) { closed.set_value(ec); });
-  CHECK_FALSE(closed.get_future().get());
+  CHECK_FALSE(close_and_wait(db));
   runner.finish();
 
   CHECK(ok == threads * per);
@@ -543,9 +548,7 @@ TEST_CASE("lifetime: a worker gone to sleep wakes for each request, whether one 
       ++done;
     }
   }
-  std::promise<std::error_code> closed;
-  db.async_close([&](std::error_code ec) { closed.set_value(ec); });
-  CHECK_FALSE(closed.get_future().get());
+  CHECK_FALSE(close_and_wait(db));
   runner.finish();
 
   CHECK(late == 0);
@@ -657,9 +660,7 @@ TEST_CASE("lifetime: cancelling a running statement interrupts that statement on
   asio::post(strand, [&] { signal.emit(asio::cancellation_type::terminal); });
   CHECK(endless.get_future().get() == asio::error::operation_aborted);
 
-  std::promise<std::error_code> closed;
-  db.async_close([&](std::error_code ec) { closed.set_value(ec); });
-  CHECK_FALSE(closed.get_future().get());
+  CHECK_FALSE(close_and_wait(db));
   runner.finish();
   CHECK(after_calls == after);
   CHECK(after_ok == after);  // the interruption did not leak into the requests behind it
