@@ -91,10 +91,9 @@ constexpr bool stores_as_is() {
   if constexpr (bindable<U>) {
     return std::is_same_v<stored_t<U>, U>;
   } else {
-    using refs = decltype(element_fields(std::declval<U&>()));
     return []<class... R>(std::tuple<R...>*) {
       return (std::is_same_v<stored_t<R>, std::remove_cvref_t<R>> && ...);
-    }(static_cast<refs*>(nullptr));
+    }(static_cast<element_refs_t<U>*>(nullptr));
   }
 }
 
@@ -127,10 +126,6 @@ auto store_element(E&& e) {
 /// its bytes, in order, for the worker to read.
 class byte_arena {
  public:
-  byte_arena() = default;
-  byte_arena(byte_arena&&) noexcept = default;
-  byte_arena& operator=(byte_arena&&) noexcept = default;
-
   /// `size` bytes aligned to `align` (at most the alignment of new), valid as long as the
   /// arena (moves included).
   std::byte* allocate(std::size_t size, std::size_t align) {
@@ -191,11 +186,6 @@ template <class T>
 using packed_t = typename packed<std::remove_cvref_t<T>>::type;
 
 template <class T>
-constexpr bool is_named_arg_v = false;
-template <class T>
-constexpr bool is_named_arg_v<named_arg<T>> = true;
-
-template <class T>
 constexpr bool has_bytes_v = text_arg<T> || blob_arg<T>;
 template <class T>
 constexpr bool has_bytes_v<std::optional<T>> = has_bytes_v<T>;
@@ -204,10 +194,9 @@ constexpr bool has_bytes_v<std::optional<T>> = has_bytes_v<T>;
 /// arguments (which keep their own copies).
 template <class E>
 constexpr bool packs() {
-  using refs = decltype(element_fields(std::declval<std::remove_cvref_t<E>&>()));
   return []<class... R>(std::tuple<R...>*) {
-    return (has_bytes_v<std::remove_cvref_t<R>> || ...) && !(is_named_arg_v<std::remove_cvref_t<R>> || ...);
-  }(static_cast<refs*>(nullptr));
+    return (has_bytes_v<std::remove_cvref_t<R>> || ...) && !(is_named_v<std::remove_cvref_t<R>> || ...);
+  }(static_cast<element_refs_t<E>*>(nullptr));
 }
 
 template <class T>
@@ -248,7 +237,6 @@ class packed_elements {
   };
 
  public:
-
   class iterator {
    public:
     using value_type = element;
@@ -297,19 +285,16 @@ class packed_elements {
     std::apply([&](const auto&... f) { new (r.first + r.count) element(pack_field(arena_, f)...); },
                element_fields(e));
     ++r.count;
-    ++size_;
   }
 
   iterator begin() const noexcept { return {runs_.data(), 0}; }
   iterator end() const noexcept { return {runs_.data() + runs_.size(), 0}; }
-  std::size_t size() const noexcept { return size_; }
 
  private:
   // Elements per run: a few kilobytes, well inside one of the arena's blocks.
   static constexpr std::size_t run_size = std::max<std::size_t>(1, 4096 / sizeof(element));
 
   std::vector<run> runs_;
-  std::size_t size_ = 0;
   byte_arena arena_;
 };
 
@@ -321,8 +306,7 @@ struct packed_for<std::tuple<R...>> {
 };
 /// The packed form of a range whose elements are E.
 template <class E>
-using packed_elements_for =
-    typename packed_for<decltype(element_fields(std::declval<std::remove_cvref_t<E>&>()))>::type;
+using packed_elements_for = typename packed_for<element_refs_t<E>>::type;
 
 template <class T>
 struct is_std_vector : std::false_type {};

@@ -136,14 +136,17 @@ auto element_fields(E& e) noexcept {
     return tie_fields(e);
 }
 
+/// What element_fields gives for an element of type E: a std::tuple of references.
+template <class E>
+using element_refs_t = decltype(element_fields(std::declval<std::remove_cvref_t<E>&>()));
+
 template <class E>
 constexpr bool element_binds() {
   using U = std::remove_cvref_t<E>;
   if constexpr (bindable<U>) {
     return true;
   } else if constexpr (tuple_like<U> || aggregate_record<U>) {
-    using refs = decltype(element_fields(std::declval<const U&>()));
-    return []<class... R>(std::tuple<R...>*) { return (bindable<R> && ...); }(static_cast<refs*>(nullptr));
+    return []<class... R>(std::tuple<R...>*) { return (bindable<R> && ...); }(static_cast<element_refs_t<U>*>(nullptr));
   } else {
     return false;
   }
