@@ -57,6 +57,13 @@ inline int current_cpu() noexcept {
 #endif
 }
 
+// Stores only when the value changes. For values another thread polls: a store takes the
+// cache line away from the poller even when it writes what was there.
+template <class T>
+void store_if_changed(std::atomic<T>& a, T v, std::memory_order order = std::memory_order_relaxed) noexcept {
+  if (a.load(std::memory_order_relaxed) != v) a.store(v, order);
+}
+
 inline bool same_cpu(int mine, const std::atomic<int>& theirs) noexcept {
   return mine >= 0 && mine == theirs.load(std::memory_order_relaxed);
 }
@@ -94,7 +101,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
                                           std::memory_order_relaxed)) {
           const bool parked = parked_.load(std::memory_order_seq_cst);
           const bool alone = head == 0 && !busy_.load(std::memory_order_relaxed) && !parked;
-          if (!busy_.load(std::memory_order_relaxed)) busy_.store(true, std::memory_order_relaxed);
+          store_if_changed(busy_, true);
           // An awake worker finds the intake by itself: no need to touch its cache line.
           if (parked) wake_worker();
           return alone;
@@ -250,12 +257,10 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     static void complete_nothing(request&) noexcept {}
   };
 
-  // Stores only what changed: other threads poll these (the drain, between completions),
-  // and a store would take their cache line away from them for every request.
+  // Other threads poll these (the drain, between completions): see store_if_changed.
   void publish_status() noexcept {
-    if (status_.load(std::memory_order_relaxed) != queue_.state()) status_.store(queue_.state(), std::memory_order_release);
-    const bool busy = queue_.size() != 0 || running_ != nullptr;
-    if (busy_.load(std::memory_order_relaxed) != busy) busy_.store(busy, std::memory_order_relaxed);
+    store_if_changed(status_, queue_.state(), std::memory_order_release);
+    store_if_changed(busy_, queue_.size() != 0 || running_ != nullptr);
   }
 
   // Moves what was submitted through the intake into the queue, oldest first, closing
@@ -282,7 +287,6 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       refuse(*r, pushed);
       refused.push_back(*r);
     }
-    publish_status();
     return refused.release();
   }
 
@@ -454,12 +458,10 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       {
         std::unique_lock lock(mutex_);
         request* refused = take_intake();
-        request* r = queue_.pop();
-        if (r) running_ = r;
-        if (refused) {
-          lock.unlock();
-          complete_all(refused);
-        }
+        request* r = running_ = queue_.pop();
+        publish_status();
+        lock.unlock();
+        complete_all(refused);
         if (r) return r;
       }
       // Spin a little before sleeping: the next request of a busy caller comes within
@@ -467,13 +469,13 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       bool woken = false;
       const auto until = std::chrono::steady_clock::now() + worker_spin;
       int cpu = current_cpu();
-      note_worker_cpu(cpu);
+      store_if_changed(worker_cpu_, cpu);
       for (unsigned i = 1; !woken; ++i) {
         cpu_relax();
         woken = wake_seq_.load(std::memory_order_relaxed) != seen || intake_.load(std::memory_order_relaxed) != 0;
         if (i % 32 == 0) {
           if (std::chrono::steady_clock::now() >= until || same_cpu(cpu, caller_cpu_)) break;
-          note_worker_cpu(cpu = current_cpu());
+          store_if_changed(worker_cpu_, cpu = current_cpu());
         }
       }
       if (woken) continue;
@@ -501,7 +503,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       if (r->interruptible) session_.watch(&r->interrupt);
       r->run(session_);
       session_.unwatch();
-      note_worker_cpu(current_cpu());
+      store_if_changed(worker_cpu_, current_cpu());
       const bool in_transaction = session_.in_transaction();
 
       request_queue::finish_result done;
@@ -571,11 +573,6 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   static constexpr auto worker_spin = std::chrono::microseconds(50);
   static constexpr int drain_rounds = 16;
-
-  // Only when it changed: the caller's side reads it between completions.
-  void note_worker_cpu(int cpu) noexcept {
-    if (worker_cpu_.load(std::memory_order_relaxed) != cpu) worker_cpu_.store(cpu, std::memory_order_relaxed);
-  }
 
   bool skip_spin() noexcept {
     unsigned skip = spin_skip_.load(std::memory_order_relaxed);
