@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -42,6 +43,16 @@ asio::awaitable<void> bulk(asiolite::connection& db) {
   std::printf("expected failure at element %zu: %s\n", failed.failed_element.value_or(0), diag.message().c_str());
   auto sensor_count = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM sensors");
   if (sensor_count != 3) throw std::logic_error("a failed execute_many must apply nothing");
+
+  // Views work too (text as std::string_view, blobs as std::span<const std::byte>): the
+  // call copies their bytes into one buffer of its own before it returns, so what they
+  // point into may change or go away as soon as the call has been made.
+  std::string line = "up down";
+  const std::vector<std::tuple<std::int64_t, std::string_view>> more{{6, std::string_view(line).substr(0, 2)},
+                                                                      {7, std::string_view(line).substr(3)}};
+  auto copied = co_await db.async_execute_many("INSERT INTO sensors(id, name) VALUES (?, ?)", more);
+  line.clear();
+  std::printf("%lld more sensors, named from views\n", static_cast<long long>(copied.changes));
 }
 
 asio::awaitable<void> prepared(asiolite::connection& db) {

@@ -227,6 +227,15 @@ TEST_CASE("async_execute_many rejects an element of the wrong arity or a value t
     auto empty = co_await db.async_execute_many("INSERT INTO t VALUES (?, ?)", none);
     CHECK(empty.changes == 0);
     CHECK(empty.elements == 0);
+    // Also when the elements would be packed (views), and when a packed element has the wrong arity.
+    const std::vector<std::tuple<std::string_view, std::string_view>> no_views;
+    empty = co_await db.async_execute_many("INSERT INTO t VALUES (?, ?)", no_views);
+    CHECK(empty.elements == 0);
+    const std::vector<std::tuple<std::string_view>> one_view{{"a"}};
+    auto [ec4, r4] = co_await db.async_execute_many("INSERT INTO t VALUES (?, ?)", one_view, diag,
+                                                    asiolite::compat::as_tuple(asio::use_awaitable));
+    CHECK(ec4 == asiolite::errc::parameter_count);
+    CHECK(r4.failed_element == std::optional<std::size_t>(0));
   });
 }
 
