@@ -387,7 +387,9 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   // What was delivered, oldest first.
   request* take_delivered() noexcept {
-    request* lifo = delivered_.exchange(nullptr, std::memory_order_acquire);
+    // Looks before taking: an exchange would take the line from the worker even when empty.
+    request* lifo =
+        delivered_.load(std::memory_order_relaxed) ? delivered_.exchange(nullptr, std::memory_order_acquire) : nullptr;
     request* fifo = nullptr;
     while (lifo) {
       request* next = lifo->next;
