@@ -744,3 +744,156 @@ TEST_CASE("a char array binds up to its first NUL and never reads past its end")
     AWAIT_CHECK_EQ(get<std::string>(db, 2), std::string("xy"));
   });
 }
+
+// ---- one-row results made on the caller's thread (detail/kept_record.hpp): the worker checks
+// the row and keeps its bytes in the request; the caller's thread makes the strings and vectors.
+
+namespace {
+
+struct wide_row {
+  std::int64_t id;
+  std::string text;
+  std::optional<std::string> maybe_text;
+  asiolite::blob bytes;
+  std::vector<std::uint8_t> octets;
+  std::optional<asiolite::blob> maybe_bytes;
+  double n;
+  bool operator==(const wide_row&) const = default;
+};
+
+constexpr const char* wide_select = "SELECT id, t, mt, b, o, mb, n FROM w WHERE id = ?";
+
+std::string text_of(std::size_t size, char c) { return std::string(size, c); }
+asiolite::blob blob_of(std::size_t size, int seed) {
+  asiolite::blob b(size);
+  for (std::size_t i = 0; i < size; ++i) b[i] = static_cast<std::byte>((i * 7 + static_cast<std::size_t>(seed)) & 0xff);
+  return b;
+}
+
+struct text_and_bytes {
+  std::string t;
+  asiolite::blob b;
+};
+
+// How an error came out: its code and words.
+struct outcome {
+  std::error_code code;
+  std::string message;
+};
+
+// What `fn` (a synchronous query) threw, or nothing.
+template <class Fn>
+outcome outcome_of(Fn fn) {
+  try {
+    fn();
+  } catch (const asiolite::sqlite_error& e) {
+    return {e.code(), e.get_diagnostics().message()};
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("one-row results with text and blobs of every size are the same awaited, prepared and on the worker") {
+  // The worker keeps up to 256 bytes of a row in the request and reads larger rows into
+  // the result itself: sizes on both sides of that, and every field shape.
+  const std::vector<std::size_t> sizes = {0, 1, 15, 16, 100, 127, 128, 200, 255, 256, 257, 300, 5000};
+  test::database t("CREATE TABLE w(id INTEGER PRIMARY KEY, t TEXT, mt TEXT, b BLOB, o BLOB, mb BLOB, n REAL)");
+  t.run([&](asiolite::connection& db) -> asio::awaitable<void> {
+    std::vector<wide_row> expected;
+    std::int64_t id = 0;
+    for (const std::size_t text_size : sizes) {
+      for (const std::size_t blob_size : {std::size_t{0}, std::size_t{1}, std::size_t{90}, std::size_t{200}}) {
+        ++id;
+        wide_row r{id,
+                   text_of(text_size, static_cast<char>('a' + id % 26)),
+                   id % 3 == 0 ? std::nullopt : std::optional<std::string>(text_of(blob_size, 'z')),
+                   blob_of(blob_size, static_cast<int>(id)),
+                   {},
+                   id % 2 == 0 ? std::nullopt : std::optional<asiolite::blob>(blob_of(text_size % 64, 3)),
+                   static_cast<double>(id) / 4};
+        for (const std::byte b : blob_of(text_size % 40, 9)) r.octets.push_back(static_cast<std::uint8_t>(b));
+        co_await db.async_execute("INSERT INTO w VALUES (?, ?, ?, ?, ?, ?, ?)", r.id, r.text, r.maybe_text, r.bytes,
+                                  r.octets, r.maybe_bytes, r.n);
+        expected.push_back(std::move(r));
+      }
+    }
+    auto prepared = co_await db.async_prepare(wide_select);
+    auto prepared_text = co_await db.async_prepare("SELECT t FROM w WHERE id = ?");
+    std::size_t mismatches = 0;
+    for (const wide_row& want : expected) {
+      const auto awaited = co_await db.async_query_one<wide_row>(wide_select, want.id);
+      const auto as_tuple = co_await db.async_query_one<
+          std::tuple<std::int64_t, std::string, std::optional<std::string>, asiolite::blob, std::vector<std::uint8_t>,
+                     std::optional<asiolite::blob>, double>>(wide_select, want.id);
+      const auto from_prepared = co_await prepared.async_query_one<wide_row>(want.id);
+      const auto text = co_await db.async_query_scalar<std::string>("SELECT t FROM w WHERE id = ?", want.id);
+      const auto text_prepared = co_await prepared_text.async_query_scalar<std::string>(want.id);
+      const auto maybe = co_await db.async_query_scalar<std::optional<std::string>>("SELECT mt FROM w WHERE id = ?",
+                                                                                    want.id);
+      const auto bytes = co_await db.async_query_one<asiolite::blob>("SELECT b FROM w WHERE id = ?", want.id);
+      const auto on_worker = co_await db.async_call([id = want.id](asiolite::sync_handle& h) {
+        return h.query_one<wide_row>(wide_select, id);
+      });
+      const bool same = awaited == want && from_prepared == want && on_worker == want && as_tuple.has_value() &&
+                        std::get<1>(*as_tuple) == want.text && std::get<3>(*as_tuple) == want.bytes &&
+                        std::get<5>(*as_tuple) == want.maybe_bytes && text == want.text &&
+                        text_prepared == want.text && maybe == want.maybe_text && bytes == want.bytes;
+      if (!same) ++mismatches;
+    }
+    CHECK(mismatches == 0);
+    CHECK(expected.size() == sizes.size() * 4);
+  });
+}
+
+TEST_CASE("a one-row result that does not convert fails awaited with the code and words it has on the worker") {
+  // Each case: the SQL, then how query_one<text_and_bytes> and query_scalar<std::string> end.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"SELECT t, b FROM w WHERE id = 1", "SELECT t FROM w WHERE id = 1"},      // INTEGER as std::string
+      {"SELECT t, b FROM w WHERE id = 2", "SELECT t FROM w WHERE id = 2"},      // NULL into a std::string
+      {"SELECT t, b FROM w WHERE id = 4", "SELECT t FROM w WHERE id = 4"},      // invalid UTF-8
+      {"SELECT t, b, id FROM w WHERE id = 3", "SELECT t, b FROM w WHERE id = 3"},  // column count
+      {"SELECT 'x', b FROM w WHERE id IN (3, 4)", "SELECT 'x' FROM w"},          // too many rows
+      {"SELECT t, b FROM w WHERE id = 9", "SELECT t FROM w WHERE id = 9"},      // none: nullopt, then no_rows
+  };
+  test::database t("CREATE TABLE w(id INTEGER PRIMARY KEY, t, b)");
+  t.run([&](asiolite::connection& db) -> asio::awaitable<void> {
+    const asiolite::blob not_utf8 = bytes_of({'a', 0xff});
+    co_await db.async_execute("INSERT INTO w VALUES (1, 42, x'01'), (2, NULL, NULL), (3, 'ok', x'02'), (4, ?, x'03')",
+                              not_utf8);
+    co_await db.async_execute("UPDATE w SET t = CAST(t AS TEXT) WHERE id = 4");  // invalid UTF-8 stored as TEXT
+    std::vector<outcome> awaited, on_worker;
+    std::vector<bool> awaited_empty;
+    for (const auto& [one_sql, scalar_sql] : cases) {
+      asiolite::diagnostics diag;
+      auto [e1, one] = co_await db.async_query_one<text_and_bytes>(one_sql, diag, tuple_token);
+      awaited.push_back({e1, e1 ? diag.message() : std::string()});
+      awaited_empty.push_back(!one.has_value());
+      auto [e2, scalar] = co_await db.async_query_scalar<std::string>(scalar_sql, diag, tuple_token);
+      awaited.push_back({e2, e2 ? diag.message() : std::string()});
+      awaited_empty.push_back(scalar.empty());
+      on_worker.push_back(co_await db.async_call(
+          [&sql = one_sql](asiolite::sync_handle& h) { return outcome_of([&] { h.query_one<text_and_bytes>(sql); }); }));
+      on_worker.push_back(co_await db.async_call(
+          [&sql = scalar_sql](asiolite::sync_handle& h) { return outcome_of([&] { h.query_scalar<std::string>(sql); }); }));
+    }
+    REQUIRE(awaited.size() == on_worker.size());
+    for (std::size_t i = 0; i < awaited.size(); ++i) {
+      CAPTURE(i);
+      CHECK(awaited[i].code == on_worker[i].code);
+      CHECK(awaited[i].message == on_worker[i].message);
+      CHECK(awaited_empty[i]);
+    }
+    CHECK(awaited[0].code == asiolite::errc::type_mismatch);
+    CHECK(awaited[0].message.find("cannot read INTEGER as std::string") != std::string::npos);
+    CHECK(awaited[2].code == asiolite::errc::unexpected_null);
+    CHECK(awaited[4].code == asiolite::errc::invalid_utf8);
+    CHECK(awaited[6].code == asiolite::errc::column_count);
+    CHECK(awaited[7].code == asiolite::errc::column_count);
+    CHECK(awaited[8].code == asiolite::errc::too_many_rows);
+    CHECK(awaited[9].code == asiolite::errc::too_many_rows);
+    CHECK_FALSE(awaited[10].code);
+    CHECK(awaited[11].code == asiolite::errc::no_rows);
+    co_return;
+  });
+}

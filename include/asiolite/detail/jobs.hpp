@@ -3,6 +3,7 @@
 
 #include <asiolite/detail/checks.hpp>
 #include <asiolite/detail/failure.hpp>
+#include <asiolite/detail/kept_record.hpp>
 #include <asiolite/detail/request.hpp>
 #include <asiolite/detail/session.hpp>
 #include <asiolite/options.hpp>
@@ -63,6 +64,23 @@ struct query_one_action {
   }
 };
 
+// A row with text or blobs is kept in the request and made into T on the caller's thread
+// (see kept_record).
+template <keeps_views T>
+struct query_one_action<T> {
+  using result_type = std::optional<T>;
+  using kept_type = kept_record<T>;
+  template <class... P>
+  static void run_kept(session& s, statement_source sql, failure& f, kept_type& kept, const P&... p) {
+    s.query_single(
+        sql, f, [&](const statement_row& row) { return kept.read(row, f); }, p...);
+  }
+  static result_type take(kept_type& kept, const failure& f) {
+    if (f || !kept.has_value()) return std::nullopt;
+    return kept.take();
+  }
+};
+
 template <class T>
 struct query_scalar_action {
   using result_type = T;
@@ -70,6 +88,54 @@ struct query_scalar_action {
   static result_type run(session& s, statement_source sql, failure& f, const P&... p) {
     return s.template query_scalar<T>(sql, f, p...);
   }
+};
+
+template <keeps_views T>
+struct query_scalar_action<T> {
+  using result_type = T;
+  using kept_type = kept_record<T>;
+  template <class... P>
+  static void run_kept(session& s, statement_source sql, failure& f, kept_type& kept, const P&... p) {
+    if (s.query_single(
+            sql, f, [&](const statement_row& row) { return kept.read(row, f); }, p...) &&
+        !kept.has_value() && !is_optional_v<T>)
+      f.set(errc::no_rows, "the query returned no rows");
+  }
+  static result_type take(kept_type& kept, const failure& f) {
+    if (f || !kept.has_value()) return T{};
+    return kept.take();
+  }
+};
+
+/// Where a statement job keeps its action's outcome from the worker to the caller: the
+/// result itself, or what the action keeps to make it from on the caller's thread.
+template <class Action>
+class action_outcome {
+ public:
+  using result_type = typename Action::result_type;
+  template <class... P>
+  void run(session& s, statement_source sql, failure& f, const P&... p) {
+    result_ = Action::run(s, sql, f, p...);
+  }
+  result_type take(const failure&) { return std::move(result_); }
+
+ private:
+  result_type result_{};
+};
+
+template <class Action>
+requires requires { typename Action::kept_type; }
+class action_outcome<Action> {
+ public:
+  using result_type = typename Action::result_type;
+  template <class... P>
+  void run(session& s, statement_source sql, failure& f, const P&... p) {
+    Action::run_kept(s, sql, f, kept_, p...);
+  }
+  result_type take(const failure& f) { return Action::take(kept_, f); }
+
+ private:
+  typename Action::kept_type kept_;
 };
 
 /// What async_query<T> runs: rows as they come, or each row read into T.
@@ -361,15 +427,15 @@ class statement_job {
   statement_job(std::string sql, std::tuple<P...> params) : sql_(std::move(sql)), params_(std::move(params)) {}
 
   void operator()(session& s, failure& f) {
-    result_ = std::apply([&](const P&... p) { return Action::run(s, sql_, f, p...); }, params_);
+    std::apply([&](const P&... p) { outcome_.run(s, sql_, f, p...); }, params_);
   }
-  result_type take_result() { return std::move(result_); }
+  result_type take_result(const failure& f) { return outcome_.take(f); }
   std::string_view sql() const noexcept { return sql_; }
 
  private:
   std::string sql_;
   std::tuple<P...> params_;
-  result_type result_{};
+  action_outcome<Action> outcome_;
 };
 
 class script_job {

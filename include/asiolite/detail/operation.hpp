@@ -230,6 +230,16 @@ class operation final : public request {
     // The allocator first: a handler's moved-from state may not name it any more.
     self_allocator alloc(asio::get_associated_allocator(handler_, asio::recycling_allocator<void>()));
     Handler handler = std::move(handler_);
+    // The result first: making it may fail (out of memory), and that is then the outcome.
+    result_holder result;
+    if constexpr (!std::is_void_v<result_type>) {
+      try {
+        result.value = take_result(job_, failure_);
+      } catch (...) {
+        failure_.set_current_exception();
+        result.value = result_type{};
+      }
+    }
     Error error{};
     if (failure_) {
       diagnostics diag(failure_.message, std::string(job_.sql()));
@@ -247,11 +257,15 @@ class operation final : public request {
       destroy(std::move(alloc));
       std::move(handler)(std::move(error));
     } else {
-      result_type result = take_result(job_, failure_);
       destroy(std::move(alloc));
-      std::move(handler)(std::move(error), std::move(result));
+      std::move(handler)(std::move(error), std::move(result.value));
     }
   }
+
+  struct no_result {};
+  struct result_holder {
+    [[no_unique_address]] std::conditional_t<std::is_void_v<result_type>, no_result, result_type> value{};
+  };
 
   // A Job may look at the outcome as it hands over its result (a cursor remembers a failure).
   static result_type take_result(Job& job, const failure& f) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <asiolite/detail/held_statement.hpp>
+#include <asiolite/detail/jobs.hpp>
 #include <asiolite/detail/request_target.hpp>
 #include <asiolite/detail/session.hpp>
 
@@ -71,15 +72,15 @@ class prepared_job {
       return;
     }
     const statement_source source(stmt, state_->sql());
-    result_ = std::apply([&](const P&... p) { return Action::run(s, source, f, p...); }, params_);
+    std::apply([&](const P&... p) { outcome_.run(s, source, f, p...); }, params_);
   }
-  result_type take_result() { return std::move(result_); }
+  result_type take_result(const failure& f) { return outcome_.take(f); }
   std::string_view sql() const noexcept { return state_ ? std::string_view(state_->sql()) : std::string_view(); }
 
  private:
   std::shared_ptr<held_statement> state_;
   std::tuple<P...> params_;
-  result_type result_{};
+  action_outcome<Action> outcome_;
 };
 
 }  // namespace asiolite::detail

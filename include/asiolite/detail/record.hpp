@@ -67,15 +67,17 @@ std::string describe_column(const Source& src, int i) {
   return s;
 }
 
-template <class T, class Source>
-bool read_one_field(const Source& src, int i, T& out, failure& f) {
+// Reads column i into `out`; a failure's message names the type as `Named` (a kept
+// view, see kept_record, is checked for the owning type its caller asked for).
+template <class Named, class T, class Source>
+bool read_one_field_as(const Source& src, int i, T& out, failure& f) {
   const field_view value = src.field(i);
   if (auto ec = read_field(value, out)) {
     std::string msg = describe_column(src, i);
     msg += ": cannot read ";
     msg += to_string(value.type());
     msg += " as ";
-    msg += type_name<T>();
+    msg += type_name<Named>();
     msg += " (";
     msg += ec.message();
     msg += ')';
@@ -85,19 +87,29 @@ bool read_one_field(const Source& src, int i, T& out, failure& f) {
   return true;
 }
 
+template <class T, class Source>
+bool read_one_field(const Source& src, int i, T& out, failure& f) {
+  return read_one_field_as<T>(src, i, out, f);
+}
+
+// The row of `src` has as many columns as T reads.
+template <record_type T, class Source>
+bool check_record_width(const Source& src, failure& f) {
+  constexpr std::size_t width = record_width<T>();
+  if (static_cast<std::size_t>(src.column_count()) == width) return true;
+  std::string msg = "the result has ";
+  msg += std::to_string(src.column_count());
+  msg += " columns but the requested type reads ";
+  msg += std::to_string(width);
+  f.set(errc::column_count, std::move(msg));
+  return false;
+}
+
 /// Reads the current row of `src` into `out`. A Source offers column_count(),
 /// column_name(i) and field(i).
 template <record_type T, class Source>
 bool read_record(const Source& src, T& out, failure& f) {
-  constexpr std::size_t width = record_width<T>();
-  if (static_cast<std::size_t>(src.column_count()) != width) {
-    std::string msg = "the result has ";
-    msg += std::to_string(src.column_count());
-    msg += " columns but the requested type reads ";
-    msg += std::to_string(width);
-    f.set(errc::column_count, std::move(msg));
-    return false;
-  }
+  if (!check_record_width<T>(src, f)) return false;
   if constexpr (field_type<T>) {
     return read_one_field(src, 0, out, f);
   } else {

@@ -287,15 +287,26 @@ class session {
   template <record_type T, class... Args>
   std::optional<T> query_one(statement_source sql, failure& f, const Args&... args) {
     std::optional<T> out;
+    if (!query_single(
+            sql, f, [&](const statement_row& row) { return read_record(row, out.emplace(), f); }, args...))
+      return std::nullopt;
+    return out;
+  }
+
+  /// A query of at most one row, which read_row(statement_row) reads (returning false,
+  /// with `f` set, if it cannot). A second row fails with errc::too_many_rows.
+  template <class ReadRow, class... Args>
+  bool query_single(statement_source sql, failure& f, ReadRow&& read_row, const Args&... args) {
+    bool seen = false;
     auto on_row = [&](sqlite3_stmt* stmt) {
-      if (out) {
+      if (seen) {
         f.set(errc::too_many_rows, "the query returned more than one row");
         return false;
       }
-      return read_record(statement_row{stmt}, out.emplace(), f);
+      seen = true;
+      return read_row(statement_row{stmt});
     };
-    if (!run(sql, f, on_row, args...)) return std::nullopt;
-    return out;
+    return run(sql, f, on_row, args...);
   }
 
   /// One row of one column. No row is an error unless T is an std::optional.
