@@ -55,25 +55,25 @@ struct query_as_action {
   }
 };
 
+// Where a one-row result waits between the worker and the caller: a row with text or
+// blobs is kept in the request and made into T on the caller's thread (see kept_record);
+// any other row is read into T on the worker, which allocates nothing.
+template <class T>
+struct one_row {
+  using type = direct_row<T>;
+};
+template <keeps_views T>
+struct one_row<T> {
+  using type = kept_record<T>;
+};
+
 template <class T>
 struct query_one_action {
   using result_type = std::optional<T>;
-  template <class... P>
-  static result_type run(session& s, statement_source sql, failure& f, const P&... p) {
-    return s.template query_one<T>(sql, f, p...);
-  }
-};
-
-// A row with text or blobs is kept in the request and made into T on the caller's thread
-// (see kept_record).
-template <keeps_views T>
-struct query_one_action<T> {
-  using result_type = std::optional<T>;
-  using kept_type = kept_record<T>;
+  using kept_type = typename one_row<T>::type;
   template <class... P>
   static void run_kept(session& s, statement_source sql, failure& f, kept_type& kept, const P&... p) {
-    s.query_single(
-        sql, f, [&](const statement_row& row) { return kept.read(row, f); }, p...);
+    s.query_one_into(sql, f, kept, p...);
   }
   static result_type take(kept_type& kept, const failure& f) {
     if (f || !kept.has_value()) return std::nullopt;
@@ -84,27 +84,12 @@ struct query_one_action<T> {
 template <class T>
 struct query_scalar_action {
   using result_type = T;
-  template <class... P>
-  static result_type run(session& s, statement_source sql, failure& f, const P&... p) {
-    return s.template query_scalar<T>(sql, f, p...);
-  }
-};
-
-template <keeps_views T>
-struct query_scalar_action<T> {
-  using result_type = T;
-  using kept_type = kept_record<T>;
+  using kept_type = typename one_row<T>::type;
   template <class... P>
   static void run_kept(session& s, statement_source sql, failure& f, kept_type& kept, const P&... p) {
-    if (s.query_single(
-            sql, f, [&](const statement_row& row) { return kept.read(row, f); }, p...) &&
-        !kept.has_value() && !is_optional_v<T>)
-      f.set(errc::no_rows, "the query returned no rows");
+    s.template query_scalar_into<T>(sql, f, kept, p...);
   }
-  static result_type take(kept_type& kept, const failure& f) {
-    if (f || !kept.has_value()) return T{};
-    return kept.take();
-  }
+  static result_type take(kept_type& kept, const failure& f) { return f || !kept.has_value() ? T{} : kept.take(); }
 };
 
 /// Where a statement job keeps its action's outcome from the worker to the caller: the

@@ -230,42 +230,42 @@ class operation final : public request {
     // The allocator first: a handler's moved-from state may not name it any more.
     self_allocator alloc(asio::get_associated_allocator(handler_, asio::recycling_allocator<void>()));
     Handler handler = std::move(handler_);
-    // The result first: making it may fail (out of memory), and that is then the outcome.
-    result_holder result;
-    if constexpr (!std::is_void_v<result_type>) {
-      try {
-        result.value = take_result(job_, failure_);
-      } catch (...) {
-        failure_.set_current_exception();
-        result.value = result_type{};
-      }
-    }
-    Error error{};
-    if (failure_) {
-      diagnostics diag(failure_.message, std::string(job_.sql()));
-      if (diag_) *diag_ = diag;  // filled whatever the token: the caller asked for it
-      if constexpr (std::is_same_v<Error, std::exception_ptr>) {
-        error = failure_.exception ? failure_.exception
-                                   : std::make_exception_ptr(sqlite_error(failure_.code, std::move(diag)));
-      } else {
-        error = failure_.code;
-      }
-    } else if (diag_) {
-      diag_->clear();
-    }
     if constexpr (std::is_void_v<result_type>) {
+      Error error = take_error();
       destroy(std::move(alloc));
       std::move(handler)(std::move(error));
     } else {
+      // The result first: making it may fail (out of memory), and that is then the outcome.
+      result_type result = take_result_or_failure();
+      Error error = take_error();
       destroy(std::move(alloc));
-      std::move(handler)(std::move(error), std::move(result.value));
+      std::move(handler)(std::move(error), std::move(result));
     }
   }
 
-  struct no_result {};
-  struct result_holder {
-    [[no_unique_address]] std::conditional_t<std::is_void_v<result_type>, no_result, result_type> value{};
-  };
+  // The outcome as the handler's first argument; also fills the caller's diagnostics.
+  Error take_error() {
+    if (!failure_) {
+      if (diag_) diag_->clear();
+      return Error{};
+    }
+    diagnostics diag(failure_.message, std::string(job_.sql()));
+    if (diag_) *diag_ = diag;  // filled whatever the token: the caller asked for it
+    if constexpr (std::is_same_v<Error, std::exception_ptr>)
+      return failure_.exception ? failure_.exception
+                                : std::make_exception_ptr(sqlite_error(failure_.code, std::move(diag)));
+    else
+      return failure_.code;
+  }
+
+  result_type take_result_or_failure() {
+    try {
+      return take_result(job_, failure_);
+    } catch (...) {
+      failure_.set_current_exception();
+      return result_type{};
+    }
+  }
 
   // A Job may look at the outcome as it hands over its result (a cursor remembers a failure).
   static result_type take_result(Job& job, const failure& f) {

@@ -6,9 +6,11 @@
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/reflect.hpp>
 
+#include <optional>
 #include <string>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 namespace asiolite::detail {
 
@@ -123,5 +125,19 @@ bool read_record(const Source& src, T& out, failure& f) {
       return std::apply(read_all, tie_fields(out));
   }
 }
+
+/// One row read into T where it is read (the worker, for results without text or blobs,
+/// whose reading allocates nothing). kept_record offers the same interface.
+template <record_type T>
+struct direct_row {
+  std::optional<T> value;
+
+  template <class Source>
+  bool read(const Source& src, failure& f) {
+    return read_record(src, value.emplace(), f);
+  }
+  bool has_value() const noexcept { return value.has_value(); }
+  T take() { return std::move(*value); }
+};
 
 }  // namespace asiolite::detail

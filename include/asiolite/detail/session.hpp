@@ -286,17 +286,24 @@ class session {
 
   template <record_type T, class... Args>
   std::optional<T> query_one(statement_source sql, failure& f, const Args&... args) {
-    std::optional<T> out;
-    if (!query_single(
-            sql, f, [&](const statement_row& row) { return read_record(row, out.emplace(), f); }, args...))
-      return std::nullopt;
-    return out;
+    direct_row<T> row;
+    if (!query_one_into(sql, f, row, args...)) return std::nullopt;
+    return std::move(row.value);
   }
 
-  /// A query of at most one row, which read_row(statement_row) reads (returning false,
-  /// with `f` set, if it cannot). A second row fails with errc::too_many_rows.
-  template <class ReadRow, class... Args>
-  bool query_single(statement_source sql, failure& f, ReadRow&& read_row, const Args&... args) {
+  /// One row of one column. No row is an error unless T is an std::optional.
+  template <field_type T, class... Args>
+  T query_scalar(statement_source sql, failure& f, const Args&... args) {
+    direct_row<T> row;
+    query_scalar_into<T>(sql, f, row, args...);
+    return f || !row.has_value() ? T{} : row.take();
+  }
+
+  /// A query of at most one row, read by row.read(statement_row, f) into a holder
+  /// (direct_row, kept_record) that says has_value(). A second row fails with
+  /// errc::too_many_rows. False, with `f` set, on any failure.
+  template <class Row, class... Args>
+  bool query_one_into(statement_source sql, failure& f, Row& row, const Args&... args) {
     bool seen = false;
     auto on_row = [&](sqlite3_stmt* stmt) {
       if (seen) {
@@ -304,22 +311,16 @@ class session {
         return false;
       }
       seen = true;
-      return read_row(statement_row{stmt});
+      return row.read(statement_row{stmt}, f);
     };
     return run(sql, f, on_row, args...);
   }
 
-  /// One row of one column. No row is an error unless T is an std::optional.
-  template <field_type T, class... Args>
-  T query_scalar(statement_source sql, failure& f, const Args&... args) {
-    std::optional<T> one = query_one<T>(sql, f, args...);
-    if (f) return T{};
-    if (!one) {
-      if constexpr (is_optional_v<T>) return T{};
+  /// As query_one_into, for query_scalar<T>: no row is an error unless T is an std::optional.
+  template <class T, class Row, class... Args>
+  void query_scalar_into(statement_source sql, failure& f, Row& row, const Args&... args) {
+    if (query_one_into(sql, f, row, args...) && !row.has_value() && !is_optional_v<T>)
       f.set(errc::no_rows, "the query returned no rows");
-      return T{};
-    }
-    return std::move(*one);
   }
 
   /// Several statements separated by semicolons, run in order; stops at the first failure.
