@@ -38,7 +38,9 @@ std::int64_t rows_in(const std::string& path) {
   asio::io_context ctx;
   auto db = test::open(ctx, path);
   return test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<std::int64_t> {
-    co_return co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    const auto n = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    co_await db.async_close();  // before the test removes the file
+    co_return n;
   }(db));
 }
 

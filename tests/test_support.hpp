@@ -7,6 +7,7 @@
 #include <asio/io_context.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <filesystem>
 #include <optional>
@@ -33,8 +34,14 @@ class temp_dir {
   temp_dir(const temp_dir&) = delete;
   temp_dir& operator=(const temp_dir&) = delete;
   ~temp_dir() {
+    // A connection a test dropped closes in the background and may delete its -wal and
+    // -shm files meanwhile; remove_all stops at a file that vanished: go round again.
     std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      std::filesystem::remove_all(path_, ec);
+      if (!ec) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
 
   const std::filesystem::path& path() const noexcept { return path_; }
