@@ -529,9 +529,14 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
           refused = take_intake(true);
           rest = queue_.take_all();
         } else {
-          // One lock for both, while requests keep coming.
-          refused = take_intake();
-          if ((next = queue_.pop())) running_ = next;
+          // What the queue holds is older than the intake: take the intake in only once
+          // the queue runs dry, so that it changes hands once per batch.
+          next = queue_.pop();
+          if (!next) {
+            refused = take_intake();
+            next = queue_.pop();
+          }
+          if (next) running_ = next;
         }
         publish_status();
       }
