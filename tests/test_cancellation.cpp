@@ -306,3 +306,36 @@ TEST_CASE("cancellations racing async_close: every handler once, the close compl
   CHECK(closed);
   t.db.cancel();  // on a closed connection: nothing to do, no harm
 }
+
+TEST_CASE("a cancellation leaves the requests queued with it to run wherever the worker is caught") {
+  // A cancellation takes the statements submitted so far into the queue. A worker that
+  // was spinning before it parks, watching for new statements, must still learn of them:
+  // else it parks with a request in its queue and nothing ever runs it.
+  test::temp_dir dir;
+  asio::io_context ctx;
+  auto db = test::open(ctx, dir.db());
+  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
+    co_await db.async_execute("CREATE TABLE t(x INTEGER)");
+  }(db));
+  constexpr int rounds = 100000;
+  int ran = 0, aborted = 0, stuck = 0;
+  for (int i = 0; i < rounds && stuck == 0; ++i) {
+    bool kept_done = false;
+    asio::cancellation_signal cancel;
+    db.async_execute("SELECT 1", [&](std::error_code ec, asiolite::execute_result) {
+      kept_done = true;
+      if (!ec) ++ran;
+    });
+    db.async_execute("SELECT 2", asio::bind_cancellation_slot(cancel.slot(), [&](std::error_code ec,
+                                                                                  asiolite::execute_result) {
+                       if (ec == asio::error::operation_aborted) ++aborted;
+                     }));
+    cancel.emit(asio::cancellation_type::terminal);
+    ctx.restart();
+    ctx.run_for(std::chrono::seconds(5));
+    if (!kept_done) ++stuck;
+  }
+  CHECK(stuck == 0);
+  CHECK(ran == rounds);
+  CHECK(aborted <= rounds);  // the second one may have run before the cancellation came
+}
