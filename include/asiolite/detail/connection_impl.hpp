@@ -109,8 +109,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       }
     }
     std::unique_lock lock(mutex_);
-    bool queued = false;
-    request* refused = take_intake(false, &queued);
+    request* refused = take_intake();
     const auto pushed = queue_.push(r);
     publish_status();
     if (pushed == request_queue::push_result::start_worker) {
@@ -118,11 +117,12 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       return false;
     }
     lock.unlock();
-    if (queued || pushed == request_queue::push_result::queued) wake_worker();
     complete_all(refused);
-    if (pushed == request_queue::push_result::done_already) {
+    if (pushed == request_queue::push_result::queued) {
+      wake_worker();
+    } else if (pushed == request_queue::push_result::done_already) {
       r.complete();
-    } else if (pushed != request_queue::push_result::queued) {
+    } else {
       refuse(r, pushed);
       r.complete();
     }
@@ -187,11 +187,9 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   /// A cancellation slot fired for `r`.
   void cancel(request& r) {
     std::unique_lock lock(mutex_);
-    bool queued = false;
-    request* refused = take_intake(false, &queued);
+    request* refused = take_intake();
     const bool removed = queue_.cancel(r) == request_queue::cancel_result::removed;
     lock.unlock();
-    if (queued) wake_worker();
     complete_all(refused);
     if (removed) r.abort(asio::error::operation_aborted, "cancelled before it ran");
   }
@@ -201,13 +199,11 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   void cancel_all() {
     request* list;
     request* refused;
-    bool queued = false;
     {
       std::lock_guard lock(mutex_);
-      refused = take_intake(false, &queued);
+      refused = take_intake();
       list = queue_.cancel_all(running_);
     }
-    if (queued) wake_worker();  // open, close and rollbacks stay queued
     complete_all(refused);
     while (list) {
       request* next = list->next;
@@ -269,13 +265,12 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   // Moves what was submitted through the intake into the queue, oldest first, closing
   // the intake when `close` (the worker stops). Returns the requests the queue refused,
-  // their failure set, for completing once the mutex is released; sets `*queued` when it
-  // queued any. Under the mutex.
+  // their failure set, for completing once the mutex is released. Under the mutex.
   //
-  // A thread other than the worker that queues requests this way must wake the worker
-  // (wake_worker) once the mutex is released: a worker spinning before it parks watches
-  // the intake and the wake-up counter, not the queue, and would park with them queued.
-  request* take_intake(bool close = false, bool* queued = nullptr) noexcept {
+  // Taken in by another thread (a cancellation, the locked path), the requests leave
+  // the intake for the queue, which a worker spinning before it parks does not watch:
+  // it watches the intake and the wake-up counter. So that thread wakes the worker.
+  request* take_intake(bool close = false) noexcept {
     // Only a holder of the mutex closes or opens the intake; submitters only push.
     const std::uintptr_t seen = intake_.load(std::memory_order_relaxed);
     if (seen == intake_closed || (seen == 0 && !close)) return nullptr;
@@ -288,17 +283,19 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       r = next;
     }
     request_list refused;
+    bool queued = false;
     while (fifo) {
       request* r = fifo;
       fifo = fifo->next;
       const auto pushed = queue_.push(*r);
       if (pushed == request_queue::push_result::queued) {
-        if (queued) *queued = true;
+        queued = true;
         continue;
       }
       refuse(*r, pushed);
       refused.push_back(*r);
     }
+    if (queued && !on_worker()) wake_worker();
     return refused.release();
   }
 
