@@ -77,7 +77,7 @@ concept keeps_views = record_type<T> &&
     !std::is_same_v<record_fields_t<T>, typename kept_fields<record_fields_t<T>>::type>;
 
 /// One row: read (checked, and its bytes copied in) on the worker; taken as T on the
-/// caller's thread. A row whose text and blobs exceed `capacity` bytes is read into T on
+/// caller's thread. A row whose text and blobs exceed `capacity` bytes is made into T on
 /// the worker instead.
 template <keeps_views T>
 class kept_record {
@@ -106,7 +106,10 @@ class kept_record {
     if (!ok) return false;
     std::size_t total = 0;
     std::apply([&](const auto&... x) { ((total += size_of(x)), ...); }, v);
-    if (total > capacity) return read_record(src, value_.template emplace<T>(), f);
+    if (total > capacity) {
+      value_.template emplace<T>(make(v));  // too large to keep: made here, from the checked views
+      return true;
+    }
     std::size_t used = 0;
     std::apply([&](auto&... x) { (copy_in(x, used), ...); }, v);
     value_.template emplace<views>(v);
@@ -118,7 +121,12 @@ class kept_record {
   /// On the caller's thread: the row as T (allocates its strings and vectors here).
   T take() {
     if (auto* t = std::get_if<T>(&value_)) return std::move(*t);
-    const views& v = std::get<views>(value_);
+    return make(std::get<views>(value_));
+  }
+
+ private:
+  // T from views of its fields: allocates T's strings and vectors on the calling thread.
+  static T make(const views& v) {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
       if constexpr (field_type<T>) {
         return owned<T>(std::get<0>(v));
@@ -133,7 +141,6 @@ class kept_record {
     }(std::make_index_sequence<width>{});
   }
 
- private:
   template <class V>
   static std::size_t size_of(const V& x) noexcept {
     if constexpr (is_optional_v<V>)
