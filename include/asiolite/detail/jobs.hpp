@@ -75,10 +75,7 @@ struct query_one_action {
   static void run_kept(session& s, statement_source sql, failure& f, kept_type& kept, const P&... p) {
     s.query_one_into(sql, f, kept, p...);
   }
-  static result_type take(kept_type& kept, const failure& f) {
-    if (f || !kept.has_value()) return std::nullopt;
-    return kept.take();
-  }
+  static result_type take(kept_type& kept, const failure& f) { return take_one_row(kept, f); }
 };
 
 template <class T>
@@ -89,7 +86,7 @@ struct query_scalar_action {
   static void run_kept(session& s, statement_source sql, failure& f, kept_type& kept, const P&... p) {
     s.template query_scalar_into<T>(sql, f, kept, p...);
   }
-  static result_type take(kept_type& kept, const failure& f) { return f || !kept.has_value() ? T{} : kept.take(); }
+  static result_type take(kept_type& kept, const failure& f) { return take_one_row(kept, f).value_or(T{}); }
 };
 
 /// Where a statement job keeps its action's outcome from the worker to the caller: the

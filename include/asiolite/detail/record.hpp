@@ -140,4 +140,12 @@ struct direct_row {
   T take() { return std::move(*value); }
 };
 
+/// What a one-row holder (direct_row, kept_record) hands over: its row, or nothing after
+/// a failure or when there was no row.
+template <class Row>
+auto take_one_row(Row& row, const failure& f) -> std::optional<decltype(row.take())> {
+  if (f || !row.has_value()) return std::nullopt;
+  return row.take();
+}
+
 }  // namespace asiolite::detail

@@ -287,8 +287,8 @@ class session {
   template <record_type T, class... Args>
   std::optional<T> query_one(statement_source sql, failure& f, const Args&... args) {
     direct_row<T> row;
-    if (!query_one_into(sql, f, row, args...)) return std::nullopt;
-    return std::move(row.value);
+    query_one_into(sql, f, row, args...);
+    return take_one_row(row, f);
   }
 
   /// One row of one column. No row is an error unless T is an std::optional.
@@ -296,7 +296,7 @@ class session {
   T query_scalar(statement_source sql, failure& f, const Args&... args) {
     direct_row<T> row;
     query_scalar_into<T>(sql, f, row, args...);
-    return f || !row.has_value() ? T{} : row.take();
+    return take_one_row(row, f).value_or(T{});
   }
 
   /// A query of at most one row, read by row.read(statement_row, f) into a holder
