@@ -31,19 +31,29 @@ struct kv_value {
   double n;
 };
 
-asio::awaitable<void> open(asiolite::connection& db, std::string path) {
+// Runs on the worker: pins it (see bench::placement).
+struct pin_fn {
+  int cpu;
+  void operator()(asiolite::sync_handle&) const { pin_this_thread(cpu); }
+};
+
+asio::awaitable<void> open(asiolite::connection& db, std::string path, int worker_cpu) {
   asiolite::options opts;  // named: see the g++ 12 note in the README
   opts.journal = asiolite::journal_mode::wal;
   opts.synchronous = asiolite::synchronous_mode::normal;
   co_await db.async_open(path, opts);
+  if (worker_cpu >= 0) co_await db.async_call(pin_fn{worker_cpu});
 }
 
 asio::awaitable<void> close(asiolite::connection& db) { co_await db.async_close(); }
 
-// An io_context run by this thread, and a connection opened on it.
+// An io_context run by this thread, and a connection opened on it, its worker pinned to
+// `worker_cpu` (-1: not pinned).
 class lite_db {
  public:
-  explicit lite_db(const std::filesystem::path& path) : db_(ctx_) { run(open(db_, path.string())); }
+  lite_db(const std::filesystem::path& path, int worker_cpu) : db_(ctx_) {
+    run(open(db_, path.string(), worker_cpu));
+  }
   ~lite_db() {
     try {
       run(close(db_));
@@ -115,10 +125,11 @@ asio::awaitable<void> insert_rows(asiolite::connection& db, std::size_t count, b
   if (in_transaction) co_await db.async_execute("COMMIT");
 }
 
-std::uint64_t insert(const std::filesystem::path& path, std::size_t count, bool in_transaction, meter& m) {
+std::uint64_t insert(const std::filesystem::path& path, std::size_t count, bool in_transaction, int worker_cpu,
+                     meter& m) {
   std::uint64_t rowids = 0;
   {
-    lite_db l(path);
+    lite_db l(path, worker_cpu);
     m.start();
     l.run(insert_rows(l.db(), count, in_transaction, rowids));
     m.stop();
@@ -138,7 +149,7 @@ struct point_select_op {
 };
 
 std::uint64_t point_select_with(int clients, const run_context& c, meter& m) {
-  lite_db l(c.read_db);
+  lite_db l(c.read_db, c.where.sqlite_cpu);
   point_select_op op{l.db(), c.ids};
   return l.run_clients(clients, c.ids.size(), op, m);
 }
@@ -155,7 +166,7 @@ struct hop_op {
 };
 
 std::uint64_t hop_with(int clients, const run_context& c, meter& m) {
-  lite_db l(c.read_db);
+  lite_db l(c.read_db, c.where.sqlite_cpu);
   hop_op op{l.db()};
   return l.run_clients(clients, c.cfg.n, op, m);
 }
@@ -249,14 +260,14 @@ double cpu_us(clockid_t clock) {
 }  // namespace
 
 std::uint64_t insert_tx(const run_context& c, meter& m) {
-  return insert(c.fresh_db("insert_tx-asiolite"), c.cfg.n, true, m);
+  return insert(c.fresh_db("insert_tx-asiolite"), c.cfg.n, true, c.where.sqlite_cpu, m);
 }
 
 std::uint64_t insert_many(const run_context& c, meter& m) {
   const auto path = c.fresh_db("insert_many-asiolite");
   std::uint64_t rowids = 0;
   {
-    lite_db l(path);
+    lite_db l(path, c.where.sqlite_cpu);
     m.start();
     l.run(insert_all(l.db(), c.cfg.n, rowids));
     m.stop();
@@ -265,7 +276,7 @@ std::uint64_t insert_many(const run_context& c, meter& m) {
 }
 
 std::uint64_t autocommit_insert(const run_context& c, meter& m) {
-  return insert(c.fresh_db("autocommit-asiolite"), c.cfg.commits, false, m);
+  return insert(c.fresh_db("autocommit-asiolite"), c.cfg.commits, false, c.where.sqlite_cpu, m);
 }
 
 std::uint64_t point_select(const run_context& c, meter& m) { return point_select_with(1, c, m); }
@@ -275,7 +286,7 @@ std::uint64_t point_select_concurrent(const run_context& c, meter& m) { return p
 std::uint64_t scan_all(const run_context& c, meter& m) {
   std::vector<kv_row> rows;
   {
-    lite_db l(c.read_db);
+    lite_db l(c.read_db, c.where.sqlite_cpu);
     {
       std::vector<kv_row> warm_up;  // untimed, as on the raw side: see raw::scan_all
       l.run(query_all(l.db(), warm_up));
@@ -291,7 +302,7 @@ std::uint64_t scan_all(const run_context& c, meter& m) {
 
 std::uint64_t scan_stream(const run_context& c, meter& m) {
   std::uint64_t sum = 0;
-  lite_db l(c.read_db);
+  lite_db l(c.read_db, c.where.sqlite_cpu);
   m.start();
   l.run(stream_all(l.db(), sum));
   m.stop();
@@ -305,7 +316,7 @@ std::uint64_t hop_concurrent(const run_context& c, meter& m) { return hop_with(c
 idle_cpu measure_idle_worker(const std::filesystem::path& dir, std::chrono::milliseconds window) {
   const auto path = dir / "idle.db";
   create_kv(path);
-  lite_db l(path);
+  lite_db l(path, -1);
   clockid_t worker_clock{};
   l.run(a_few_requests(l.db(), worker_clock));
   // The last request has completed: from here on the connection is idle.

@@ -2,14 +2,30 @@
 
 #include "kv.hpp"
 
+#include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 namespace bench {
 namespace {
+
+// The CPUs the process was allowed to use when it started.
+const cpu_set_t& initial_cpus() {
+  static const cpu_set_t set = [] {
+    cpu_set_t s;
+    CPU_ZERO(&s);
+    if (sched_getaffinity(0, sizeof s, &s) != 0) CPU_ZERO(&s);
+    return s;
+  }();
+  return set;
+}
 
 std::int64_t process_cpu_ns() noexcept {
   timespec ts{};
@@ -62,6 +78,29 @@ double wakeup_round_trip_us(std::size_t rounds) {
   cv.notify_all();
   other.join();
   return std::chrono::duration<double, std::micro>(t1 - t0).count() / static_cast<double>(rounds);
+}
+
+std::vector<int> usable_cpus() {
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &initial_cpus())) cpus.push_back(cpu);
+  return cpus;
+}
+
+placement placement_for_run(const config& cfg, int run) {
+  const std::vector<int> cpus = usable_cpus();
+  if (!cfg.pin || cpus.size() < 2) return {};
+  return {cpus[static_cast<std::size_t>(run % 2)], cpus[static_cast<std::size_t>((run + 1) % 2)]};
+}
+
+void pin_this_thread(int cpu) {
+  cpu_set_t set = initial_cpus();
+  if (cpu >= 0) {
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+  }
+  if (const int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set); rc != 0)
+    throw std::runtime_error("cannot pin a thread to CPU " + std::to_string(cpu) + ": " + std::strerror(rc));
 }
 
 std::filesystem::path run_context::fresh_db(std::string_view name) const {

@@ -22,7 +22,30 @@ struct config {
   std::string json_path;
   std::vector<std::string> only;  // workload ids to run; empty: all
   bool keep = false;              // keep the temporary directories
+  bool pin = true;                // see placement
 };
+
+// ---- where the threads run
+
+/// The CPUs a run's threads are pinned to; -1: not pinned. The thread that runs SQLite
+/// (the raw side's benchmark thread, asiolite's worker) gets the same CPU on both sides,
+/// and asiolite's calling thread another one: on these VMs one virtual CPU can be 30%
+/// slower than the other for minutes at a time, and a ratio between two threads that the
+/// scheduler put on different CPUs measured that instead of asiolite. The CPUs swap from
+/// one run to the next.
+struct placement {
+  int sqlite_cpu = -1;
+  int caller_cpu = -1;
+};
+
+/// Run `run`'s placement: unpinned without --pin, or with fewer than two CPUs to use.
+placement placement_for_run(const config& cfg, int run);
+
+/// Pins the calling thread to `cpu`; -1: lets it run on every CPU the process started with.
+void pin_this_thread(int cpu);
+
+/// The CPUs the process may use (the two a run's threads are pinned to, in order).
+std::vector<int> usable_cpus();
 
 // ---- heap allocations (alloc_counter.cpp)
 
@@ -74,6 +97,7 @@ struct run_context {
   std::filesystem::path dir;
   std::filesystem::path read_db;         // kv with rows 1..n, checkpointed
   const std::vector<std::int64_t>& ids;  // W3/W4's pseudo-random ids, the same every run
+  placement where;
 
   /// A new database file in this run's directory with the empty kv table.
   std::filesystem::path fresh_db(std::string_view name) const;

@@ -47,7 +47,7 @@ namespace {
 
 const char* const usage =
     "usage: asiolite_bench [--n N] [--runs R] [--json FILE] [--only W1,W3,...] [--clients C]\n"
-    "                      [--commits K] [--idle-ms MS] [--dir DIR] [--keep]\n"
+    "                      [--commits K] [--idle-ms MS] [--dir DIR] [--keep] [--no-pin]\n"
     "  --n N         rows, selects and hops per workload (default 50000)\n"
     "  --runs R      repetitions; the table shows median, min and max (default 5)\n"
     "  --json FILE   also write the results as JSON\n"
@@ -56,7 +56,9 @@ const char* const usage =
     "  --commits K   W6's autocommit inserts (default 2000)\n"
     "  --idle-ms MS  the idle worker's measuring window (default 1000)\n"
     "  --dir DIR     where to make each run's temporary directory (default: the system's)\n"
-    "  --keep        keep the temporary directories\n";
+    "  --keep        keep the temporary directories\n"
+    "  --no-pin      leave the threads where the scheduler puts them (default: the thread\n"
+    "                that runs SQLite on the same CPU on both sides; see the README)\n";
 
 template <class T>
 T number(std::string_view flag, const char* text, T min) {
@@ -80,6 +82,10 @@ config parse(int argc, char** argv) {
     }
     if (a == "--keep") {
       c.keep = true;
+      continue;
+    }
+    if (a == "--no-pin") {
+      c.pin = false;
       continue;
     }
     if (i + 1 >= argc) throw std::invalid_argument(std::string(a) + ": missing value, or unknown flag");
@@ -138,11 +144,31 @@ class temp_dir {
   bool keep_;
 };
 
+// The benchmark thread pinned to one CPU for one side of a workload (see placement).
+class pinned_thread {
+ public:
+  explicit pinned_thread(int cpu) : pinned_(cpu >= 0) {
+    if (pinned_) pin_this_thread(cpu);
+  }
+  ~pinned_thread() {
+    try {
+      if (pinned_) pin_this_thread(-1);
+    } catch (const std::exception& e) {
+      std::cerr << "\nasiolite_bench: " << e.what() << "\n";
+    }
+  }
+  pinned_thread(const pinned_thread&) = delete;
+  pinned_thread& operator=(const pinned_thread&) = delete;
+
+ private:
+  bool pinned_;
+};
+
 // Runs every selected workload once, both sides, in an order that alternates with the run
 // so neither side always goes first.
 bool run_once(int run, const config& cfg, const std::vector<std::int64_t>& ids, std::vector<workload_result>& results) {
   temp_dir dir(cfg.parent, cfg.keep);
-  const run_context ctx{cfg, dir.path(), dir.path() / "read.db", ids};
+  const run_context ctx{cfg, dir.path(), dir.path() / "read.db", ids, placement_for_run(cfg, run)};
   populate_kv(ctx.read_db, cfg.n);
   bool ok = true;
   for (workload_result& r : results) {
@@ -151,9 +177,13 @@ bool run_once(int run, const config& cfg, const std::vector<std::int64_t>& ids, 
     std::uint64_t lite_sum = 0;
     meter raw_meter, lite_meter;
     const auto run_raw = [&] {
+      pinned_thread here(ctx.where.sqlite_cpu);
       if (r.w.raw) raw_sum = r.w.raw(ctx, raw_meter);
     };
-    const auto run_lite = [&] { lite_sum = r.w.lite(ctx, lite_meter); };
+    const auto run_lite = [&] {
+      pinned_thread here(ctx.where.caller_cpu);  // the worker pins itself (see lite_db)
+      lite_sum = r.w.lite(ctx, lite_meter);
+    };
     if (run % 2 == 0) {
       run_raw();
       run_lite();

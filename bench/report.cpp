@@ -153,6 +153,17 @@ bool workload_result::met() const {
   return std::round(v * 100) / 100 <= w.target_value;
 }
 
+// Where the runs put their threads (see bench::placement).
+std::string placement_text(const config& cfg) {
+  const placement first = placement_for_run(cfg, 0);
+  if (first.sqlite_cpu < 0)
+    return cfg.pin ? "Threads: not pinned (fewer than two CPUs to use)." : "Threads: not pinned (--no-pin).";
+  const placement second = placement_for_run(cfg, 1);
+  return format("Threads: SQLite runs on the same CPU on both sides (the raw side's thread, asiolite's worker), "
+                "asiolite's caller on another: CPUs %d and %d in odd runs, %d and %d in even runs.",
+                first.sqlite_cpu, first.caller_cpu, second.sqlite_cpu, second.caller_cpu);
+}
+
 machine_info describe_machine(const std::filesystem::path& dir) {
   machine_info m;
   m.cpu = read_cpu_model();
@@ -187,7 +198,8 @@ void write_markdown(std::ostream& out, const report& r) {
       << r.cfg.clients << " coroutines in W4 and W7 hop_concurrent\n\n"
       << "Machine: " << m.cpu << ", " << m.cores << " cores, " << m.kernel << "; " << m.compiler << " (" << m.build
       << "); SQLite " << m.sqlite << "; Asio " << m.asio << "; databases on " << m.filesystem << "; " << m.date
-      << ".\n\n";
+      << ".\n\n"
+      << placement_text(r.cfg) << "\n\n";
   out << "| workload | raw µs/op | asiolite µs/op | asiolite ÷ raw | target | met | CPU µs/op raw / asiolite "
          "| new/op raw / asiolite | malloc/op raw / asiolite |\n"
       << "|---|--:|--:|--:|--:|:-:|--:|--:|--:|\n";
@@ -233,7 +245,8 @@ void write_json(std::ostream& out, const report& r) {
       << ", \"asio\": " << json_string(m.asio) << ", \"filesystem\": " << json_string(m.filesystem)
       << ", \"date\": " << json_string(m.date) << "},\n";
   out << "  \"config\": {\"n\": " << r.cfg.n << ", \"commits\": " << r.cfg.commits << ", \"runs\": " << r.cfg.runs
-      << ", \"clients\": " << r.cfg.clients << ", \"idle_ms\": " << r.cfg.idle.count() << "},\n";
+      << ", \"clients\": " << r.cfg.clients << ", \"idle_ms\": " << r.cfg.idle.count()
+      << ", \"pinned\": " << (placement_for_run(r.cfg, 0).sqlite_cpu >= 0 ? "true" : "false") << "},\n";
   out << "  \"workloads\": [\n";
   for (std::size_t i = 0; i < r.results.size(); ++i) {
     const workload_result& w = r.results[i];
