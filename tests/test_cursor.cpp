@@ -12,6 +12,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -127,6 +128,84 @@ TEST_CASE("a cursor delivers every row of a large result, in order") {
     CHECK(total == 10000);
     CHECK(largest == 333);
     CHECK(calls == (10000 + 332) / 333);
+  });
+}
+
+TEST_CASE("batches that reuse the storage of earlier ones hold only their own rows, whatever their sizes") {
+  // Row i: a value whose type and size change from row to row (NULL, integer, real, text
+  // and blobs from empty to several KiB), so that each batch fills storage left by a
+  // batch of other sizes.
+  test::database fx(
+      "CREATE TABLE v(id INTEGER PRIMARY KEY, x);"
+      "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 600)"
+      " INSERT INTO v SELECT i, CASE i % 5"
+      "   WHEN 0 THEN NULL WHEN 1 THEN i WHEN 2 THEN i * 0.5"
+      "   WHEN 3 THEN substr(hex(zeroblob((i * 37) % 3000)), 1, (i * 37) % 3000) || i"
+      "   ELSE zeroblob((i * 53) % 5000) END FROM c;");
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    // What row i holds, as the test reads it back: a description of its value.
+    const auto expected = [](std::int64_t i) -> std::string {
+      switch (i % 5) {
+        case 0: return "null";
+        case 1: return "int " + std::to_string(i);
+        case 2: return "real " + std::to_string(static_cast<double>(i) * 0.5);
+        case 3: return "text " + std::string(static_cast<std::size_t>((i * 37) % 3000), '0') + std::to_string(i);
+        default: return "blob " + std::to_string((i * 53) % 5000);
+      }
+    };
+    const auto describe = [](asiolite::field_view f) -> std::string {
+      switch (f.type()) {
+        case asiolite::column_type::null: return "null";
+        case asiolite::column_type::integer: return "int " + std::to_string(f.integer());
+        case asiolite::column_type::real: return "real " + std::to_string(f.real());
+        case asiolite::column_type::text: return "text " + std::string(f.text());
+        case asiolite::column_type::blob: {
+          const auto b = f.bytes();
+          const bool zeros = std::all_of(b.begin(), b.end(), [](std::byte x) { return x == std::byte{0}; });
+          return zeros ? "blob " + std::to_string(b.size()) : "blob with stray bytes";
+        }
+      }
+      return "?";
+    };
+    for (const std::size_t batch : {std::size_t{1}, std::size_t{7}, std::size_t{64}}) {
+      asiolite::cursor_options opts;
+      opts.batch_size = batch;
+      // Row by row, and, every third batch, the rest of a batch at once.
+      auto cur = co_await db.async_cursor(opts, "SELECT id, x FROM v ORDER BY id");
+      std::int64_t next = 1;
+      std::vector<std::int64_t> wrong;
+      for (int call = 0;; ++call) {
+        if (call % 3 == 2) {
+          const asiolite::rows rest = co_await cur.async_next_batch();
+          if (rest.empty()) break;
+          for (const asiolite::row r : rest) {
+            if (r.get<std::int64_t>(0) != next || describe(r[1]) != expected(next)) wrong.push_back(next);
+            ++next;
+          }
+          continue;
+        }
+        auto r = co_await cur.async_next();
+        if (!r) break;
+        if (r->get<std::int64_t>(0) != next || describe((*r)[1]) != expected(next)) wrong.push_back(next);
+        ++next;
+      }
+      CHECK(wrong.empty());
+      CHECK(next == 601);
+
+      // Typed rows, whose strings are moved out of the batch.
+      auto typed = co_await db.async_cursor<std::tuple<std::int64_t, std::optional<std::string>>>(
+          opts, "SELECT id, CASE WHEN id % 5 = 3 THEN x END FROM v ORDER BY id");
+      std::int64_t typed_next = 1;
+      std::vector<std::int64_t> typed_wrong;
+      while (auto t = co_await typed.async_next()) {
+        const auto& [id, text] = *t;
+        const bool right = id == typed_next && (id % 5 == 3 ? text && "text " + *text == expected(id) : !text);
+        if (!right) typed_wrong.push_back(typed_next);
+        ++typed_next;
+      }
+      CHECK(typed_wrong.empty());
+      CHECK(typed_next == 601);
+    }
   });
 }
 

@@ -30,8 +30,9 @@ struct cursor_access;
 
 /// The rows of a query, from async_cursor, fetched in batches: one request (one hop to the
 /// worker) per batch, and the next batch is read ahead as soon as one arrives, so that
-/// async_next usually delivers a row already at hand, without a hop. At most about two
-/// batches are held, whatever the size of the result.
+/// async_next usually delivers a row already at hand, without a hop. At most about three
+/// batches are held, whatever the size of the result: the one being read, the one read
+/// ahead, and the storage of the last one read, which the worker fills again.
 ///
 /// T = rows (the default): rows with column names, async_next gives a `row` view.
 /// Otherwise every row as T (a field type, tuple or plain aggregate; columns in order).

@@ -5,6 +5,7 @@
 #include <asiolite/detail/bind.hpp>
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/held_statement.hpp>
+#include <asiolite/detail/prefetch.hpp>
 #include <asiolite/detail/record.hpp>
 #include <asiolite/detail/sqlite.hpp>
 #include <asiolite/detail/statement_cache.hpp>
@@ -64,14 +65,18 @@ struct statement_row {
 
 /// Fills a `rows` from a statement.
 struct rows_access {
+  /// Empties `r` for the rows of `stmt`, keeping its storage (a cursor reuses its batches').
   static void start(rows& r, sqlite3_stmt* stmt) {
     const int n = sqlite3_column_count(stmt);
-    r.columns_.clear();
-    r.columns_.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) r.columns_.emplace_back(statement_row{stmt}.column_name(i));
+    r.cells_.clear();
+    r.bytes_.clear();
+    r.columns_.resize(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) r.columns_[static_cast<std::size_t>(i)].assign(statement_row{stmt}.column_name(i));
   }
 
   static void append(rows& r, sqlite3_stmt* stmt) {
+    const std::size_t cells_before = r.cells_.size();
+    const std::size_t bytes_before = r.bytes_.size();
     const int n = static_cast<int>(r.columns_.size());
     for (int i = 0; i < n; ++i) {
       const field_view f = statement_row{stmt}.field(i);
@@ -97,7 +102,15 @@ struct rows_access {
       }
       r.cells_.push_back(c);
     }
+    // A cursor fills storage that the caller's thread read last: see prefetch.hpp.
+    constexpr std::size_t cell_size = sizeof(cell);
+    prefetch_ahead_of(r.cells_.data(), cells_before * cell_size, r.cells_.size() * cell_size,
+                      r.cells_.capacity() * cell_size);
+    prefetch_ahead_of(r.bytes_.data(), bytes_before, r.bytes_.size(), r.bytes_.capacity());
   }
+
+  /// Whether `r` holds storage worth reusing.
+  static bool has_storage(const rows& r) noexcept { return r.cells_.capacity() != 0; }
 
   /// The rows after the first `n`, keeping the column names (a cursor's partly read batch).
   static rows drop_front(rows&& r, std::size_t n) {
