@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <condition_variable>
@@ -27,6 +28,12 @@ const cpu_set_t& initial_cpus() {
   return set;
 }
 
+long process_minor_faults() noexcept {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
+}
+
 std::int64_t process_cpu_ns() noexcept {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -36,6 +43,7 @@ std::int64_t process_cpu_ns() noexcept {
 }  // namespace
 
 void meter::start() noexcept {
+  faults0_ = process_minor_faults();
   allocs0_ = allocations();
   cpu0_ = process_cpu_ns();
   t0_ = std::chrono::steady_clock::now();
@@ -48,6 +56,7 @@ void meter::stop() noexcept {
   wall_us_ = std::chrono::duration<double, std::micro>(t1 - t0_).count();
   cpu_us_ = static_cast<double>(cpu1 - cpu0_) / 1e3;
   allocs_ = {allocs1.news - allocs0_.news, allocs1.mallocs - allocs0_.mallocs};
+  faults_ = process_minor_faults() - faults0_;
 }
 
 double wakeup_round_trip_us(std::size_t rounds) {

@@ -73,14 +73,18 @@ class meter {
   double wall_us() const noexcept { return wall_us_; }
   double cpu_us() const noexcept { return cpu_us_; }
   alloc_counts allocs() const noexcept { return allocs_; }
+  /// The process's minor page faults (every thread's) in the timed section.
+  long minor_faults() const noexcept { return faults_; }
 
  private:
   std::chrono::steady_clock::time_point t0_;
   std::int64_t cpu0_ = 0;
   alloc_counts allocs0_;
+  long faults0_ = 0;
   double wall_us_ = 0;
   double cpu_us_ = 0;
   alloc_counts allocs_;
+  long faults_ = 0;
 };
 
 /// The machine's own floor for a hop: µs per round trip of two threads that wake each

@@ -133,7 +133,8 @@ std::string json_summary(const std::vector<double>& v) {
 void write_side_json(std::ostream& out, const side_result& s, bool mallocs) {
   out << "{\"us_per_op\": " << json_summary(s.us_per_op) << ", \"cpu_us_per_op\": " << json_summary(s.cpu_us_per_op)
       << ", \"news_per_op\": " << json_number(summarize(s.news_per_op).median)
-      << ", \"mallocs_per_op\": " << (mallocs ? json_number(summarize(s.mallocs_per_op).median) : "null") << "}";
+      << ", \"mallocs_per_op\": " << (mallocs ? json_number(summarize(s.mallocs_per_op).median) : "null")
+      << ", \"minor_faults_per_run\": " << json_summary(s.minor_faults) << "}";
 }
 
 }  // namespace
@@ -144,6 +145,7 @@ void side_result::add(const meter& m, std::size_t ops) {
   cpu_us_per_op.push_back(m.cpu_us() / n);
   news_per_op.push_back(static_cast<double>(m.allocs().news) / n);
   mallocs_per_op.push_back(static_cast<double>(m.allocs().mallocs) / n);
+  minor_faults.push_back(static_cast<double>(m.minor_faults()));
 }
 
 bool workload_result::met() const {
@@ -201,8 +203,8 @@ void write_markdown(std::ostream& out, const report& r) {
       << ".\n\n"
       << placement_text(r.cfg) << "\n\n";
   out << "| workload | raw µs/op | asiolite µs/op | asiolite ÷ raw | target | met | CPU µs/op raw / asiolite "
-         "| new/op raw / asiolite | malloc/op raw / asiolite |\n"
-      << "|---|--:|--:|--:|--:|:-:|--:|--:|--:|\n";
+         "| new/op raw / asiolite | malloc/op raw / asiolite | page faults/run raw / asiolite |\n"
+      << "|---|--:|--:|--:|--:|:-:|--:|--:|--:|--:|\n";
   for (const workload_result& w : r.results) {
     const bool has_raw = w.w.raw != nullptr;
     // "raw / asiolite" medians of one per-op quantity
@@ -215,12 +217,14 @@ void write_markdown(std::ostream& out, const report& r) {
         << (has_raw ? with_range(summarize(w.ratios), ratio, "×") : "—") << " | " << target_text(w.w) << " | "
         << (w.met() ? "yes" : "**no**") << " | " << pair(&side_result::cpu_us_per_op, us) << " | "
         << pair(&side_result::news_per_op, count) << " | "
-        << (counts_mallocs() ? pair(&side_result::mallocs_per_op, count) : "n/a") << " |\n";
+        << (counts_mallocs() ? pair(&side_result::mallocs_per_op, count) : "n/a") << " | "
+        << pair(&side_result::minor_faults, count) << " |\n";
   }
   out << "\nEach cell: the median over the runs (min–max). asiolite ÷ raw is the median of the per-run ratios; "
          "\"met\" compares it (W7: the median µs/op) with the target. CPU is the whole process's, the worker "
          "thread's included. new/op counts the global operator new; malloc/op the C allocator (SQLite's own "
-         "allocations, Asio's recycling allocator).\n";
+         "allocations, Asio's recycling allocator). Page faults are the process's minor faults in a run's timed "
+         "section (not per op): on a VM each can cost several microseconds.\n";
   if (!r.unavailable.empty()) {
     out << "\nNot yet available:";
     for (std::size_t i = 0; i < r.unavailable.size(); ++i)

@@ -18,6 +18,7 @@ struct side_result {
   std::vector<double> cpu_us_per_op;
   std::vector<double> news_per_op;
   std::vector<double> mallocs_per_op;
+  std::vector<double> minor_faults;  // in the timed section, per run (not per op)
 
   void add(const meter& m, std::size_t ops);
 };
