@@ -28,6 +28,14 @@ const cpu_set_t& initial_cpus() {
   return set;
 }
 
+// The CPUs the process may use, in order (a run pins its threads to the first two).
+std::vector<int> usable_cpus() {
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &initial_cpus())) cpus.push_back(cpu);
+  return cpus;
+}
+
 long process_minor_faults() noexcept {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -87,13 +95,6 @@ double wakeup_round_trip_us(std::size_t rounds) {
   cv.notify_all();
   other.join();
   return std::chrono::duration<double, std::micro>(t1 - t0).count() / static_cast<double>(rounds);
-}
-
-std::vector<int> usable_cpus() {
-  std::vector<int> cpus;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
-    if (CPU_ISSET(cpu, &initial_cpus())) cpus.push_back(cpu);
-  return cpus;
 }
 
 placement placement_for_run(const config& cfg, int run) {

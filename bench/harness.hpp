@@ -44,9 +44,6 @@ placement placement_for_run(const config& cfg, int run);
 /// Pins the calling thread to `cpu`; -1: lets it run on every CPU the process started with.
 void pin_this_thread(int cpu);
 
-/// The CPUs the process may use (the two a run's threads are pinned to, in order).
-std::vector<int> usable_cpus();
-
 // ---- heap allocations (alloc_counter.cpp)
 
 struct alloc_counts {
