@@ -6,11 +6,14 @@
 #include <asiolite.hpp>
 
 #include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 
 #include <pthread.h>
 #include <time.h>
 
+#include <chrono>
+#include <deque>
 #include <exception>
 #include <optional>
 #include <stdexcept>
@@ -244,18 +247,61 @@ struct worker_clock_fn {
   }
 };
 
-asio::awaitable<void> a_few_requests(asiolite::connection& db, clockid_t& worker_clock) {
-  co_await db.async_execute("INSERT INTO kv(k, v, n) VALUES ('idle', x'00', 0)");
-  co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM kv");
-  co_await db.async_query_one<kv_value>(select_sql, 1);
-  worker_clock = co_await db.async_call(worker_clock_fn{});
-}
-
 double cpu_us(clockid_t clock) {
   timespec ts{};
   if (clock_gettime(clock, &ts) != 0) throw std::runtime_error("clock_gettime on the worker's CPU clock failed");
   return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
 }
+
+// What a connection does before it is left idle: it opens, its worker may run on any CPU
+// (a thread inherits the pinning of the one that starts it), it reads a little, and it
+// tells the CPU clock of its worker. Only reads: many such connections share one file.
+asio::awaitable<void> open_and_read(asiolite::connection& db, std::string path, clockid_t& worker_clock) {
+  co_await open(db, std::move(path), -1);
+  co_await db.async_call(pin_fn{-1});
+  co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM kv");
+  co_await db.async_query_one<kv_value>(select_sql, 1);
+  worker_clock = co_await db.async_call(worker_clock_fn{});
+}
+
+// `count` connections to one file, each with its own worker, opened together on an
+// io_context of their own, used a little and then left idle, as a program keeps
+// connections open for later. Their workers park, and must stay parked.
+class idle_connections {
+ public:
+  idle_connections(const std::filesystem::path& path, std::size_t count) : clocks_(count) {
+    std::exception_ptr error;
+    for (std::size_t i = 0; i < count; ++i)
+      asio::co_spawn(ctx_, open_and_read(connections_.emplace_back(ctx_), path.string(), clocks_[i]),
+                     [&](std::exception_ptr e) {
+                       if (e && !error) error = e;
+                     });
+    ctx_.run();
+    ctx_.restart();
+    if (error) std::rethrow_exception(error);
+  }
+  ~idle_connections() {
+    for (asiolite::connection& db : connections_) asio::co_spawn(ctx_, close(db), asio::detached);
+    try {
+      ctx_.run();
+    } catch (...) {
+    }
+  }
+  idle_connections(const idle_connections&) = delete;
+  idle_connections& operator=(const idle_connections&) = delete;
+
+  /// The CPU time their workers have used so far, together.
+  double cpu_us() const {
+    double sum = 0;
+    for (const clockid_t clock : clocks_) sum += lite::cpu_us(clock);
+    return sum;
+  }
+
+ private:
+  asio::io_context ctx_;
+  std::deque<asiolite::connection> connections_;  // a deque: connections do not move as it grows
+  std::vector<clockid_t> clocks_;
+};
 
 }  // namespace
 
@@ -315,19 +361,24 @@ std::uint64_t hop(const run_context& c, meter& m) { return hop_with(1, c, m); }
 
 std::uint64_t hop_concurrent(const run_context& c, meter& m) { return hop_with(c.cfg.clients, c, m); }
 
-idle_cpu measure_idle_worker(const std::filesystem::path& dir, std::chrono::milliseconds window) {
+std::uint64_t hop_among_idle(const run_context& c, meter& m) {
+  const idle_connections idle(c.read_db, c.cfg.idle_connections);
+  // Past their workers' spin before parking (tens of microseconds; see measure_idle).
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return hop_with(1, c, m);
+}
+
+idle_cpu measure_idle(const std::filesystem::path& dir, std::size_t count, std::chrono::milliseconds window) {
   const auto path = dir / "idle.db";
   create_kv(path);
-  lite_db l(path, -1);
-  clockid_t worker_clock{};
-  l.run(a_few_requests(l.db(), worker_clock));
-  // The last request has completed: from here on the connection is idle.
-  const double t0 = cpu_us(worker_clock);
+  const idle_connections idle(path, count);
+  // The last requests have completed: from here on the connections are idle.
+  const double t0 = idle.cpu_us();
   std::this_thread::sleep_for(window);
-  const double t1 = cpu_us(worker_clock);
+  const double t1 = idle.cpu_us();
   std::this_thread::sleep_for(window);
-  const double t2 = cpu_us(worker_clock);
-  return {t1 - t0, t2 - t1};
+  const double t2 = idle.cpu_us();
+  return {count, t1 - t0, t2 - t1};
 }
 
 }  // namespace bench::lite

@@ -18,6 +18,7 @@ struct config {
   int runs = 5;
   int clients = 64;  // coroutines sharing one connection in W4 and W7
   std::chrono::milliseconds idle{1000};
+  std::size_t idle_connections = 100;  // left open and idle during W7 hop_among_idle, and measured idle
   std::filesystem::path parent;  // each run's temporary directory is made in here
   std::string json_path;
   std::vector<std::string> only;  // workload ids to run; empty: all
@@ -120,6 +121,11 @@ struct workload {
   std::string_view needs;  // what it waits for, when lite is nullptr
   target_kind target;
   double target_value;
+  // Runs after every run of the others: it leaves the process in a state that would
+  // skew whatever ran next (hop_among_idle's 100 exited threads leave glibc's malloc
+  // arenas small, and the next workers fault their heaps in again: W1's asiolite side
+  // took about 330 page faults per run after it instead of 7).
+  bool after_the_rest = false;
 };
 
 /// The workloads, in table order (main.cpp).

@@ -39,6 +39,7 @@ std::vector<workload> all_workloads() {
       {"W6", "autocommit_insert", "insert", commit_ops, raw::autocommit_insert, lite::autocommit_insert, {}, ratio, 1.3},
       {"W7", "hop", "hop", n_ops, nullptr, lite::hop, {}, absolute_us, 5.0},
       {"W7", "hop_concurrent", "hop", n_ops, nullptr, lite::hop_concurrent, {}, absolute_us, 5.0},
+      {"W7", "hop_among_idle", "hop", n_ops, nullptr, lite::hop_among_idle, {}, absolute_us, 5.0, true},
   };
   // clang-format on
 }
@@ -47,14 +48,18 @@ namespace {
 
 const char* const usage =
     "usage: asiolite_bench [--n N] [--runs R] [--json FILE] [--only W1,W3,...] [--clients C]\n"
-    "                      [--commits K] [--idle-ms MS] [--dir DIR] [--keep] [--no-pin]\n"
+    "                      [--commits K] [--idle-ms MS] [--idle-connections K] [--dir DIR] [--keep]\n"
+    "                      [--no-pin]\n"
     "  --n N         rows, selects and hops per workload (default 50000)\n"
     "  --runs R      repetitions; the table shows median, min and max (default 5)\n"
     "  --json FILE   also write the results as JSON\n"
     "  --only IDS    run only these workloads (comma-separated ids)\n"
     "  --clients C   coroutines sharing the connection in W4 and W7 (default 64)\n"
     "  --commits K   W6's autocommit inserts (default 2000)\n"
-    "  --idle-ms MS  the idle worker's measuring window (default 1000)\n"
+    "  --idle-ms MS  the idle workers' measuring window (default 1000)\n"
+    "  --idle-connections K\n"
+    "                connections left idle during W7 hop_among_idle, and measured idle\n"
+    "                together (default 100)\n"
     "  --dir DIR     where to make each run's temporary directory (default: the system's)\n"
     "  --keep        keep the temporary directories\n"
     "  --no-pin      leave the threads where the scheduler puts them (default: the thread\n"
@@ -102,6 +107,8 @@ config parse(int argc, char** argv) {
       c.commits = number<std::size_t>(a, v, 1);
     else if (a == "--idle-ms")
       c.idle = std::chrono::milliseconds(number<int>(a, v, 1));
+    else if (a == "--idle-connections")
+      c.idle_connections = number<std::size_t>(a, v, 1);
     else if (a == "--dir")
       c.parent = v;
     else if (a == "--only") {
@@ -164,14 +171,16 @@ class pinned_thread {
   bool pinned_;
 };
 
-// Runs every selected workload once, both sides, in an order that alternates with the run
-// so neither side always goes first.
-bool run_once(int run, const config& cfg, const std::vector<std::int64_t>& ids, std::vector<workload_result>& results) {
+// Runs every selected workload whose after_the_rest is `after_the_rest` once, both sides,
+// in an order that alternates with the run so neither side always goes first.
+bool run_once(int run, bool after_the_rest, const config& cfg, const std::vector<std::int64_t>& ids,
+              std::vector<workload_result>& results) {
   temp_dir dir(cfg.parent, cfg.keep);
   const run_context ctx{cfg, dir.path(), dir.path() / "read.db", ids, placement_for_run(cfg, run)};
   populate_kv(ctx.read_db, cfg.n);
   bool ok = true;
   for (workload_result& r : results) {
+    if (r.w.after_the_rest != after_the_rest) continue;
     std::cerr << ' ' << r.w.id << std::flush;
     std::uint64_t raw_sum = r.ops;  // what a workload without a raw side must return
     std::uint64_t lite_sum = 0;
@@ -209,7 +218,7 @@ bool run_once(int run, const config& cfg, const std::vector<std::int64_t>& ids, 
 }
 
 int run_benchmark(const config& cfg) {
-  report rep{cfg, describe_machine(cfg.parent), {}, {}, {}, {}, true};
+  report rep{cfg, describe_machine(cfg.parent), {}, {}, {}, {}, {}, true};
   for (const workload& w : all_workloads()) {
     if (!selected(cfg, w)) continue;
     if (w.lite)
@@ -221,13 +230,22 @@ int run_benchmark(const config& cfg) {
   for (int run = 0; run < cfg.runs; ++run) {
     std::cerr << "run " << run + 1 << "/" << cfg.runs << ": wake-up floor" << std::flush;
     rep.wakeup_us.push_back(wakeup_round_trip_us(std::min<std::size_t>(cfg.n, 10'000)));
-    rep.ok = run_once(run, cfg, ids, rep.results) && rep.ok;
+    rep.ok = run_once(run, false, cfg, ids, rep.results) && rep.ok;
     std::cerr << "\n";
   }
+  const auto isolated = [](const workload_result& r) { return r.w.after_the_rest; };
+  if (std::ranges::any_of(rep.results, isolated)) {
+    for (int run = 0; run < cfg.runs; ++run) {
+      std::cerr << "run " << run + 1 << "/" << cfg.runs << ", after the rest:" << std::flush;
+      rep.ok = run_once(run, true, cfg, ids, rep.results) && rep.ok;
+      std::cerr << "\n";
+    }
+  }
   {
-    std::cerr << "idle worker: 2 x " << cfg.idle.count() << " ms\n";
-    temp_dir dir(cfg.parent, cfg.keep);
-    rep.idle = lite::measure_idle_worker(dir.path(), cfg.idle);
+    std::cerr << "idle workers: 1, then " << cfg.idle_connections << ", 2 x " << cfg.idle.count() << " ms each\n";
+    temp_dir one(cfg.parent, cfg.keep), many(cfg.parent, cfg.keep);
+    rep.idle_one = lite::measure_idle(one.path(), 1, cfg.idle);
+    rep.idle_many = lite::measure_idle(many.path(), cfg.idle_connections, cfg.idle);
   }
   write_markdown(std::cout, rep);
   if (!cfg.json_path.empty()) {

@@ -234,9 +234,11 @@ void write_markdown(std::ostream& out, const report& r) {
   }
   out << "\nThe machine's floor: two threads waking each other through a condition variable take "
       << with_range(summarize(r.wakeup_us), us) << " µs per round trip.\n";
-  out << "\nIdle worker: " << us(r.idle.first_us) << " µs of CPU in the " << r.cfg.idle.count()
-      << " ms after its last request (its spin before parking included), " << us(r.idle.next_us) << " µs in the next "
-      << r.cfg.idle.count() << " ms.\n";
+  out << "\nIdle workers: one connection's used " << us(r.idle_one.first_us) << " µs of CPU in the "
+      << r.cfg.idle.count() << " ms after its last request (its spin before parking included), "
+      << us(r.idle_one.next_us) << " µs in the next " << r.cfg.idle.count() << " ms; " << r.idle_many.connections
+      << " connections left idle together used " << us(r.idle_many.first_us) << " µs, then " << us(r.idle_many.next_us)
+      << " µs. W7 hop_among_idle is W7 hop with " << r.cfg.idle_connections << " connections open and idle.\n";
   out << "\nChecksums: " << (r.ok ? "asiolite and raw SQLite agree on every workload in every run." : "**MISMATCH**")
       << "\n";
 }
@@ -250,6 +252,7 @@ void write_json(std::ostream& out, const report& r) {
       << ", \"date\": " << json_string(m.date) << "},\n";
   out << "  \"config\": {\"n\": " << r.cfg.n << ", \"commits\": " << r.cfg.commits << ", \"runs\": " << r.cfg.runs
       << ", \"clients\": " << r.cfg.clients << ", \"idle_ms\": " << r.cfg.idle.count()
+      << ", \"idle_connections\": " << r.cfg.idle_connections
       << ", \"pinned\": " << (placement_for_run(r.cfg, 0).sqlite_cpu >= 0 ? "true" : "false") << "},\n";
   out << "  \"workloads\": [\n";
   for (std::size_t i = 0; i < r.results.size(); ++i) {
@@ -276,8 +279,12 @@ void write_json(std::ostream& out, const report& r) {
         << ", \"name\": " << json_string(r.unavailable[i].name)
         << ", \"needs\": " << json_string(r.unavailable[i].needs) << "}";
   out << "],\n  \"wakeup_round_trip_us\": " << json_summary(r.wakeup_us)
-      << ",\n  \"idle_worker_cpu_us\": {\"window_ms\": " << r.cfg.idle.count()
-      << ", \"first\": " << json_number(r.idle.first_us) << ", \"next\": " << json_number(r.idle.next_us) << "},\n";
+      << ",\n  \"idle_workers_cpu_us\": [";
+  for (const lite::idle_cpu* idle : {&r.idle_one, &r.idle_many})
+    out << (idle == &r.idle_one ? "" : ", ") << "{\"connections\": " << idle->connections
+        << ", \"window_ms\": " << r.cfg.idle.count() << ", \"first\": " << json_number(idle->first_us)
+        << ", \"next\": " << json_number(idle->next_us) << "}";
+  out << "],\n";
   out << "  \"checksums_match\": " << (r.ok ? "true" : "false") << "\n}\n";
 }
 

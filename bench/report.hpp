@@ -55,7 +55,8 @@ struct report {
   std::vector<workload_result> results;
   std::vector<workload> unavailable;
   std::vector<double> wakeup_us;  // wakeup_round_trip_us, per run
-  lite::idle_cpu idle{};
+  lite::idle_cpu idle_one{};   // one connection
+  lite::idle_cpu idle_many{};  // cfg.idle_connections of them
   bool ok = true;
 };
 

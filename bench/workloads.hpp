@@ -30,12 +30,15 @@ std::uint64_t scan_stream(const run_context& c, meter& m);              // W5b
 std::uint64_t autocommit_insert(const run_context& c, meter& m);        // W6
 std::uint64_t hop(const run_context& c, meter& m);                      // W7, sequential
 std::uint64_t hop_concurrent(const run_context& c, meter& m);           // W7, c.cfg.clients coroutines
+std::uint64_t hop_among_idle(const run_context& c, meter& m);  // W7, sequential, c.cfg.idle_connections open and idle
 
-/// CPU time the worker thread of an idle connection uses: in the `window` right after
-/// its last request completed (its spin before it parks included), and in the next one.
+/// CPU time the worker threads of `count` idle connections use together: in the
+/// `window` right after their last requests completed (their spins before they park
+/// included), and in the next one.
 struct idle_cpu {
-  double first_us;
-  double next_us;
+  std::size_t connections = 0;
+  double first_us = 0;
+  double next_us = 0;
 };
-idle_cpu measure_idle_worker(const std::filesystem::path& dir, std::chrono::milliseconds window);
+idle_cpu measure_idle(const std::filesystem::path& dir, std::size_t count, std::chrono::milliseconds window);
 }  // namespace bench::lite
