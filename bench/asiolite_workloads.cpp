@@ -6,7 +6,6 @@
 #include <asiolite.hpp>
 
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 
 #include <pthread.h>
@@ -45,13 +44,15 @@ asio::awaitable<void> open(asiolite::connection& db, std::string path, int worke
   opts.journal = asiolite::journal_mode::wal;
   opts.synchronous = asiolite::synchronous_mode::normal;
   co_await db.async_open(path, opts);
-  if (worker_cpu >= 0) co_await db.async_call(pin_fn{worker_cpu});
+  // Also for -1: a thread starts with the pinning of the one that made it, here the
+  // caller's, and the worker may run on any CPU.
+  co_await db.async_call(pin_fn{worker_cpu});
 }
 
 asio::awaitable<void> close(asiolite::connection& db) { co_await db.async_close(); }
 
 // An io_context run by this thread, and a connection opened on it, its worker pinned to
-// `worker_cpu` (-1: not pinned).
+// `worker_cpu` (-1: not pinned, whatever this thread is pinned to).
 class lite_db {
  public:
   lite_db(const std::filesystem::path& path, int worker_cpu) : db_(ctx_) {
@@ -253,42 +254,27 @@ double cpu_us(clockid_t clock) {
   return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
 }
 
-// What a connection does before it is left idle: it opens, its worker may run on any CPU
-// (a thread inherits the pinning of the one that starts it), it reads a little, and it
-// tells the CPU clock of its worker. Only reads: many such connections share one file.
-asio::awaitable<void> open_and_read(asiolite::connection& db, std::string path, clockid_t& worker_clock) {
-  co_await open(db, std::move(path), -1);
-  co_await db.async_call(pin_fn{-1});
+// What a connection does before it is left idle: it reads a little (only reads: many
+// connections share the file), then tells the CPU clock of its worker.
+asio::awaitable<void> read_a_little(asiolite::connection& db, clockid_t& worker_clock) {
   co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM kv");
   co_await db.async_query_one<kv_value>(select_sql, 1);
   worker_clock = co_await db.async_call(worker_clock_fn{});
 }
 
-// `count` connections to one file, each with its own worker, opened together on an
-// io_context of their own, used a little and then left idle, as a program keeps
-// connections open for later. Their workers park, and must stay parked.
+// `count` connections to one file, each with its own worker, not pinned, used a little
+// and then left idle, as a program keeps connections open for later. Their workers park,
+// and must stay parked.
 class idle_connections {
  public:
-  idle_connections(const std::filesystem::path& path, std::size_t count) : clocks_(count) {
-    std::exception_ptr error;
-    for (std::size_t i = 0; i < count; ++i)
-      asio::co_spawn(ctx_, open_and_read(connections_.emplace_back(ctx_), path.string(), clocks_[i]),
-                     [&](std::exception_ptr e) {
-                       if (e && !error) error = e;
-                     });
-    ctx_.run();
-    ctx_.restart();
-    if (error) std::rethrow_exception(error);
-  }
-  ~idle_connections() {
-    for (asiolite::connection& db : connections_) asio::co_spawn(ctx_, close(db), asio::detached);
-    try {
-      ctx_.run();
-    } catch (...) {
+  idle_connections(const std::filesystem::path& path, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) {
+      lite_db& l = connections_.emplace_back(path, -1);
+      clockid_t clock{};
+      l.run(read_a_little(l.db(), clock));
+      clocks_.push_back(clock);
     }
   }
-  idle_connections(const idle_connections&) = delete;
-  idle_connections& operator=(const idle_connections&) = delete;
 
   /// The CPU time their workers have used so far, together.
   double cpu_us() const {
@@ -298,8 +284,7 @@ class idle_connections {
   }
 
  private:
-  asio::io_context ctx_;
-  std::deque<asiolite::connection> connections_;  // a deque: connections do not move as it grows
+  std::deque<lite_db> connections_;  // a deque: a lite_db does not move
   std::vector<clockid_t> clocks_;
 };
 

@@ -233,8 +233,8 @@ int run_benchmark(const config& cfg) {
     rep.ok = run_once(run, false, cfg, ids, rep.results) && rep.ok;
     std::cerr << "\n";
   }
-  const auto isolated = [](const workload_result& r) { return r.w.after_the_rest; };
-  if (std::ranges::any_of(rep.results, isolated)) {
+  const auto after_the_rest = [](const workload_result& r) { return r.w.after_the_rest; };
+  if (std::ranges::any_of(rep.results, after_the_rest)) {
     for (int run = 0; run < cfg.runs; ++run) {
       std::cerr << "run " << run + 1 << "/" << cfg.runs << ", after the rest:" << std::flush;
       rep.ok = run_once(run, true, cfg, ids, rep.results) && rep.ok;

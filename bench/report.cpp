@@ -236,9 +236,11 @@ void write_markdown(std::ostream& out, const report& r) {
       << with_range(summarize(r.wakeup_us), us) << " µs per round trip.\n";
   out << "\nIdle workers: one connection's used " << us(r.idle_one.first_us) << " µs of CPU in the "
       << r.cfg.idle.count() << " ms after its last request (its spin before parking included), "
-      << us(r.idle_one.next_us) << " µs in the next " << r.cfg.idle.count() << " ms; " << r.idle_many.connections
-      << " connections left idle together used " << us(r.idle_many.first_us) << " µs, then " << us(r.idle_many.next_us)
-      << " µs. W7 hop_among_idle is W7 hop with " << r.cfg.idle_connections << " connections open and idle.\n";
+      << us(r.idle_one.next_us) << " µs in the next " << r.cfg.idle.count() << " ms; "
+      << r.idle_many.connections << (r.idle_many.connections == 1 ? " connection" : " connections")
+      << ", opened one after another and then left idle, used " << us(r.idle_many.first_us)
+      << " µs together in the first window, then " << us(r.idle_many.next_us)
+      << " µs (W7 hop_among_idle: W7 hop with as many connections open and idle).\n";
   out << "\nChecksums: " << (r.ok ? "asiolite and raw SQLite agree on every workload in every run." : "**MISMATCH**")
       << "\n";
 }
