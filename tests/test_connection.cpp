@@ -249,7 +249,7 @@ TEST_CASE("handlers bound to a strand run in that strand on a multi-threaded io_
   CHECK(failed == 0);
 }
 
-TEST_CASE("one connection serves coroutines on a 4-thread io_context; no handler runs on the worker") {
+TEST_CASE("one connection serves coroutines on a 4-thread io_context, no handler runs on the worker") {
   test::temp_dir dir;
   asio::io_context ctx(4);
   worker_probe probe;

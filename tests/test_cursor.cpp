@@ -578,7 +578,7 @@ TEST_CASE("a cursor outliving its connection handle fails with errc::closed befo
   CHECK(got <= 2);  // at most the row in hand and the one read ahead
 }
 
-TEST_CASE("destroying a cursor part way gives its statement back; closing finalizes live cursors' statements") {
+TEST_CASE("destroying a cursor part way gives its statement back, closing finalizes live cursors' statements") {
   test::temp_dir dir;
   asio::io_context ctx;
   auto db = test::open(ctx, dir.db());

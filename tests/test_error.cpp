@@ -253,7 +253,7 @@ TEST_CASE("NaN fails to bind with out_of_range instead of becoming NULL") {
   });
 }
 
-TEST_CASE("text that is not valid UTF-8 fails to bind with invalid_utf8; the same bytes bind as a blob") {
+TEST_CASE("text that is not valid UTF-8 fails to bind with invalid_utf8, the same bytes bind as a blob") {
   error_db t;
   t.run([](asiolite::connection& db) -> asio::awaitable<void> {
     const std::string bad[] = {
@@ -802,7 +802,7 @@ TEST_CASE("use_future: get() throws sqlite_error for a failure and returns the r
   t.run(check_usable);
 }
 
-TEST_CASE("async_execute_script stops at the first failing statement; the ones before it keep their effect") {
+TEST_CASE("async_execute_script stops at the first failing statement, the ones before it keep their effect") {
   error_db t;
   t.run([](asiolite::connection& db) -> asio::awaitable<void> {
     asiolite::diagnostics diag;

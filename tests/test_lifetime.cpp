@@ -558,7 +558,7 @@ TEST_CASE("lifetime: a worker gone to sleep wakes for each request, whether one 
   CHECK(rows_in(dir.db()) == rounds * threads);
 }
 
-TEST_CASE("lifetime: cancelling queued requests removes them; cancelling the rest races with completion") {
+TEST_CASE("lifetime: cancelling queued requests removes them, cancelling the rest races with completion") {
   test::temp_dir dir;
   gate g;
   asio::io_context ctx;

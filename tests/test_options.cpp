@@ -130,7 +130,7 @@ TEST_CASE("an in-memory database is private to its connection") {
   CHECK(pragma_text(ctx, a, "journal_mode") == "memory");
 }
 
-TEST_CASE("read_only refuses writes; read_write and read_only refuse a missing file") {
+TEST_CASE("read_only refuses writes, read_write and read_only refuse a missing file") {
   test::temp_dir dir;
   asio::io_context ctx;
   {
@@ -238,7 +238,7 @@ TEST_CASE("a statement cache of capacity 0 prepares every time") {
   CHECK(counter.selects == 5);
 }
 
-TEST_CASE("busy_timeout makes a writer wait for another connection's lock; 0 fails at once") {
+TEST_CASE("busy_timeout makes a writer wait for another connection's lock, 0 fails at once") {
   test::temp_dir dir;
   asio::io_context ctx;
   asiolite::options patient, impatient;

@@ -176,7 +176,7 @@ TEST_CASE("empty prepared statements fail with errc::closed") {
   }());
 }
 
-TEST_CASE("a queued run of a prepared statement is removed by cancellation; the statement stays usable") {
+TEST_CASE("a queued run of a prepared statement is removed by cancellation, the statement stays usable") {
   test::database fx("CREATE TABLE t(x)");
   fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
     auto insert = co_await db.async_prepare("INSERT INTO t VALUES (?)");

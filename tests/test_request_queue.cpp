@@ -239,7 +239,7 @@ TEST_CASE("request_queue: requests pop in the order they were pushed") {
   CHECK(popped == expected);
 }
 
-TEST_CASE_METHOD(open_queue, "request_queue: cancelling a queued statement removes it; it is never popped") {
+TEST_CASE_METHOD(open_queue, "request_queue: cancelling a queued statement removes it, it is never popped") {
   test_request a(request_kind::statement), b(request_kind::statement), c(request_kind::statement),
       d(request_kind::statement);
   for (auto* r : {&a, &b, &c, &d}) REQUIRE(q.push(*r) == push_result::queued);
@@ -445,7 +445,7 @@ void begin_transaction(request_queue& q, std::deque<test_request>& store, std::u
 }
 }  // namespace
 
-TEST_CASE_METHOD(open_queue, "request_queue: a successful BEGIN leases the connection; only its requests run until it ends") {
+TEST_CASE_METHOD(open_queue, "request_queue: a successful BEGIN leases the connection, only its requests run until it ends") {
   auto& begin = leased(store, request_kind::begin, 7);
   auto& before = leased(store, request_kind::statement, 0);
   REQUIRE(q.push(begin) == push_result::queued);
@@ -525,7 +525,7 @@ TEST_CASE_METHOD(open_queue, "request_queue: a close waits behind an open transa
   CHECK(q.finish(close, true).stop);
 }
 
-TEST_CASE_METHOD(open_queue, "request_queue: cancellation removes queued requests of a transaction; rollbacks are not cancellable") {
+TEST_CASE_METHOD(open_queue, "request_queue: cancellation removes queued requests of a transaction, rollbacks are not cancellable") {
   begin_transaction(q, store, 4);
   auto& queued_begin = leased(store, request_kind::begin, 6);
   REQUIRE(q.push(queued_begin) == push_result::queued);

@@ -512,7 +512,7 @@ TEST_CASE("cancelling a running async_execute_many rolls back every element") {
   CHECK(count_rows(ctx, db, "t") == 0);
 }
 
-TEST_CASE("a transaction's async_execute_many runs inside it; when SQLite rolls the transaction back, it says so") {
+TEST_CASE("a transaction's async_execute_many runs inside it, when SQLite rolls the transaction back, it says so") {
   test::database fx("CREATE TABLE t(id INTEGER PRIMARY KEY)");
   fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
     auto tx = co_await db.async_begin();

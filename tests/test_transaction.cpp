@@ -199,7 +199,7 @@ TEST_CASE("a transaction destroyed while open is rolled back and releases the co
   });
 }
 
-TEST_CASE("commit and rollback end the transaction; ending twice or using it after is defined") {
+TEST_CASE("commit and rollback end the transaction, ending twice or using it after is defined") {
   test::database t("CREATE TABLE t(x)");
   t.run([](asiolite::connection& db) -> asio::awaitable<void> {
     auto tx = co_await db.async_begin();
@@ -280,7 +280,7 @@ TEST_CASE("when SQLite rolls a transaction back by itself, the transaction says 
   });
 }
 
-TEST_CASE("begin from another coroutine waits for the open transaction; from the same one it would wait forever") {
+TEST_CASE("begin from another coroutine waits for the open transaction, from the same one it would wait forever") {
   test::database t("CREATE TABLE t(x)");
   t.run([](asiolite::connection& db) -> asio::awaitable<void> {
     auto tx = co_await db.async_begin();
@@ -324,7 +324,7 @@ TEST_CASE("begin from another coroutine waits for the open transaction; from the
   CHECK(order == std::vector<int>{1, 2, 3});
 }
 
-TEST_CASE("a begin cancelled while queued never runs; one cancelled after it ran leaves nothing open") {
+TEST_CASE("a begin cancelled while queued never runs, one cancelled after it ran leaves nothing open") {
   test::database t("CREATE TABLE t(x)");
   // Queued: the worker is held, so the BEGIN cannot have run when it is cancelled.
   {
@@ -363,7 +363,7 @@ TEST_CASE("a begin cancelled while queued never runs; one cancelled after it ran
   });
 }
 
-TEST_CASE("a commit cancelled while queued leaves the transaction open; a started commit completes") {
+TEST_CASE("a commit cancelled while queued leaves the transaction open, a started commit completes") {
   test::database t("CREATE TABLE t(x)");
   auto tx = test::run(t.ctx, [](asiolite::connection& db) -> asio::awaitable<asiolite::transaction> {
     auto tx = co_await db.async_begin();
@@ -398,7 +398,7 @@ TEST_CASE("a commit cancelled while queued leaves the transaction open; a starte
   t.run([](asiolite::connection& db) -> asio::awaitable<void> { CHECK(co_await count(db) == 1); });
 }
 
-TEST_CASE("close waits for an open transaction; what it committed is kept") {
+TEST_CASE("close waits for an open transaction, what it committed is kept") {
   test::database t("CREATE TABLE t(x)");
   std::vector<std::string> events;
   asio::co_spawn(

@@ -305,7 +305,7 @@ TEST_CASE("an empty blob binds as a zero-length BLOB, never as NULL") {
   });
 }
 
-TEST_CASE("nullptr, std::nullopt and an empty std::optional bind NULL; a full optional binds its value") {
+TEST_CASE("nullptr, std::nullopt and an empty std::optional bind NULL, a full optional binds its value") {
   values_db t;
   t.run([](asiolite::connection& db) -> asio::awaitable<void> {
     std::vector<std::int64_t> ids_null;
