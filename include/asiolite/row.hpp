@@ -85,7 +85,7 @@ class rows {
 
     iterator() = default;
     row operator*() const noexcept { return row(rows_, index_); }
-    row operator[](difference_type n) const noexcept { return row(rows_, index_ + n); }
+    row operator[](difference_type n) const noexcept { return row(rows_, index_ + static_cast<std::size_t>(n)); }
     iterator& operator++() noexcept {
       ++index_;
       return *this;
@@ -105,11 +105,11 @@ class rows {
       return t;
     }
     iterator& operator+=(difference_type n) noexcept {
-      index_ += n;
+      index_ += static_cast<std::size_t>(n);  // a negative n wraps round to a step back
       return *this;
     }
     iterator& operator-=(difference_type n) noexcept {
-      index_ -= n;
+      index_ -= static_cast<std::size_t>(n);
       return *this;
     }
     friend iterator operator+(iterator i, difference_type n) noexcept { return i += n; }

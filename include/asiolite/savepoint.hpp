@@ -4,29 +4,15 @@
 #include <asiolite/config.hpp>
 #include <asiolite/default_token.hpp>
 #include <asiolite/detail/connection_impl.hpp>
-#include <asiolite/detail/detached_sql.hpp>
-#include <asiolite/detail/request.hpp>
+#include <asiolite/detail/transaction_state.hpp>
 #include <asiolite/error.hpp>
 
 #include <atomic>
 #include <memory>
-#include <string>
 
 namespace asiolite {
 
 namespace detail {
-struct savepoint_state {
-  savepoint_state(std::shared_ptr<lease_state> tx_lease, std::string savepoint_name)
-      : lease(std::move(tx_lease)),
-        name(std::move(savepoint_name)),
-        undo(std::make_shared<detached_sql>(request_kind::statement, lease->id,
-                                            "ROLLBACK TO " + name + "; RELEASE " + name)) {}
-
-  std::shared_ptr<lease_state> lease;  // of the transaction it is in
-  std::string name;
-  std::atomic<bool> ended{false};      // released or rolled back to, on the worker
-  std::shared_ptr<detached_sql> undo;  // queued by the destructor of an open savepoint
-};
 struct savepoint_access;
 }  // namespace detail
 
@@ -91,3 +77,5 @@ class savepoint {
 };
 
 }  // namespace asiolite
+
+#include <asiolite/impl/savepoint.hpp>

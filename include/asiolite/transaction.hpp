@@ -5,10 +5,10 @@
 #include <asiolite/config.hpp>
 #include <asiolite/default_token.hpp>
 #include <asiolite/detail/connection_impl.hpp>
-#include <asiolite/detail/detached_sql.hpp>
-#include <asiolite/detail/request.hpp>
 #include <asiolite/detail/request_target.hpp>
+#include <asiolite/detail/transaction_state.hpp>
 #include <asiolite/error.hpp>
+#include <asiolite/savepoint.hpp>
 #include <asiolite/statement_operations.hpp>
 
 #include <atomic>
@@ -34,19 +34,20 @@ struct transaction_options {
   std::chrono::milliseconds max_backoff{500};
 };
 
-class savepoint;
-
 namespace detail {
-struct transaction_state {
-  transaction_state(std::uint64_t id)
-      : lease(std::make_shared<lease_state>(id)),
-        rollback(std::make_shared<detached_sql>(request_kind::rollback, id, "ROLLBACK")) {}
-
-  std::shared_ptr<lease_state> lease;
-  std::shared_ptr<detached_sql> rollback;  // queued by the destructor of an open transaction
-  std::atomic<std::uint64_t> savepoints{0};
-};
 struct transaction_access;
+
+inline const char* begin_sql(begin_mode mode) noexcept {
+  switch (mode) {
+    case begin_mode::deferred:
+      return "BEGIN DEFERRED";
+    case begin_mode::immediate:
+      return "BEGIN IMMEDIATE";
+    case begin_mode::exclusive:
+      return "BEGIN EXCLUSIVE";
+  }
+  return "BEGIN";
+}
 }  // namespace detail
 
 /// An open transaction, from connection::async_begin. While it is open it holds the
@@ -135,4 +136,3 @@ class transaction : public statement_operations<transaction> {
 }  // namespace asiolite
 
 #include <asiolite/impl/transaction.hpp>
-#include <asiolite/savepoint.hpp>

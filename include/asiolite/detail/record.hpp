@@ -64,7 +64,7 @@ std::string describe_column(const Source& src, int i) {
   std::string s = "column ";
   s += std::to_string(i);
   s += " ('";
-  s += src.column_name(i);
+  s += src.column_name(static_cast<std::size_t>(i));
   s += "')";
   return s;
 }

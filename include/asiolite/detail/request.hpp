@@ -49,7 +49,8 @@ class request {
   // executor), or, with run == false, frees the request without running it.
   using deliver_fn = void (*)(request&, bool run);
 
-  request(request_kind kind, run_fn run, complete_fn complete) noexcept : kind_(kind), run_(run), complete_(complete) {}
+  request(request_kind kind, run_fn on_run, complete_fn on_complete) noexcept
+      : kind_(kind), run_(on_run), complete_(on_complete) {}
   request(const request&) = delete;
   request& operator=(const request&) = delete;
 

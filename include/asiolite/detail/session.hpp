@@ -34,8 +34,9 @@ struct statement_row {
   sqlite3_stmt* stmt;
 
   int column_count() const noexcept { return sqlite3_column_count(stmt); }
-  std::string_view column_name(int i) const noexcept {
-    const char* n = sqlite3_column_name(stmt, i);
+  // Indexed as row::column_name is, so that code over both converts nothing.
+  std::string_view column_name(std::size_t i) const noexcept {
+    const char* n = sqlite3_column_name(stmt, static_cast<int>(i));
     return n ? n : "";
   }
   // One sqlite3_column_value, then sqlite3_value_* on it: the column_* calls each lock
@@ -71,7 +72,7 @@ struct rows_access {
     r.cells_.clear();
     r.bytes_.clear();
     r.columns_.resize(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) r.columns_[static_cast<std::size_t>(i)].assign(statement_row{stmt}.column_name(i));
+    for (std::size_t i = 0; i < r.columns_.size(); ++i) r.columns_[i].assign(statement_row{stmt}.column_name(i));
   }
 
   static void append(rows& r, sqlite3_stmt* stmt) {

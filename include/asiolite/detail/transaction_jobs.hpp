@@ -1,13 +1,15 @@
 // What transaction and savepoint requests do on the worker (see the Job contract in
-// operation.hpp). Needs transaction and savepoint complete, hence its own header.
+// operation.hpp). The jobs that deliver a transaction or a savepoint make it in
+// impl/transaction.hpp and impl/savepoint.hpp, once those classes are complete.
 #pragma once
 
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/request.hpp>
 #include <asiolite/detail/session.hpp>
-#include <asiolite/savepoint.hpp>
+#include <asiolite/detail/transaction_state.hpp>
 #include <asiolite/sync_handle.hpp>
-#include <asiolite/transaction.hpp>
+
+#include <asio/any_io_executor.hpp>
 
 #include <memory>
 #include <optional>
@@ -15,35 +17,12 @@
 #include <string_view>
 #include <type_traits>
 
+namespace asiolite {
+class transaction;
+class savepoint;
+}  // namespace asiolite
+
 namespace asiolite::detail {
-
-struct transaction_access {
-  static transaction make(asio::any_io_executor ex, std::shared_ptr<connection_impl> impl,
-                          std::shared_ptr<transaction_state> state) {
-    return transaction(std::move(ex), std::move(impl), std::move(state));
-  }
-  static const std::shared_ptr<transaction_state>& state(const transaction& tx) { return tx.state_; }
-  static const std::shared_ptr<connection_impl>& impl(const transaction& tx) { return tx.impl_; }
-};
-
-struct savepoint_access {
-  static savepoint make(asio::any_io_executor ex, std::shared_ptr<connection_impl> impl,
-                        std::shared_ptr<savepoint_state> state) {
-    return savepoint(std::move(ex), std::move(impl), std::move(state));
-  }
-};
-
-inline const char* begin_sql(begin_mode mode) noexcept {
-  switch (mode) {
-    case begin_mode::deferred:
-      return "BEGIN DEFERRED";
-    case begin_mode::immediate:
-      return "BEGIN IMMEDIATE";
-    case begin_mode::exclusive:
-      return "BEGIN EXCLUSIVE";
-  }
-  return "BEGIN";
-}
 
 /// BEGIN; on success, delivers the transaction whose lease now holds the connection.
 class begin_job {
@@ -51,8 +30,8 @@ class begin_job {
   static constexpr request_kind kind = request_kind::begin;
   using result_type = transaction;
 
-  begin_job(begin_mode mode, asio::any_io_executor ex, std::shared_ptr<connection_impl> impl)
-      : sql_(begin_sql(mode)),
+  begin_job(const char* sql, asio::any_io_executor ex, std::shared_ptr<connection_impl> impl)
+      : sql_(sql),
         ex_(std::move(ex)),
         impl_(std::move(impl)),
         state_(std::make_shared<transaction_state>(next_lease_id())) {}
@@ -63,9 +42,7 @@ class begin_job {
     s.execute(sql_, f);
     begun_ = !f;
   }
-  // A transaction that began but is never delivered (its handler is dropped) rolls back
-  // in its destructor like any other.
-  result_type take_result() { return begun_ ? transaction_access::make(ex_, impl_, state_) : transaction(); }
+  result_type take_result();  // impl/transaction.hpp
   std::string_view sql() const noexcept { return sql_; }
 
  private:
@@ -108,7 +85,7 @@ class savepoint_job {
     s.execute(sql_, f);
     made_ = !f;
   }
-  result_type take_result() { return made_ ? savepoint_access::make(ex_, impl_, state_) : savepoint(); }
+  result_type take_result();  // impl/savepoint.hpp
   std::string_view sql() const noexcept { return sql_; }
 
  private:
@@ -151,7 +128,7 @@ class call_in_transaction_job {
   static_assert(std::is_void_v<result_type> || std::is_default_constructible_v<result_type>,
                 "asiolite: the callable must return void or a default-constructible type");
 
-  call_in_transaction_job(Fn fn, begin_mode mode) : fn_(std::move(fn)), begin_(begin_sql(mode)) {}
+  call_in_transaction_job(Fn fn, const char* begin) : fn_(std::move(fn)), begin_(begin) {}
 
   void operator()(session& s, failure& f) {
     if (!s.execute_script(begin_, f)) return;

@@ -71,7 +71,7 @@ auto connection::async_begin(Trailing&&... trailing) {
                       "asiolite: async_begin takes ([begin_mode], [diagnostics&], [token])");
         begin_mode mode = begin_mode::immediate;
         if constexpr (std::tuple_size_v<std::remove_cvref_t<decltype(inputs)>> == 1) mode = std::get<0>(inputs);
-        return start_request<detail::begin_job, transaction>(detail::begin_job(mode, ex_, impl_), diag,
+        return start_request<detail::begin_job, transaction>(detail::begin_job(detail::begin_sql(mode), ex_, impl_), diag,
                                                              std::forward<decltype(token)>(token));
       },
       std::forward<Trailing>(trailing)...);
@@ -85,19 +85,19 @@ using body_result_t = typename std::invoke_result_t<Body&, transaction&>::value_
 template <class Body>
 auto connection::async_transaction(Body body, transaction_options opts) {
   using result_type = detail::body_result_t<Body>;
-  return [](connection& db, Body body, transaction_options opts) -> asio::awaitable<result_type> {
-    auto backoff = opts.first_backoff;
+  return [](connection& db, Body tx_body, transaction_options tx_opts) -> asio::awaitable<result_type> {
+    auto backoff = tx_opts.first_backoff;
     for (unsigned attempt = 1;; ++attempt) {
       std::exception_ptr failure;
       bool busy = false;
       try {
-        transaction tx = co_await db.async_begin(opts.mode);
+        transaction tx = co_await db.async_begin(tx_opts.mode);
         if constexpr (std::is_void_v<result_type>) {
-          co_await body(tx);
+          co_await tx_body(tx);
           co_await tx.async_commit();
           co_return;
         } else {
-          result_type result = co_await body(tx);
+          result_type result = co_await tx_body(tx);
           co_await tx.async_commit();
           co_return result;
         }
@@ -109,10 +109,10 @@ auto connection::async_transaction(Body body, transaction_options opts) {
       }
       // The transaction, destroyed above, has queued its ROLLBACK: it runs before any
       // later request on this connection, the next BEGIN included.
-      if (!busy || attempt >= opts.max_attempts) std::rethrow_exception(failure);
+      if (!busy || attempt >= tx_opts.max_attempts) std::rethrow_exception(failure);
       asio::steady_timer timer(co_await asio::this_coro::executor, backoff);
       co_await timer.async_wait(asio::use_awaitable);
-      backoff = std::min(backoff * 2, opts.max_backoff);
+      backoff = std::min(backoff * 2, tx_opts.max_backoff);
     }
   }(*this, std::move(body), opts);
 }
@@ -128,7 +128,7 @@ auto connection::async_call_in_transaction(Fn&& fn, Trailing&&... trailing) {
                       "asiolite: async_call_in_transaction takes (fn, [begin_mode], [diagnostics&], [token])");
         begin_mode mode = begin_mode::immediate;
         if constexpr (std::tuple_size_v<std::remove_cvref_t<decltype(inputs)>> == 1) mode = std::get<0>(inputs);
-        return start_request<job, typename job::result_type>(job(std::forward<Fn>(fn), mode), diag,
+        return start_request<job, typename job::result_type>(job(std::forward<Fn>(fn), detail::begin_sql(mode)), diag,
                                                              std::forward<decltype(token)>(token));
       },
       std::forward<Trailing>(trailing)...);
