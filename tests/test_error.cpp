@@ -6,6 +6,7 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/redirect_error.hpp>
 
+#include <cerrno>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +22,10 @@
 #include <thread>
 #include <tuple>
 #include <vector>
+
+#include <grp.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace {
 
@@ -460,57 +465,130 @@ TEST_CASE("a path that cannot be opened fails with cantopen and names the path")
   asio::io_context ctx;
   const std::string in_missing_dir = (dir.path() / "no-such-dir" / "x.db").string();
   const std::string missing_file = dir.db("missing.db");
-  test::run(ctx, [](std::string in_missing_dir, std::string missing_file) -> asio::awaitable<void> {
+  test::run(ctx, [](std::string no_dir_path, std::string missing_path) -> asio::awaitable<void> {
     auto ex = co_await asio::this_coro::executor;
 
     asiolite::diagnostics diag;
     asiolite::options defaults;
-    auto [e1, c1] = co_await asiolite::connection::async_open(ex, in_missing_dir, defaults, diag, tuple_token);
+    auto [e1, c1] = co_await asiolite::connection::async_open(ex, no_dir_path, defaults, diag, tuple_token);
     CHECK(e1 == asiolite::errc::cantopen);
     CHECK((e1.value() & 0xff) == SQLITE_CANTOPEN);
-    CHECK(contains(diag.message(), in_missing_dir));
+    CHECK(contains(diag.message(), no_dir_path));
     CHECK_FALSE(c1.is_open());
 
     // The default token throws sqlite_error with the path in what().
     std::string what;
     std::error_code thrown;
     try {
-      auto c = co_await asiolite::connection::async_open(ex, in_missing_dir);
+      auto c = co_await asiolite::connection::async_open(ex, no_dir_path);
     } catch (const asiolite::sqlite_error& e) {
       what = e.what();
       thrown = e.code();
     }
     CHECK(thrown == asiolite::errc::cantopen);
-    CHECK(contains(what, in_missing_dir));
+    CHECK(contains(what, no_dir_path));
 
     asiolite::options read_only;
     read_only.mode = asiolite::open_mode::read_only;
-    auto [e2, c2] = co_await asiolite::connection::async_open(ex, missing_file, read_only, diag, tuple_token);
+    auto [e2, c2] = co_await asiolite::connection::async_open(ex, missing_path, read_only, diag, tuple_token);
     CHECK(e2 == asiolite::errc::cantopen);
-    CHECK(contains(diag.message(), missing_file));
+    CHECK(contains(diag.message(), missing_path));
     CHECK_FALSE(c2.is_open());
 
     asiolite::options read_write;
     read_write.mode = asiolite::open_mode::read_write;
-    auto [e3, c3] = co_await asiolite::connection::async_open(ex, missing_file, read_write, diag, tuple_token);
+    auto [e3, c3] = co_await asiolite::connection::async_open(ex, missing_path, read_write, diag, tuple_token);
     CHECK(e3 == asiolite::errc::cantopen);
-    CHECK(contains(diag.message(), missing_file));
-    CHECK_FALSE(std::filesystem::exists(missing_file));
+    CHECK(contains(diag.message(), missing_path));
+    CHECK_FALSE(std::filesystem::exists(missing_path));
 
     // A connection object whose open failed is closed: requests fail with closed, and it can open again.
     asiolite::connection db(ex);
-    auto [e4] = co_await db.async_open(in_missing_dir, diag, tuple_token);
+    auto [e4] = co_await db.async_open(no_dir_path, diag, tuple_token);
     CHECK(e4 == asiolite::errc::cantopen);
-    CHECK(contains(diag.message(), in_missing_dir));
+    CHECK(contains(diag.message(), no_dir_path));
     CHECK_FALSE(db.is_open());
     auto [e5, v5] = co_await db.async_query_scalar<int>("SELECT 1", tuple_token);
     CHECK(e5 == asiolite::errc::closed);
-    co_await db.async_open(missing_file);
+    co_await db.async_open(missing_path);
     CHECK(db.is_open());
     const auto one = co_await db.async_query_scalar<int>("SELECT 1");
     CHECK(one == 1);
     co_await db.async_close();
   }(in_missing_dir, missing_file));
+}
+
+namespace {
+
+// Runs the open probe on `path` as a user without privileges (nobody, when the test runs
+// as root, for whom no permission is ever missing) and returns what it printed. The probe
+// is copied next to the database first: the build tree may be closed to other users.
+std::string open_unprivileged(const test::temp_dir& dir, const std::string& path) {
+  const auto probe = dir.path() / "open_probe";
+  std::filesystem::copy_file(ASIOLITE_OPEN_PROBE, probe);
+  std::filesystem::permissions(probe, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                          std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                          std::filesystem::perms::others_exec);
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    const gid_t nobody = 65534;
+    if (geteuid() == 0 && (setgroups(0, nullptr) != 0 || setgid(nobody) != 0 || setuid(nobody) != 0)) _exit(3);
+    execl(probe.c_str(), probe.c_str(), path.c_str(), static_cast<char*>(nullptr));
+    _exit(4);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[512];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  INFO("the probe printed: " << out);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);  // 0: the open failed; 3: could not drop privileges; 4: could not start
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a failed open says why: after the path, the operating system's reason") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  const std::string in_missing_dir = (dir.path() / "no-such-dir" / "x.db").string();
+  const std::string a_directory = (dir.path() / "a-directory").string();
+  std::filesystem::create_directory(a_directory);
+
+  const auto open_message = [&](const std::string& path, asiolite::open_mode mode) {
+    return test::run(ctx, [](std::string p, asiolite::open_mode m) -> asio::awaitable<std::string> {
+      asiolite::options opts;
+      opts.mode = m;
+      asiolite::diagnostics diag;
+      asiolite::connection db(co_await asio::this_coro::executor);
+      auto [ec] = co_await db.async_open(p, opts, diag, tuple_token);
+      co_return ec ? diag.message() : std::string("opened");
+    }(path, mode));
+  };
+  const auto reason = [](int err) { return " (" + std::system_category().message(err) + ")"; };
+
+  CHECK(open_message(in_missing_dir, asiolite::open_mode::read_write_create) ==
+        "unable to open database file: '" + in_missing_dir + "'" + reason(ENOENT));
+  CHECK(open_message(a_directory, asiolite::open_mode::read_write_create) ==
+        "unable to open database file: '" + a_directory + "'" + reason(EISDIR));
+
+  // No permission to create a file in the directory.
+  const auto locked = dir.path() / "locked";
+  std::filesystem::create_directory(locked);
+  std::filesystem::permissions(locked, std::filesystem::perms::none);
+  const std::string in_locked = (locked / "x.db").string();
+  CHECK(open_unprivileged(dir, in_locked) ==
+        "unable to open database file: '" + in_locked + "'" + reason(EACCES) + "\n");
+  std::filesystem::permissions(locked, std::filesystem::perms::owner_all);
 }
 
 // ---- error codes and conditions

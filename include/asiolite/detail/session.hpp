@@ -22,6 +22,7 @@
 #include <ranges>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <tuple>
 #include <utility>
@@ -205,6 +206,9 @@ class session {
     if (rc != SQLITE_OK) {
       std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       msg += ": '" + path + "'";
+      // SQLite says only "unable to open database file"; the system call's error says why.
+      if (const int err = db_ ? sqlite3_system_errno(db_) : 0; err != 0)
+        msg += " (" + std::system_category().message(err) + ")";
       f.set(make_sqlite_error_code(db_ ? sqlite3_extended_errcode(db_) : rc), std::move(msg));
       close();
       return false;

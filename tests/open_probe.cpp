@@ -1,0 +1,32 @@
+// A program that opens one database and prints why it could not: what a user whose
+// process lacks a permission sees. test_error.cpp runs it as an unprivileged user, since
+// the test process may run as root, for whom no permission is ever missing.
+// Usage: open_probe <path>. Prints the failure's message; exits 0 if the open failed.
+#include <asiolite.hpp>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+
+#include <cstdio>
+#include <string>
+
+int main(int argc, char** argv) {
+  if (argc != 2) return 2;
+  asio::io_context ctx;
+  std::error_code ec;
+  asiolite::diagnostics diag;
+  asio::co_spawn(
+      ctx,
+      [](std::string path, std::error_code& out, asiolite::diagnostics& d) -> asio::awaitable<void> {
+        asiolite::connection db(co_await asio::this_coro::executor);
+        asiolite::options opts;
+        auto [e] = co_await db.async_open(path, opts, d, asiolite::compat::as_tuple(asio::use_awaitable));
+        out = e;
+      }(argv[1], ec, diag),
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  ctx.run();
+  std::printf("%s\n", diag.message().c_str());
+  return ec ? 0 : 1;
+}
