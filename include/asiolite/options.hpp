@@ -72,7 +72,7 @@ struct options {
   std::size_t statement_cache_capacity = 100;
 
   /// How many rows a cursor fetches per request, unless async_cursor says otherwise
-  /// (cursor_options::batch_size). A cursor holds at most about two batches. At least 1.
+  /// (cursor_options::batch_size). A cursor holds about three batches. 0 counts as 1.
   std::size_t cursor_batch_size = 256;
 
   /// More pragmas, each run as "PRAGMA <text>" after the ones above, e.g. "cache_size = -20000".
