@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Builds and runs the consumer project (tests/consumer) against asiolite three ways:
-# FetchContent of the checkout, add_subdirectory of it, and find_package after
-# `cmake --install` to a temporary prefix. Checks that a consumed asiolite builds none of
-# its own tests, examples or benchmarks. No network. Usage: run.sh [asiolite-checkout]
-# (default: two levels up from this script). Extra CMake arguments: $CONSUMER_CMAKE_ARGS.
+# Builds and runs the consumer project (tests/consumer) against asiolite every way the
+# README shows: FetchContent of a copy, of a git URL and tag, and of a release archive;
+# add_subdirectory (with g++ and with clang++); find_package after `cmake --install` to a
+# temporary prefix; and pkg-config from that prefix, without CMake (g++ and clang++). The
+# consumer compiles with -Werror and the strict warnings, so a warning from asiolite's
+# headers fails here. Checks that a consumed asiolite builds none of its own tests,
+# examples or benchmarks. No network. Usage: run.sh [asiolite-checkout] (default: two
+# levels up from this script). Extra CMake arguments: $CONSUMER_CMAKE_ARGS.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,12 +22,13 @@ fail() {
   exit 1
 }
 
-# consume <mode> [cmake args...]: configure, build, and run the consumer in $tmp/<mode>.
+# consume <mode>[-<variant>] [cmake args...]: configure, build, and run the consumer in
+# $tmp/<mode>[-<variant>], consuming asiolite the way <mode> names.
 consume() {
   local mode=$1 build=$tmp/$1
   shift
   echo "---- consumer: $mode"
-  cmake -S "$here" -B "$build" -DASIOLITE_CONSUME="$mode" ${extra[@]+"${extra[@]}"} "$@"
+  cmake -S "$here" -B "$build" -DASIOLITE_CONSUME="${mode%%-*}" ${extra[@]+"${extra[@]}"} "$@"
   cmake --build "$build" -j "$jobs"
 
   # asiolite's own tests, examples and benchmarks must not be defined (CMakeLists.txt
@@ -32,15 +36,19 @@ consume() {
   # consumer's main.cpp.o is the only object file the build may produce.
   local stray
   stray=$(find "$build" -type f \( -name '*.o' -o -name 'asiolite_*' -o -name 'quickstart*' \) \
-    ! -path '*/CMakeFiles/consumer.dir/main.cpp.o' ! -path '*/CMakeFiles/CMake*' -print)
+    ! -path '*/CMakeFiles/consumer.dir/main.cpp.o' ! -path '*/CMakeFiles/CMake*' ! -path '*/_deps/*-src/*' -print)
   [ -z "$stray" ] || fail "$mode: asiolite's own tests/examples were built: $stray"
   local listed
   listed=$(ctest --test-dir "$build" -N | sed -n 's/^ *Test *#[0-9]*: //p')
   [ "$listed" = "consumer" ] || fail "$mode: expected only the test 'consumer', ctest lists: $listed"
-  if [ "$mode" != package ]; then
-    for opt in ASIOLITE_BUILD_TESTS ASIOLITE_BUILD_EXAMPLES ASIOLITE_BUILD_BENCHMARKS; do
+  if [ "${mode%%-*}" != package ]; then
+    for opt in ASIOLITE_BUILD_TESTS ASIOLITE_BUILD_EXAMPLES ASIOLITE_BUILD_BENCHMARKS ASIOLITE_CHECK_HEADERS \
+      ASIOLITE_INSTALL; do
       grep -qx "$opt:BOOL=OFF" "$build/CMakeCache.txt" || fail "$mode: $opt is not OFF when consumed"
     done
+    # Installing the application installs nothing of asiolite's.
+    cmake --install "$build" --prefix "$build/installed" >/dev/null
+    [ ! -e "$build/installed" ] || fail "$mode: installing the consumer installed $(find "$build/installed" -type f)"
   fi
 
   ctest --test-dir "$build" --output-on-failure
@@ -48,7 +56,26 @@ consume() {
 }
 
 consume fetchcontent -DASIOLITE_SOURCE_DIR="$root"
+
+# A git URL and a release tag: a clone of the checkout's HEAD, tagged as the README's
+# example names the release; and a release archive made by git archive.
+version=$(sed -n 's/^project(asiolite VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")
+if git -C "$root" rev-parse --verify -q HEAD >/dev/null; then
+  git clone -q --bare "$root" "$tmp/asiolite.git"
+  git -C "$tmp/asiolite.git" tag "v$version" HEAD
+  consume fetchcontent-git -DASIOLITE_GIT_URL="file://$tmp/asiolite.git" \
+    -DASIOLITE_GIT_TAG="v$version"
+  git -C "$root" archive --format=tar.gz --prefix="asiolite-$version/" -o "$tmp/asiolite-$version.tar.gz" HEAD
+  sha=$(sha256sum "$tmp/asiolite-$version.tar.gz" | cut -d' ' -f1)
+  consume fetchcontent-archive \
+    -DASIOLITE_ARCHIVE_URL="file://$tmp/asiolite-$version.tar.gz" -DASIOLITE_ARCHIVE_SHA256="$sha"
+else
+  fail "$root is not a git checkout: the git URL and archive forms cannot be tried"
+fi
+
 consume subdirectory -DASIOLITE_SOURCE_DIR="$root"
+consume subdirectory-clang -DASIOLITE_SOURCE_DIR="$root" \
+  -DCMAKE_CXX_COMPILER=clang++
 
 echo "---- consumer: install asiolite to a temporary prefix"
 prefix=$tmp/prefix
@@ -56,7 +83,8 @@ cmake -S "$root" -B "$tmp/asiolite" -DCMAKE_BUILD_TYPE=Release \
   -DASIOLITE_BUILD_TESTS=OFF -DASIOLITE_BUILD_EXAMPLES=OFF -DASIOLITE_BUILD_BENCHMARKS=OFF ${extra[@]+"${extra[@]}"}
 cmake --build "$tmp/asiolite" -j "$jobs"
 cmake --install "$tmp/asiolite" --prefix "$prefix"
-for f in include/asiolite.hpp include/asiolite/connection.hpp share/asiolite/cmake/asioliteConfig.cmake \
+for f in include/asiolite.hpp include/asiolite/connection.hpp share/pkgconfig/asiolite.pc \
+  share/asiolite/cmake/asioliteConfig.cmake \
   share/asiolite/cmake/asioliteConfigVersion.cmake share/asiolite/cmake/asiolite-targets.cmake; do
   [ -f "$prefix/$f" ] || fail "install: $f is missing"
 done
@@ -69,4 +97,17 @@ consume package -DCMAKE_PREFIX_PATH="$prefix"
 grep -qx "asiolite_DIR:PATH=$prefix/share/asiolite/cmake" "$tmp/package/CMakeCache.txt" ||
   fail "package: find_package did not use the installed package: $(grep '^asiolite_DIR' "$tmp/package/CMakeCache.txt")"
 
-echo "---- consumer: all three ways passed"
+# pkg-config, as the README shows it, with both compilers and the consumer's warnings.
+echo "---- consumer: pkg-config"
+[ -f "$prefix/share/pkgconfig/asiolite.pc" ] || fail "install: share/pkgconfig/asiolite.pc is missing"
+flags=$(PKG_CONFIG_PATH="$prefix/share/pkgconfig" pkg-config --cflags --libs asiolite) ||
+  fail "pkg-config does not take the installed asiolite.pc"
+echo "pkg-config --cflags --libs asiolite: $flags"
+for cxx in g++ clang++; do
+  # shellcheck disable=SC2086 # pkg-config's output is a list of flags
+  "$cxx" -std=c++20 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Werror \
+    "$here/main.cpp" -o "$tmp/consumer-pc-$cxx" $flags || fail "pkg-config: $cxx could not build the consumer"
+  "$tmp/consumer-pc-$cxx" | grep -qx "asiolite consumer: ok" || fail "pkg-config: the $cxx build did not report ok"
+done
+
+echo "---- consumer: every way passed"
