@@ -32,7 +32,7 @@ const cpu_set_t& initial_cpus() {
 std::vector<int> usable_cpus() {
   std::vector<int> cpus;
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
-    if (CPU_ISSET(cpu, &initial_cpus())) cpus.push_back(cpu);
+    if (CPU_ISSET(static_cast<std::size_t>(cpu), &initial_cpus())) cpus.push_back(cpu);
   return cpus;
 }
 
@@ -107,7 +107,7 @@ void pin_this_thread(int cpu) {
   cpu_set_t set = initial_cpus();
   if (cpu >= 0) {
     CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
+    CPU_SET(static_cast<std::size_t>(cpu), &set);
   }
   if (const int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set); rc != 0)
     throw std::runtime_error("cannot pin a thread to CPU " + std::to_string(cpu) + ": " + std::strerror(rc));

@@ -33,9 +33,9 @@ asio::awaitable<void> demo() {
   asiolite::options opts;  // named first (g++ 12)
   opts.statement_timeout = 200ms;
   auto guarded = co_await asiolite::connection::async_open(ex, ":memory:", opts);
-  auto [ec, sum] =
+  auto [timeout_ec, sum] =
       co_await guarded.async_query_scalar<std::int64_t>(slow_query, asiolite::compat::as_tuple(asio::use_awaitable));
-  std::printf("statement timeout: %s\n", ec.message().c_str());
+  std::printf("statement timeout: %s\n", timeout_ec.message().c_str());
 
   // 3. Shutdown: cancel everything queued and running, then close.
   for (int i = 0; i < 3; ++i)

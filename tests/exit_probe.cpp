@@ -16,10 +16,10 @@ int main(int argc, char** argv) {
   asio::io_context ctx;
   asio::co_spawn(
       ctx,
-      [](std::string path, int rows) -> asio::awaitable<void> {
-        auto db = co_await asiolite::connection::async_open(co_await asio::this_coro::executor, path);
+      [](std::string db_path, int count) -> asio::awaitable<void> {
+        auto db = co_await asiolite::connection::async_open(co_await asio::this_coro::executor, db_path);
         co_await db.async_execute("CREATE TABLE t(x)");
-        for (int i = 0; i < rows; ++i) db.async_execute("INSERT INTO t VALUES (?)", i, asio::detached);
+        for (int i = 0; i < count; ++i) db.async_execute("INSERT INTO t VALUES (?)", i, asio::detached);
       }(path, rows),
       asio::detached);
   ctx.run();

@@ -37,16 +37,16 @@ namespace {
 std::int64_t rows_in(const std::string& path) {
   asio::io_context ctx;
   auto db = test::open(ctx, path);
-  return test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<std::int64_t> {
-    const auto n = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
-    co_await db.async_close();  // before the test removes the file
+  return test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<std::int64_t> {
+    const auto n = co_await conn.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    co_await conn.async_close();  // before the test removes the file
     co_return n;
   }(db));
 }
 
 void create_table(asio::io_context& ctx, asiolite::connection& db) {
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-    co_await db.async_execute("CREATE TABLE IF NOT EXISTS t(x INTEGER)");
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+    co_await conn.async_execute("CREATE TABLE IF NOT EXISTS t(x INTEGER)");
   }(db));
 }
 
@@ -188,8 +188,8 @@ TEST_CASE("lifetime: connections dropped without close while requests are queued
 
   for (int c = 0; c < conns; ++c)
     asiolite::connection::async_open(
-        ctx, dir.db("c" + std::to_string(c) + ".db"), [&, c](std::error_code ec, asiolite::connection db) {
-          if (ec) {
+        ctx, dir.db("c" + std::to_string(c) + ".db"), [&, c](std::error_code open_ec, asiolite::connection db) {
+          if (open_ec) {
             ++open_failed;
             return;
           }
@@ -700,10 +700,10 @@ TEST_CASE("a default-constructed connection used from a coroutine completes with
   // executor, which throws bad_executor inside the awaitable's initiation: std::terminate.
   asio::io_context ctx;
   std::error_code got;
-  test::run(ctx, [](std::error_code& got) -> asio::awaitable<void> {
+  test::run(ctx, [](std::error_code& result) -> asio::awaitable<void> {
     asiolite::connection db;
     auto [ec, r] = co_await db.async_execute("SELECT 1", asiolite::compat::as_tuple(asio::use_awaitable));
-    got = ec;
+    result = ec;
   }(got));
   CHECK(got == asiolite::errc::closed);
 }

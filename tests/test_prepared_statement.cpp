@@ -144,25 +144,25 @@ TEST_CASE("a prepared statement used after its connection closed fails with errc
   test::temp_dir dir;
   asio::io_context ctx;
   auto db = test::open(ctx, dir.db());
-  test::run(ctx, [](asiolite::connection& db, std::string path) -> asio::awaitable<void> {
-    co_await db.async_execute("CREATE TABLE t(x)");
-    auto insert = co_await db.async_prepare("INSERT INTO t VALUES (?)");
+  test::run(ctx, [](asiolite::connection& conn, std::string path) -> asio::awaitable<void> {
+    co_await conn.async_execute("CREATE TABLE t(x)");
+    auto insert = co_await conn.async_prepare("INSERT INTO t VALUES (?)");
     co_await insert.async_execute(1);
-    co_await db.async_close();
+    co_await conn.async_close();
 
     auto as_tuple = asiolite::compat::as_tuple(asio::use_awaitable);
     auto [after_close, r1] = co_await insert.async_execute(2, as_tuple);
     CHECK(after_close == asiolite::errc::closed);
 
     // Opened again, the connection has a new database handle: the statement is gone for good.
-    co_await db.async_open(path);
+    co_await conn.async_open(path);
     asiolite::diagnostics diag;
     auto [after_reopen, r2] = co_await insert.async_execute(3, diag, as_tuple);
     CHECK(after_reopen == asiolite::errc::closed);
     CHECK(diag.message().find("cannot outlive its connection") != std::string::npos);
-    auto count = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    auto count = co_await conn.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
     CHECK(count == 1);
-    co_await db.async_close();
+    co_await conn.async_close();
   }(db, dir.db()));
 }
 
@@ -202,11 +202,11 @@ TEST_CASE("many coroutines on many threads share one prepared statement") {
   test::temp_dir dir;
   asio::io_context ctx(4);
   auto db = test::open(ctx, dir.db());
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-    co_await db.async_execute("CREATE TABLE t(who INTEGER, n INTEGER)");
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+    co_await conn.async_execute("CREATE TABLE t(who INTEGER, n INTEGER)");
   }(db));
-  auto insert = test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<asiolite::prepared_statement> {
-    co_return co_await db.async_prepare("INSERT INTO t VALUES (?, ?)");
+  auto insert = test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<asiolite::prepared_statement> {
+    co_return co_await conn.async_prepare("INSERT INTO t VALUES (?, ?)");
   }(db));
 
   constexpr int coroutines = 8, runs = 50;
@@ -214,10 +214,10 @@ TEST_CASE("many coroutines on many threads share one prepared statement") {
   for (int c = 0; c < coroutines; ++c)
     asio::co_spawn(
         ctx,
-        [](asiolite::prepared_statement& st, int who, std::atomic<int>& ok) -> asio::awaitable<void> {
+        [](asiolite::prepared_statement& st, int who, std::atomic<int>& successes) -> asio::awaitable<void> {
           for (int i = 0; i < runs; ++i) {
             auto r = co_await st.async_execute(who, i);
-            if (r.changes == 1) ++ok;
+            if (r.changes == 1) ++successes;
           }
         }(insert, c, ok),
         [&](std::exception_ptr e) {
@@ -227,8 +227,8 @@ TEST_CASE("many coroutines on many threads share one prepared statement") {
   ctx.restart();
   CHECK(ok == coroutines * runs);
   CHECK(failed == 0);
-  auto total = test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<std::int64_t> {
-    co_return co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+  auto total = test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<std::int64_t> {
+    co_return co_await conn.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
   }(db));
   CHECK(total == coroutines * runs);
 }

@@ -30,11 +30,11 @@ constexpr const char* people_schema =
 asiolite::rows query(const std::string& sql) {
   test::temp_dir dir;
   asio::io_context ctx;
-  return test::run(ctx, [](std::string path, std::string sql) -> asio::awaitable<asiolite::rows> {
+  return test::run(ctx, [](std::string path, std::string statement) -> asio::awaitable<asiolite::rows> {
     auto ex = co_await asio::this_coro::executor;
     auto db = co_await asiolite::connection::async_open(ex, path);
     co_await db.async_execute_script(people_schema);
-    asiolite::rows rows = co_await db.async_query(sql);
+    asiolite::rows rows = co_await db.async_query(statement);
     co_await db.async_close();
     co_return rows;
   }(dir.db(), sql));

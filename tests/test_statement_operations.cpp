@@ -27,13 +27,13 @@ TEST_CASE("async_call runs its function on the worker thread and delivers the re
   auto db = test::open(ctx, ":memory:");
   std::thread::id worker;
   asiolite::options opts;
-  auto result = test::run(ctx, [](asiolite::connection& db, std::thread::id& worker) -> asio::awaitable<std::int64_t> {
-    co_await db.async_call([&worker](asiolite::sync_handle& h) {
-      worker = std::this_thread::get_id();
+  auto result = test::run(ctx, [](asiolite::connection& conn, std::thread::id& tid) -> asio::awaitable<std::int64_t> {
+    co_await conn.async_call([&tid](asiolite::sync_handle& h) {
+      tid = std::this_thread::get_id();
       h.execute("CREATE TABLE t(x)");
       for (int i = 1; i <= 100; ++i) h.execute("INSERT INTO t VALUES (?)", i);
     });
-    co_return co_await db.async_call(
+    co_return co_await conn.async_call(
         [](asiolite::sync_handle& h) { return h.query_scalar<std::int64_t>("SELECT sum(x) FROM t"); });
   }(db, worker));
   CHECK(result == 5050);
@@ -44,38 +44,38 @@ TEST_CASE("async_call runs its function on the worker thread and delivers the re
 TEST_CASE("an exception thrown by async_call's function reaches the caller, and the worker goes on") {
   asio::io_context ctx;
   auto db = test::open(ctx, ":memory:");
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
     bool caught = false;
     try {
-      co_await db.async_call([](asiolite::sync_handle&) -> int { throw std::invalid_argument("no thanks"); });
+      co_await conn.async_call([](asiolite::sync_handle&) -> int { throw std::invalid_argument("no thanks"); });
     } catch (const std::invalid_argument& e) {
       caught = std::string(e.what()) == "no thanks";
     }
     CHECK(caught);
 
     asiolite::diagnostics diag;
-    auto [ec, n] = co_await db.async_call([](asiolite::sync_handle&) -> int { throw std::runtime_error("again"); },
-                                          diag, asiolite::compat::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await conn.async_call([](asiolite::sync_handle&) -> int { throw std::runtime_error("again"); },
+                                            diag, asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec == asiolite::errc::user_exception);
     CHECK(diag.message() == "again");
 
     // An sqlite_error thrown by a sync_handle call keeps its code on the error_code path.
-    auto [ec2] = co_await db.async_call([](asiolite::sync_handle& h) { h.execute("SELECT * FROM nowhere"); },
-                                        asiolite::compat::as_tuple(asio::use_awaitable));
+    auto [ec2] = co_await conn.async_call([](asiolite::sync_handle& h) { h.execute("SELECT * FROM nowhere"); },
+                                          asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec2 == asiolite::errc::error);
 
-    CHECK(co_await db.async_call([](asiolite::sync_handle& h) { return h.query_scalar<int>("SELECT 3"); }) == 3);
+    CHECK(co_await conn.async_call([](asiolite::sync_handle& h) { return h.query_scalar<int>("SELECT 3"); }) == 3);
   }(db));
 }
 
 TEST_CASE("async_call accepts move-only callables and returns copies of what they return") {
   asio::io_context ctx;
   auto db = test::open(ctx, ":memory:");
-  auto text = test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<std::string> {
+  auto text = test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<std::string> {
     // Named first: g++ 12 destroys a lambda temporary with non-trivial captures twice
     // inside a co_await expression.
     auto fn = [p = std::make_unique<std::string>("kept")](asiolite::sync_handle&) -> const std::string& { return *p; };
-    co_return co_await db.async_call(std::move(fn));
+    co_return co_await conn.async_call(std::move(fn));
   }(db));
   CHECK(text == "kept");
 }
@@ -97,8 +97,8 @@ asio::awaitable<bool> in_transaction(asiolite::connection& db) {
 }
 
 std::int64_t count_rows(asio::io_context& ctx, asiolite::connection& db, std::string table) {
-  return test::run(ctx, [](asiolite::connection& db, std::string table) -> asio::awaitable<std::int64_t> {
-    co_return co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM " + table);
+  return test::run(ctx, [](asiolite::connection& conn, std::string table_name) -> asio::awaitable<std::int64_t> {
+    co_return co_await conn.async_query_scalar<std::int64_t>("SELECT count(*) FROM " + table_name);
   }(db, std::move(table)));
 }
 
@@ -243,8 +243,8 @@ TEST_CASE("async_execute_many copies the range before it returns") {
   asio::io_context ctx;
   test::temp_dir dir;
   auto db = test::open(ctx, dir.db());
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-    co_await db.async_execute("CREATE TABLE t(x TEXT)");
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+    co_await conn.async_execute("CREATE TABLE t(x TEXT)");
   }(db));
   std::error_code result = asiolite::make_error_code(asiolite::errc::error);
   std::int64_t changes = 0;
@@ -273,8 +273,8 @@ TEST_CASE("async_execute_many copies the range before it returns") {
   ctx.restart();
   CHECK(!result);
   CHECK(changes == 3);
-  auto all = test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<std::vector<std::string>> {
-    co_return co_await db.async_query<std::string>("SELECT x FROM t ORDER BY rowid");
+  auto all = test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<std::vector<std::string>> {
+    co_return co_await conn.async_query<std::string>("SELECT x FROM t ORDER BY rowid");
   }(db));
   CHECK(all == std::vector<std::string>{"a", "b", "c", "d", "e", "f", "g", "a", "c"});
 }
@@ -311,8 +311,8 @@ packed_row expected_packed(int i) {
 }
 
 std::vector<packed_row> read_packed(asio::io_context& ctx, asiolite::connection& db) {
-  return test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<std::vector<packed_row>> {
-    co_return co_await db.async_query<packed_row>("SELECT id, c, o, sv, vb, bv FROM p ORDER BY id");
+  return test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<std::vector<packed_row>> {
+    co_return co_await conn.async_query<packed_row>("SELECT id, c, o, sv, vb, bv FROM p ORDER BY id");
   }(db));
 }
 
@@ -492,8 +492,8 @@ TEST_CASE("cancelling a running async_execute_many rolls back every element") {
         nullptr, nullptr, nullptr);
   };
   auto db = test::open(ctx, dir.db(), opts);
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-    co_await db.async_execute("CREATE TABLE t(x INTEGER)");
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+    co_await conn.async_execute("CREATE TABLE t(x INTEGER)");
   }(db));
 
   std::vector<std::tuple<int, int>> elements;

@@ -35,17 +35,17 @@ TEST_CASE("sync_handle runs every statement form on the worker thread") {
   test::database fx("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT)");
   fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
     auto s = co_await db.async_call([](asiolite::sync_handle& h) {
-      seen s;
-      s.insert = h.execute("INSERT INTO t(name) VALUES (?)", "ada");
+      seen out;
+      out.insert = h.execute("INSERT INTO t(name) VALUES (?)", "ada");
       h.execute_script("INSERT INTO t(name) VALUES ('bob'); INSERT INTO t(name) VALUES ('cy');");
-      s.rows = h.query("SELECT name FROM t ORDER BY id").size();
-      s.typed = h.query<item>("SELECT id, name FROM t WHERE id > ?", 1).size();
-      s.one = h.query_one<std::string>("SELECT name FROM t WHERE id = ?", 2);
-      s.none = h.query_one<std::string>("SELECT name FROM t WHERE id = ?", 9);
-      s.count = h.query_scalar<std::int64_t>("SELECT count(*) FROM t");
-      s.handle = h.native_handle() != nullptr;
-      s.thread = std::this_thread::get_id();
-      return s;
+      out.rows = h.query("SELECT name FROM t ORDER BY id").size();
+      out.typed = h.query<item>("SELECT id, name FROM t WHERE id > ?", 1).size();
+      out.one = h.query_one<std::string>("SELECT name FROM t WHERE id = ?", 2);
+      out.none = h.query_one<std::string>("SELECT name FROM t WHERE id = ?", 9);
+      out.count = h.query_scalar<std::int64_t>("SELECT count(*) FROM t");
+      out.handle = h.native_handle() != nullptr;
+      out.thread = std::this_thread::get_id();
+      return out;
     });
     CHECK(s.insert.changes == 1);
     CHECK(s.insert.last_insert_rowid == 1);
@@ -72,27 +72,27 @@ TEST_CASE("a sync_statement is prepared once and runs many times with new argume
   test::database fx("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT)");
   fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
     auto s = co_await db.async_call([](asiolite::sync_handle& h) {
-      seen s;
+      seen out;
       auto insert = h.prepare("INSERT INTO t(id, name) VALUES (?, ?)");
-      s.sql = insert.sql();
-      s.handle = insert.native_handle() != nullptr;
+      out.sql = insert.sql();
+      out.handle = insert.native_handle() != nullptr;
       for (int i = 1; i <= 100; ++i)
-        if (insert.execute(i, "n" + std::to_string(i)).last_insert_rowid == i) ++s.rowids_ok;
+        if (insert.execute(i, "n" + std::to_string(i)).last_insert_rowid == i) ++out.rowids_ok;
 
       auto by_id = h.prepare("SELECT id, name FROM t WHERE id = ?");
-      s.n7 = by_id.query_one<item>(7)->name;
-      s.n8 = by_id.query<item>(8).at(0).name;
-      s.untyped = by_id.query(9).size();
-      s.missing = !by_id.query_one<item>(1000);
+      out.n7 = by_id.query_one<item>(7)->name;
+      out.n8 = by_id.query<item>(8).at(0).name;
+      out.untyped = by_id.query(9).size();
+      out.missing = !by_id.query_one<item>(1000);
 
       auto count = h.prepare("SELECT count(*) FROM t WHERE id > ?");
-      s.above_90 = count.query_scalar<std::int64_t>(90);
-      s.above_50 = count.query_scalar<std::int64_t>(50);
+      out.above_90 = count.query_scalar<std::int64_t>(90);
+      out.above_50 = count.query_scalar<std::int64_t>(50);
 
       std::vector<std::tuple<int, std::string>> more{{101, "x"}, {102, "y"}};
-      s.many = insert.execute_many(more).changes;
-      s.total = h.query_scalar<std::int64_t>("SELECT count(*) FROM t");
-      return s;
+      out.many = insert.execute_many(more).changes;
+      out.total = h.query_scalar<std::int64_t>("SELECT count(*) FROM t");
+      return out;
     });
     CHECK(s.sql == "INSERT INTO t(id, name) VALUES (?, ?)");
     CHECK(s.handle);
@@ -116,7 +116,7 @@ TEST_CASE("a failing sync_statement run throws, and the statement stays usable")
   test::database fx("CREATE TABLE t(id INTEGER PRIMARY KEY)");
   fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
     auto s = co_await db.async_call([](asiolite::sync_handle& h) {
-      seen s;
+      seen out;
       auto code_of = [](auto&& fn) {
         try {
           fn();
@@ -127,15 +127,15 @@ TEST_CASE("a failing sync_statement run throws, and the statement stays usable")
       };
       auto insert = h.prepare("INSERT INTO t(id) VALUES (?)");
       insert.execute(1);
-      s.duplicate = code_of([&] { insert.execute(1); });
-      s.arity = code_of([&] { insert.execute(1, 2); });
+      out.duplicate = code_of([&] { insert.execute(1); });
+      out.arity = code_of([&] { insert.execute(1, 2); });
       insert.execute(2);
-      s.count = h.query_scalar<std::int64_t>("SELECT count(*) FROM t");
+      out.count = h.query_scalar<std::int64_t>("SELECT count(*) FROM t");
 
       auto moved = std::move(insert);
-      s.after_move = moved.execute(3).changes;
-      s.moved_from = code_of([&] { insert.execute(4); });  // use after move is the point
-      return s;
+      out.after_move = moved.execute(3).changes;
+      out.moved_from = code_of([&] { insert.execute(4); });  // use after move is the point
+      return out;
     });
     CHECK(s.duplicate == asiolite::errc::constraint);
     CHECK(s.arity == asiolite::errc::parameter_count);
@@ -170,23 +170,23 @@ TEST_CASE("sync_handle::execute_many binds the caller's range in place, all or n
   test::database fx("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT UNIQUE)");
   fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
     auto s = co_await db.async_call([](asiolite::sync_handle& h) {
-      seen s;
+      seen out;
       const std::vector<item> items{{1, "a"}, {2, "b"}, {3, "c"}};
-      s.first = h.execute_many("INSERT INTO t(id, name) VALUES (?, ?)", items);
+      out.first = h.execute_many("INSERT INTO t(id, name) VALUES (?, ?)", items);
 
       const std::vector<std::pair<int, std::string>> clash{{4, "d"}, {5, "a"}, {6, "e"}};
       try {
         h.execute_many("INSERT INTO t(id, name) VALUES (?, ?)", clash);
       } catch (const asiolite::sqlite_error& e) {
-        s.clash = e.code();
-        s.message = e.what();
+        out.clash = e.code();
+        out.message = e.what();
       }
-      s.after_clash = h.query_scalar<std::int64_t>("SELECT count(*) FROM t");
+      out.after_clash = h.query_scalar<std::int64_t>("SELECT count(*) FROM t");
 
       // Single values bind to a one-parameter statement.
       const std::vector<std::string> names{"x", "y"};
-      s.singles = h.execute_many("INSERT INTO t(name) VALUES (?)", names).changes;
-      return s;
+      out.singles = h.execute_many("INSERT INTO t(name) VALUES (?)", names).changes;
+      return out;
     });
     CHECK(s.first.changes == 3);
     CHECK(s.first.elements == 3);
