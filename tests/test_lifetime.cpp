@@ -162,7 +162,7 @@ struct counting_allocator {
 };
 
 /// A handler whose allocator comes from state it owns, which a move takes away (as a
-/// handler holding a shared_ptr to its session and that session's allocator would).
+/// handler holding a shared_ptr to its session and that database's allocator would).
 struct handler_with_state {
   std::shared_ptr<alloc_stats> stats;
   std::atomic<int>* calls;

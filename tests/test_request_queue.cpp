@@ -2,8 +2,10 @@
 #include "catch.hpp"
 
 #include <asiolite/detail/request_queue.hpp>
+#include <asiolite/error.hpp>
 
 #include <deque>
+#include <string>
 #include <initializer_list>
 #include <vector>
 
@@ -13,7 +15,7 @@ using asiolite::detail::request;
 using asiolite::detail::request_kind;
 using asiolite::detail::request_queue;
 using asiolite::detail::request_state;
-using asiolite::detail::session;
+using asiolite::detail::database;
 using status = request_queue::status;
 using push_result = request_queue::push_result;
 using cancel_result = request_queue::cancel_result;
@@ -27,7 +29,7 @@ class test_request final : public request {
   int completions = 0;
 
  private:
-  static void on_run(request& r, session&) noexcept { ++static_cast<test_request&>(r).runs; }
+  static void on_run(request& r, database&) noexcept { ++static_cast<test_request&>(r).runs; }
   static void on_complete(request& r) noexcept { ++static_cast<test_request&>(r).completions; }
 };
 
@@ -51,7 +53,7 @@ std::vector<request*> ptrs(std::initializer_list<request*> l) { return l; }
 void make_open(request_queue& q, test_request& open) {
   REQUIRE(q.push(open) == push_result::start_worker);
   REQUIRE(q.pop() == &open);
-  REQUIRE_FALSE(q.finish(open, true).stop);
+  REQUIRE_FALSE(q.ran(open, true).stop);
   REQUIRE(q.state() == status::open);
 }
 
@@ -106,7 +108,7 @@ TEST_CASE("request_queue: closed -> opening -> open -> closing -> closed") {
   REQUIRE(q.pop() == &open);
   CHECK(open.state == request_state::running);
   CHECK(q.state() == status::opening);  // still opening while the open runs
-  CHECK_FALSE(q.finish(open, true).stop);
+  CHECK_FALSE(q.ran(open, true).stop);
   CHECK(open.state == request_state::done);
   CHECK(q.state() == status::open);
 
@@ -114,7 +116,7 @@ TEST_CASE("request_queue: closed -> opening -> open -> closing -> closed") {
   CHECK(q.state() == status::closing);
   REQUIRE(q.pop() == &close);
   CHECK(q.state() == status::closing);
-  CHECK(q.finish(close, true).stop);  // the worker must stop
+  CHECK(q.ran(close, true).stop);  // the worker must stop
   CHECK(q.state() == status::closed);
   CHECK(q.empty());
 
@@ -123,7 +125,7 @@ TEST_CASE("request_queue: closed -> opening -> open -> closing -> closed") {
     CHECK(q.push(again) == push_result::start_worker);
     CHECK(q.state() == status::opening);
     REQUIRE(q.pop() == &again);
-    CHECK_FALSE(q.finish(again, true).stop);
+    CHECK_FALSE(q.ran(again, true).stop);
     CHECK(q.state() == status::open);
   }
 }
@@ -155,7 +157,7 @@ TEST_CASE("request_queue: what each state accepts") {
 
   SECTION("open: statements queue, an open is rejected, a close queues") {
     REQUIRE(q.pop() == &open);
-    REQUIRE_FALSE(q.finish(open, true).stop);
+    REQUIRE_FALSE(q.ran(open, true).stop);
     test_request s(request_kind::statement), o2(request_kind::open), c(request_kind::close);
     CHECK(q.push(s) == push_result::queued);
     CHECK(q.state() == status::open);
@@ -168,7 +170,7 @@ TEST_CASE("request_queue: what each state accepts") {
 
   SECTION("closing: statements are rejected, an open is rejected, another close queues behind") {
     REQUIRE(q.pop() == &open);
-    REQUIRE_FALSE(q.finish(open, true).stop);
+    REQUIRE_FALSE(q.ran(open, true).stop);
     test_request c1(request_kind::close), s(request_kind::statement), o2(request_kind::open), c2(request_kind::close);
     REQUIRE(q.push(c1) == push_result::queued);
     CHECK(q.push(s) == push_result::rejected_closed);
@@ -179,7 +181,7 @@ TEST_CASE("request_queue: what each state accepts") {
     CHECK(q.size() == 2);
 
     REQUIRE(q.pop() == &c1);
-    CHECK(q.finish(c1, true).stop);
+    CHECK(q.ran(c1, true).stop);
     CHECK(q.state() == status::closed);
     // The second close was queued behind the first: the worker completes it on its way out.
     CHECK(as_vector(q.take_all()) == ptrs({&c2}));
@@ -195,13 +197,13 @@ TEST_CASE("request_queue: an open that succeeds with a close queued behind it le
   REQUIRE(q.push(s) == push_result::queued);
   REQUIRE(q.push(close) == push_result::queued);
   REQUIRE(q.pop() == &open);
-  CHECK_FALSE(q.finish(open, true).stop);
+  CHECK_FALSE(q.ran(open, true).stop);
   CHECK(q.state() == status::closing);  // not open: a close is pending
   REQUIRE(q.pop() == &s);
-  CHECK_FALSE(q.finish(s, true).stop);
+  CHECK_FALSE(q.ran(s, true).stop);
   CHECK(q.state() == status::closing);
   REQUIRE(q.pop() == &close);
-  CHECK(q.finish(close, true).stop);
+  CHECK(q.ran(close, true).stop);
   CHECK(q.state() == status::closed);
 }
 
@@ -215,7 +217,7 @@ TEST_CASE("request_queue: requests pop in the order they were pushed") {
   CHECK(q.size() == 51);
 
   REQUIRE(q.pop() == &open);
-  REQUIRE_FALSE(q.finish(open, true).stop);
+  REQUIRE_FALSE(q.ran(open, true).stop);
   // Interleave pops with new pushes: still first in, first out.
   std::deque<test_request> late;
   for (int i = 0; i < 10; ++i) late.emplace_back(request_kind::statement);
@@ -225,7 +227,7 @@ TEST_CASE("request_queue: requests pop in the order they were pushed") {
     request* r = q.pop();
     REQUIRE(r != nullptr);
     CHECK(r->state == request_state::running);
-    CHECK_FALSE(q.finish(*r, true).stop);
+    CHECK_FALSE(q.ran(*r, true).stop);
     CHECK(r->state == request_state::done);
     popped.push_back(r);
   }
@@ -295,7 +297,7 @@ TEST_CASE_METHOD(open_queue, "request_queue: cancelling a running statement sets
   CHECK_FALSE(b.interrupt.load());
   CHECK(q.size() == 1);
 
-  CHECK_FALSE(q.finish(a, false).stop);
+  CHECK_FALSE(q.ran(a, false).stop);
   CHECK(a.state == request_state::done);
   // Once finished, a cancellation does nothing.
   CHECK(q.cancel(a) == cancel_result::none);
@@ -315,7 +317,7 @@ TEST_CASE("request_queue: a statement never queued, or already done, cannot be c
   test_request s(request_kind::statement);
   REQUIRE(q.push(s) == push_result::queued);
   REQUIRE(q.pop() == &s);
-  REQUIRE_FALSE(q.finish(s, true).stop);
+  REQUIRE_FALSE(q.ran(s, true).stop);
   CHECK(q.cancel(s) == cancel_result::none);
   CHECK_FALSE(s.interrupt.load());
 }
@@ -337,14 +339,14 @@ TEST_CASE("request_queue: opens and closes cannot be cancelled, queued or runnin
   CHECK(q.cancel(open) == cancel_result::none);  // running
   CHECK_FALSE(open.interrupt.load());
   CHECK(open.state == request_state::running);
-  REQUIRE_FALSE(q.finish(open, true).stop);
+  REQUIRE_FALSE(q.ran(open, true).stop);
 
   REQUIRE(q.pop() == &s);
-  REQUIRE_FALSE(q.finish(s, true).stop);
+  REQUIRE_FALSE(q.ran(s, true).stop);
   REQUIRE(q.pop() == &close);
   CHECK(q.cancel(close) == cancel_result::none);
   CHECK_FALSE(close.interrupt.load());
-  CHECK(q.finish(close, true).stop);
+  CHECK(q.ran(close, true).stop);
   CHECK(q.state() == status::closed);
 }
 
@@ -359,7 +361,7 @@ TEST_CASE("request_queue: a failed open stops the worker, closes the queue, and 
   REQUIRE(q.push(c2) == push_result::queued);
   REQUIRE(q.pop() == &open);
 
-  CHECK(q.finish(open, false).stop);
+  CHECK(q.ran(open, false).stop);
   CHECK(q.state() == status::closed);
   CHECK(open.state == request_state::done);
 
@@ -388,7 +390,7 @@ TEST_CASE("request_queue: a failed open with nothing behind it") {
   test_request open(request_kind::open);
   REQUIRE(q.push(open) == push_result::start_worker);
   REQUIRE(q.pop() == &open);
-  CHECK(q.finish(open, false).stop);
+  CHECK(q.ran(open, false).stop);
   CHECK(q.state() == status::closed);
   CHECK(q.take_all() == nullptr);
 }
@@ -398,7 +400,7 @@ TEST_CASE_METHOD(open_queue, "request_queue: a failed statement does not stop th
   REQUIRE(q.push(s) == push_result::queued);
   REQUIRE(q.push(t) == push_result::queued);
   REQUIRE(q.pop() == &s);
-  CHECK_FALSE(q.finish(s, false).stop);
+  CHECK_FALSE(q.ran(s, false).stop);
   CHECK(q.state() == status::open);
   CHECK(pop_all(q) == ptrs({&t}));
 }
@@ -441,7 +443,7 @@ void begin_transaction(request_queue& q, std::deque<test_request>& store, std::u
   auto& begin = leased(store, request_kind::begin, lease);
   REQUIRE(q.push(begin) == push_result::queued);
   REQUIRE(q.pop() == &begin);
-  REQUIRE(q.finish(begin, true, true).lease_began);
+  REQUIRE(q.ran(begin, true, true).lease_began);
 }
 }  // namespace
 
@@ -451,7 +453,7 @@ TEST_CASE_METHOD(open_queue, "request_queue: a successful BEGIN leases the conne
   REQUIRE(q.push(begin) == push_result::queued);
   REQUIRE(q.pop() == &begin);
   REQUIRE(q.push(before) == push_result::queued);  // queued while BEGIN runs: waits
-  auto f = q.finish(begin, true, true);
+  auto f = q.ran(begin, true, true);
   CHECK(f.lease_began);
   CHECK(q.lease() == 7);
 
@@ -462,13 +464,13 @@ TEST_CASE_METHOD(open_queue, "request_queue: a successful BEGIN leases the conne
   REQUIRE(q.push(other_begin) == push_result::queued);
   REQUIRE(q.push(inside) == push_result::queued);
   CHECK(q.pop() == &inside);  // the transaction's request first, though queued last
-  CHECK_FALSE(q.finish(inside, true, true).lease_ended);
+  CHECK_FALSE(q.ran(inside, true, true).lease_ended);
   CHECK(q.pop() == nullptr);  // the others wait, even with the worker idle
 
   auto& commit = leased(store, request_kind::statement, 7);
   REQUIRE(q.push(commit) == push_result::queued);
   REQUIRE(q.pop() == &commit);
-  CHECK(q.finish(commit, true, false).lease_ended);  // no transaction open any more
+  CHECK(q.ran(commit, true, false).lease_ended);  // no transaction open any more
   CHECK(q.lease() == 0);
   CHECK(q.take_leased() == nullptr);
   CHECK(pop_all(q) == ptrs({&before, &outsider, &other_begin}));
@@ -478,7 +480,7 @@ TEST_CASE_METHOD(open_queue, "request_queue: a failed BEGIN leases nothing") {
   auto& begin = leased(store, request_kind::begin, 3);
   REQUIRE(q.push(begin) == push_result::queued);
   REQUIRE(q.pop() == &begin);
-  CHECK_FALSE(q.finish(begin, false, false).lease_began);
+  CHECK_FALSE(q.ran(begin, false, false).lease_began);
   CHECK(q.lease() == 0);
   auto& late = leased(store, request_kind::statement, 3);
   CHECK(q.push(late) == push_result::rejected_ended);
@@ -495,7 +497,7 @@ TEST_CASE_METHOD(open_queue, "request_queue: requests of an ended transaction ar
   REQUIRE(q.push(queued_stmt) == push_result::queued);
   REQUIRE(q.push(queued_rollback) == push_result::queued);
   REQUIRE(q.pop() == &failing);
-  auto f = q.finish(failing, false, false);
+  auto f = q.ran(failing, false, false);
   CHECK(f.lease_ended);
   CHECK(as_vector(q.take_leased()) == ptrs({&queued_stmt, &queued_rollback}));
 
@@ -516,13 +518,13 @@ TEST_CASE_METHOD(open_queue, "request_queue: a close waits behind an open transa
   auto& inside = leased(store, request_kind::statement, 9);
   CHECK(q.push(inside) == push_result::queued);  // accepted while closing: it holds the connection
   CHECK(q.pop() == &inside);
-  REQUIRE_FALSE(q.finish(inside, true, true).lease_ended);
+  REQUIRE_FALSE(q.ran(inside, true, true).lease_ended);
   auto& rollback = leased(store, request_kind::rollback, 9);
   REQUIRE(q.push(rollback) == push_result::queued);
   REQUIRE(q.pop() == &rollback);
-  REQUIRE(q.finish(rollback, true, false).lease_ended);
+  REQUIRE(q.ran(rollback, true, false).lease_ended);
   CHECK(q.pop() == &close);
-  CHECK(q.finish(close, true).stop);
+  CHECK(q.ran(close, true).stop);
 }
 
 TEST_CASE_METHOD(open_queue, "request_queue: cancellation removes queued requests of a transaction, rollbacks are not cancellable") {
@@ -560,7 +562,7 @@ TEST_CASE_METHOD(open_queue,
   begin_transaction(q, store, 3);
 
   // While a transaction holds the connection, a release (lease 0) waits for it to end.
-  auto& release = leased(store, request_kind::release, 0);
+  auto& release = leased(store, request_kind::release_statement, 0);
   auto& statement = leased(store, request_kind::statement, 0);
   REQUIRE(q.push(release) == push_result::queued);
   REQUIRE(q.push(statement) == push_result::queued);
@@ -571,14 +573,38 @@ TEST_CASE_METHOD(open_queue,
   auto& commit = leased(store, request_kind::statement, 3);
   REQUIRE(q.push(commit) == push_result::queued);
   REQUIRE(q.pop() == &commit);
-  REQUIRE(q.finish(commit, true, false).lease_ended);
+  REQUIRE(q.ran(commit, true, false).lease_ended);
   CHECK(q.pop() == &release);
   CHECK(q.cancel(release) == cancel_result::none);  // running: not interrupted either
   CHECK_FALSE(release.interrupt.load());
-  CHECK_FALSE(q.finish(release, true).stop);
+  CHECK_FALSE(q.ran(release, true).stop);
 
   test_request close(request_kind::close);
   REQUIRE(q.push(close) == push_result::queued);
-  auto& late = leased(store, request_kind::release, 0);
+  auto& late = leased(store, request_kind::release_statement, 0);
   CHECK(q.push(late) == push_result::done_already);  // the close lets go of every statement
+}
+
+// ---- what the connection does with the queue's answers
+
+TEST_CASE("request_queue: each refusal becomes the error the request completes with") {
+  using asiolite::errc;
+  const auto closed = request_queue::refusal(push_result::rejected_closed);
+  CHECK(closed.code == errc::closed);
+  CHECK(std::string(closed.message) == "the connection is not open");
+  const auto open = request_queue::refusal(push_result::rejected_open);
+  CHECK(open.code == errc::already_open);
+  CHECK(std::string(open.message) == "the connection is open, opening or closing");
+  const auto ended = request_queue::refusal(push_result::rejected_ended);
+  CHECK(ended.code == errc::transaction_ended);
+  CHECK(std::string(ended.message) == "the transaction has ended");
+}
+
+TEST_CASE("request_queue: a request that can no longer run succeeds only if it had nothing left to do") {
+  CHECK(request_queue::succeeds_unrun(request_kind::close));
+  CHECK(request_queue::succeeds_unrun(request_kind::rollback));
+  CHECK(request_queue::succeeds_unrun(request_kind::release_statement));
+  CHECK_FALSE(request_queue::succeeds_unrun(request_kind::statement));
+  CHECK_FALSE(request_queue::succeeds_unrun(request_kind::begin));
+  CHECK_FALSE(request_queue::succeeds_unrun(request_kind::open));
 }

@@ -3,9 +3,10 @@
 
 #include <asiolite/config.hpp>
 #include <asiolite/default_token.hpp>
+#include <asiolite/detail/access.hpp>
 #include <asiolite/detail/bind.hpp>
 #include <asiolite/detail/connection_impl.hpp>
-#include <asiolite/detail/trailing.hpp>
+#include <asiolite/detail/request_target.hpp>
 #include <asiolite/error.hpp>
 #include <asiolite/options.hpp>
 #include <asiolite/parameters.hpp>
@@ -65,7 +66,7 @@ class connection : public statement_operations<connection> {
   /// Closes this connection as the destructor does, then takes `other`'s.
   connection& operator=(connection&& other) noexcept {
     if (this != &other) {
-      release();
+      detach();
       ex_ = other.ex_;
       impl_ = std::move(other.impl_);
     }
@@ -76,7 +77,7 @@ class connection : public statement_operations<connection> {
   /// not lost, their handlers are still called), then the database closes, without
   /// blocking this thread. The worker thread is joined once it has finished, at the
   /// latest when the program exits.
-  ~connection() { release(); }
+  ~connection() { detach(); }
 
   executor_type get_executor() const noexcept { return ex_; }
 
@@ -87,27 +88,43 @@ class connection : public statement_operations<connection> {
   // ---- open and close
 
   /// Opens a new connection: `auto db = co_await connection::async_open(ex, "app.db");`
-  /// Trailing: [const options&] [diagnostics&] [token]. Signature: void(error_code, connection).
-  /// On failure the delivered connection is closed.
+  /// On failure the delivered connection is closed; the message names the path and the
+  /// operating system's reason.
+  /// - Signature: void(error_code, connection). Trailing: [const options&] [diagnostics&] [token].
+  /// - Executor: the handler's, else `ex`, which becomes the connection's executor.
+  /// - Cancellation: none; an open runs to its end.
+  /// - Copied: the path and the options, before the function returns.
+  /// - Thread safety: any thread.
   template <class... Trailing>
   static auto async_open(const executor_type& ex, std::string_view path, Trailing&&... trailing);
 
+  /// As above, with the executor of `ctx` (an io_context, a thread_pool).
+  /// - Signature, Executor, Cancellation, Copied, Thread safety: as above.
   template <class ExecutionContext, class... Trailing>
   requires std::is_convertible_v<ExecutionContext&, asio::execution_context&>
   static auto async_open(ExecutionContext& ctx, std::string_view path, Trailing&&... trailing) {
     return async_open(executor_type(ctx.get_executor()), path, std::forward<Trailing>(trailing)...);
   }
 
-  /// Opens this connection, which must be closed (else errc::already_open).
-  /// Trailing: [const options&] [diagnostics&] [token]. Signature: void(error_code).
-  /// Requests submitted while the open runs queue behind it; options.on_open runs first.
+  /// Opens this connection, which must be closed (else errc::already_open). Requests
+  /// submitted while the open runs queue behind it; options.on_open runs first.
+  /// - Signature: void(error_code). Trailing: [const options&] [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's.
+  /// - Cancellation: none; an open runs to its end.
+  /// - Copied: the path and the options, before the function returns.
+  /// - Thread safety: any thread; a second open while one runs gets errc::already_open.
   template <class... Trailing>
   auto async_open(std::string_view path, Trailing&&... trailing);
 
   /// Closes the connection after every request queued before it has run; finalizes the
   /// statements, closes the database, and ends the worker thread before completing.
   /// Closing a closed connection succeeds; requests made after the close started get
-  /// errc::closed. Trailing: [diagnostics&] [token]. Signature: void(error_code).
+  /// errc::closed.
+  /// - Signature: void(error_code). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's.
+  /// - Cancellation: none; a close runs to its end.
+  /// - Copied: nothing.
+  /// - Thread safety: any thread; later closes wait for the first and share its outcome.
   template <class... Trailing>
   auto async_close(Trailing&&... trailing);
 
@@ -122,12 +139,16 @@ class connection : public statement_operations<connection> {
   // ---- transactions
 
   /// BEGIN: a transaction that holds this connection until it ends. Other requests on the
-  /// connection wait for it, in order. Trailing: [begin_mode] [diagnostics&] [token].
-  /// Signature: void(error_code, transaction). Default mode: immediate. Cancellable while
-  /// queued; a BEGIN already run delivers its transaction, which, if the caller drops it
-  /// (e.g. the losing side of `||`), rolls back and releases the connection. From inside
-  /// a transaction on this connection, this waits for that transaction to end: nest with
+  /// connection wait for it, in order. Default mode: immediate. From inside a transaction
+  /// on this connection, this waits for that transaction to end: nest with
   /// transaction::async_savepoint instead.
+  /// - Signature: void(error_code, transaction). Trailing: [begin_mode] [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's; the transaction's is the connection's.
+  /// - Cancellation: terminal, partial, total: removed while queued; a BEGIN already run
+  ///   delivers its transaction, which, if the caller drops it (the losing side of `||`),
+  ///   rolls back and frees the connection.
+  /// - Copied: nothing.
+  /// - Thread safety: any thread.
   template <class... Trailing>
   auto async_begin(Trailing&&... trailing);
 
@@ -135,19 +156,31 @@ class connection : public statement_operations<connection> {
   /// rolls back when it throws (the exception propagates), and runs it again, after a
   /// backoff, when SQLite reports SQLITE_BUSY (at most opts.max_attempts times in all).
   /// The body may therefore run more than once: keep its effects outside the database
-  /// idempotent. Returns what the body returns. The connection must outlive the call.
+  /// idempotent. Not an initiating function: it returns the coroutine.
+  /// - Signature: asio::awaitable<R>, R what the body's awaitable returns.
+  /// - Executor: the awaiting coroutine's.
+  /// - Cancellation: the body's and the transaction's requests honour the awaiting
+  ///   coroutine's cancellation, as each request does.
+  /// - Copied: `body` and `opts` are moved into the coroutine; the connection must outlive it.
+  /// - Thread safety: any thread.
   template <class Body>
   auto async_transaction(Body body, transaction_options opts = {});
 
   /// The whole transaction as one request: BEGIN, fn(sync_handle&), COMMIT on the
   /// worker in a single hop (ROLLBACK if fn throws or COMMIT fails) — the fastest way to
-  /// run many statements atomically. Trailing: [begin_mode] [diagnostics&] [token].
-  /// Signature and exceptions as async_call.
+  /// run many statements atomically. Exceptions as async_call.
+  /// - Signature: void(error_code, R), or void(error_code) when fn returns void.
+  ///   Trailing: [begin_mode] [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's; fn runs on the worker.
+  /// - Cancellation: terminal, partial, total: removed while queued; interrupts fn's
+  ///   statements while it runs, which rolls the transaction back.
+  /// - Copied: fn is moved into the request, and destroyed on the handler's executor.
+  /// - Thread safety: any thread.
   template <class Fn, class... Trailing>
   auto async_call_in_transaction(Fn&& fn, Trailing&&... trailing);
 
  private:
-  friend class statement_operations<connection>;
+  friend struct detail::access;
 
   template <class T>
   struct is_begin_mode : std::is_same<std::remove_cvref_t<T>, begin_mode> {};
@@ -155,14 +188,12 @@ class connection : public statement_operations<connection> {
   template <class T>
   struct is_options_input : std::is_same<std::remove_cvref_t<T>, options> {};
 
-  template <class Job, class Result, class Token>
-  auto start_request(Job&& job, diagnostics* diag, Token&& token);
-
-  // Where cursors and prepared statements made here send their requests: no lease.
+  // Where this connection's requests go, and those of the cursors and prepared
+  // statements made here: no lease.
   detail::request_target request_target() const { return {impl_, ex_, 0}; }
 
-  void release() noexcept {
-    if (impl_) impl_->release();
+  void detach() noexcept {
+    if (impl_) impl_->detach();
   }
 
   executor_type ex_;

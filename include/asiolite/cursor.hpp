@@ -4,6 +4,7 @@
 
 #include <asiolite/config.hpp>
 #include <asiolite/default_token.hpp>
+#include <asiolite/detail/access.hpp>
 #include <asiolite/detail/cursor_state.hpp>
 #include <asiolite/detail/request_target.hpp>
 #include <asiolite/error.hpp>
@@ -23,10 +24,6 @@ struct cursor_options {
   /// Rows fetched per request; 0: the connection's options::cursor_batch_size (256).
   std::size_t batch_size = 0;
 };
-
-namespace detail {
-struct cursor_access;
-}
 
 /// The rows of a query, from async_cursor, fetched in batches: one request (one hop to the
 /// worker) per batch, and the next batch is read ahead as soon as one arrives, so that
@@ -80,7 +77,7 @@ class cursor {
   /// Lets go of this cursor's statement as the destructor does, then takes `other`'s.
   cursor& operator=(cursor&& other) noexcept {
     if (this != &other) {
-      release();
+      detach();
       target_ = {std::move(other.target_.impl), other.target_.ex, other.target_.lease};
       state_ = std::move(other.state_);
     }
@@ -88,35 +85,39 @@ class cursor {
   }
 
   /// Lets go of the statement on the worker, without waiting.
-  ~cursor() { release(); }
+  ~cursor() { detach(); }
 
   /// The connection's executor: handlers without an associated executor run there.
   executor_type get_executor() const noexcept { return target_.ex; }
 
-  /// The next row, or nullopt at the end. Signature: void(error_code, std::optional<value_type>).
-  /// For T = rows, the `row` is a view into the cursor's batch, valid until the next call
-  /// on this cursor (or its destruction): copy out what you keep.
-  /// When the row is at hand, no request is sent: with use_awaitable (the default token)
-  /// the coroutine simply goes on, as after co_awaiting a coroutine that returns at once
-  /// (so it runs through at most a batch of rows without yielding to the event loop);
-  /// other tokens get the completion posted (never inline). Otherwise one request is sent
-  /// for the next batch. Trailing: [diagnostics&] [token].
-  /// Cancellation (terminal, partial, total) applies to that request: a queued one is
-  /// removed, a running one interrupted, and with it the read-ahead it waited for. The
-  /// call completes with operation_aborted and the cursor is over: later calls complete
-  /// with operation_aborted too. A call that needed no request completes normally.
+  /// The next row, or nullopt at the end. For T = rows, the `row` is a view into the
+  /// cursor's batch, valid until the next call on this cursor (or its destruction): copy
+  /// out what you keep. When the row is at hand, no request is sent: with use_awaitable
+  /// (the default token) the coroutine simply goes on, as after co_awaiting a coroutine
+  /// that returns at once (so it runs through at most a batch of rows without yielding to
+  /// the event loop); other tokens get the completion posted (never inline). Otherwise one
+  /// request is sent for the next batch.
+  /// - Signature: void(error_code, std::optional<value_type>). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the cursor's (its connection's).
+  /// - Cancellation: terminal, partial, total, on the request for a batch: a queued one is
+  ///   removed, a running one interrupted, and with it the read-ahead it waited for. The
+  ///   call completes with operation_aborted and the cursor is over: later calls complete
+  ///   with operation_aborted too. A call that needed no request completes normally.
+  /// - Copied: nothing.
+  /// - Thread safety: one async_next or async_next_batch at a time per cursor.
   template <class... Trailing>
   auto async_next(Trailing&&... trailing);
 
-  /// The rest of the batch at hand, or the next batch; an empty batch at the end.
-  /// Signature: void(error_code, batch_type). The cheapest way through a large result:
-  /// about one hop per batch, the rows moved to you. Trailing, executor and cancellation
-  /// as async_next. Views from earlier async_next calls are invalid afterwards.
+  /// The rest of the batch at hand, or the next batch; an empty batch at the end. The
+  /// cheapest way through a large result: about one hop per batch, the rows moved to
+  /// you. Views from earlier async_next calls are invalid afterwards.
+  /// - Signature: void(error_code, batch_type). Trailing: [diagnostics&] [token].
+  /// - Executor, Cancellation, Copied, Thread safety: as async_next.
   template <class... Trailing>
   auto async_next_batch(Trailing&&... trailing);
 
  private:
-  friend struct detail::cursor_access;
+  friend struct detail::access;
 
   template <bool Batch, class Error>
   class initiate_fetch;
@@ -137,7 +138,7 @@ class cursor {
   cursor(detail::request_target target, std::shared_ptr<detail::cursor_state<T>> state) noexcept
       : target_(std::move(target)), state_(std::move(state)) {}
 
-  void release() noexcept {
+  void detach() noexcept {
     if (state_ && !state_->released() && target_.impl) state_->release_later(*target_.impl);
     state_.reset();
   }

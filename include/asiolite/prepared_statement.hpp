@@ -3,6 +3,7 @@
 
 #include <asiolite/config.hpp>
 #include <asiolite/default_token.hpp>
+#include <asiolite/detail/access.hpp>
 #include <asiolite/detail/bind.hpp>
 #include <asiolite/detail/held_statement.hpp>
 #include <asiolite/detail/request_target.hpp>
@@ -16,10 +17,6 @@
 #include <type_traits>
 
 namespace asiolite {
-
-namespace detail {
-struct prepared_access;
-}
 
 /// A statement from async_prepare, run any number of times with new arguments (each run
 /// binds all of them afresh). It is its own statement, outside the connection's cache.
@@ -49,7 +46,7 @@ class prepared_statement {
   /// Finalizes this statement as the destructor does, then takes `other`'s.
   prepared_statement& operator=(prepared_statement&& other) noexcept {
     if (this != &other) {
-      release();
+      detach();
       target_ = {std::move(other.target_.impl), other.target_.ex, other.target_.lease};
       state_ = std::move(other.state_);
     }
@@ -57,38 +54,67 @@ class prepared_statement {
   }
 
   /// Finalizes the statement on the worker, without waiting.
-  ~prepared_statement() { release(); }
+  ~prepared_statement() { detach(); }
 
   executor_type get_executor() const noexcept { return target_.ex; }
 
   /// The SQL text (empty for an empty handle).
   std::string_view sql() const noexcept { return state_ ? std::string_view(state_->sql()) : std::string_view(); }
 
-  /// Runs the statement. Signature: void(error_code, execute_result).
+  /// Runs the statement.
+  /// - Signature: void(error_code, execute_result). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the prepared statement's (its connection's).
+  /// - Cancellation: terminal, partial, total: removed while queued; interrupted while
+  ///   running. The statement stays usable.
+  /// - Copied: every argument, before the function returns.
+  /// - Thread safety: any thread; runs go in submission order with the connection's requests.
   template <class... Args>
   auto async_execute(Args&&... args);
 
-  /// Runs the query: every row with column names (T = rows), signature
-  /// void(error_code, rows); or every row as T, void(error_code, std::vector<T>).
+  /// Runs the query: every row with column names (T = rows), or every row as T.
+  /// - Signature: void(error_code, rows), or void(error_code, std::vector<T>).
+  ///   Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the prepared statement's (its connection's).
+  /// - Cancellation: terminal, partial, total: removed while queued; interrupted while
+  ///   running. The statement stays usable.
+  /// - Copied: every argument, before the function returns.
+  /// - Thread safety: any thread; runs go in submission order with the connection's requests.
   template <class T = rows, class... Args>
   auto async_query(Args&&... args);
 
-  /// The only row as T, or nullopt. Signature: void(error_code, std::optional<T>).
+  /// The only row as T, or nullopt.
+  /// - Signature: void(error_code, std::optional<T>). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the prepared statement's (its connection's).
+  /// - Cancellation: terminal, partial, total: removed while queued; interrupted while
+  ///   running. The statement stays usable.
+  /// - Copied: every argument, before the function returns.
+  /// - Thread safety: any thread; runs go in submission order with the connection's requests.
   template <class T, class... Args>
   auto async_query_one(Args&&... args);
 
-  /// The single value of a one-row, one-column query. Signature: void(error_code, T).
+  /// The single value of a one-row, one-column query.
+  /// - Signature: void(error_code, T). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the prepared statement's (its connection's).
+  /// - Cancellation: terminal, partial, total: removed while queued; interrupted while
+  ///   running. The statement stays usable.
+  /// - Copied: every argument, before the function returns.
+  /// - Thread safety: any thread; runs go in submission order with the connection's requests.
   template <class T, class... Args>
   auto async_query_scalar(Args&&... args);
 
   /// Runs the statement once per element, all or nothing, in one request: as
-  /// connection::async_execute_many. Signature: void(error_code, execute_many_result).
-  /// Trailing: [diagnostics&] [token].
+  /// connection::async_execute_many.
+  /// - Signature: void(error_code, execute_many_result). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the prepared statement's (its connection's).
+  /// - Cancellation: terminal, partial, total: removed while queued; interrupted while
+  ///   running, which rolls back every element.
+  /// - Copied: every element (moved from an rvalue std::vector), before the function returns.
+  /// - Thread safety: any thread; runs go in submission order with the connection's requests.
   template <class Range, class... Trailing>
   auto async_execute_many(Range&& elements, Trailing&&... trailing);
 
  private:
-  friend struct detail::prepared_access;
+  friend struct detail::access;
 
   template <class T>
   struct is_statement_input : std::bool_constant<detail::bindable<T>> {};
@@ -96,14 +122,13 @@ class prepared_statement {
   prepared_statement(detail::request_target target, std::shared_ptr<detail::held_statement> state) noexcept
       : target_(std::move(target)), state_(std::move(state)) {}
 
-  // Splits the arguments into inputs and trailing [diagnostics&] [token], then runs Action.
-  template <class Action, class... Args>
-  auto start_action(Args&&... args);
+  // A run as Form (jobs.hpp), with its arguments and the trailing [diagnostics&] [token].
+  template <class Form, class... Args>
+  auto start_run(Args&&... args);
 
-  template <class Action, class Token, class... Args>
-  auto start_statement(std::tuple<Args...>&& args, diagnostics* diag, Token&& token);
+  const detail::request_target& request_target() const noexcept { return target_; }
 
-  void release() noexcept {
+  void detach() noexcept {
     if (state_ && !state_->released() && target_.impl) state_->release_later(*target_.impl);
     state_.reset();
   }

@@ -3,7 +3,9 @@
 
 #include <asiolite/config.hpp>
 #include <asiolite/default_token.hpp>
+#include <asiolite/detail/access.hpp>
 #include <asiolite/detail/connection_impl.hpp>
+#include <asiolite/detail/request_target.hpp>
 #include <asiolite/detail/transaction_state.hpp>
 #include <asiolite/error.hpp>
 
@@ -11,10 +13,6 @@
 #include <memory>
 
 namespace asiolite {
-
-namespace detail {
-struct savepoint_access;
-}  // namespace detail
 
 /// A savepoint of a transaction, from transaction::async_savepoint. Its changes become
 /// part of the transaction when released, and are undone when rolled back to; a
@@ -25,17 +23,19 @@ class savepoint {
   using executor_type = asio::any_io_executor;
 
   savepoint() noexcept = default;
-  savepoint(savepoint&&) noexcept = default;
+  /// The moved-from handle keeps its executor and behaves as an empty one.
+  savepoint(savepoint&& other) noexcept
+      : ex_(other.ex_), impl_(std::move(other.impl_)), state_(std::move(other.state_)) {}
   savepoint& operator=(savepoint&& other) noexcept {
     if (this != &other) {
-      release_handle();
+      detach();
       ex_ = other.ex_;
       impl_ = std::move(other.impl_);
       state_ = std::move(other.state_);
     }
     return *this;
   }
-  ~savepoint() { release_handle(); }
+  ~savepoint() { detach(); }
 
   executor_type get_executor() const noexcept { return ex_; }
 
@@ -45,27 +45,36 @@ class savepoint {
            !state_->lease->ended.load(std::memory_order_acquire);
   }
 
-  /// RELEASE: keeps the savepoint's changes in the transaction. Signature: void(error_code).
-  /// Trailing: [diagnostics&] [token]. Cancellable while queued.
+  /// RELEASE: keeps the savepoint's changes in the transaction.
+  /// - Signature: void(error_code). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the savepoint's (its connection's).
+  /// - Cancellation: terminal, partial, total: removed while queued (the savepoint stays
+  ///   open); interrupted while running.
+  /// - Copied: nothing.
+  /// - Thread safety: any thread.
   template <class... Trailing>
   auto async_release(Trailing&&... trailing);
 
   /// ROLLBACK TO, then RELEASE: undoes the savepoint's changes; the transaction goes on.
-  /// Signature: void(error_code). Trailing: [diagnostics&] [token]. Cancellable while queued.
+  /// - Signature: void(error_code). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the savepoint's (its connection's).
+  /// - Cancellation: terminal, partial, total: removed while queued (the savepoint stays
+  ///   open); interrupted while running.
+  /// - Copied: nothing.
+  /// - Thread safety: any thread.
   template <class... Trailing>
   auto async_rollback(Trailing&&... trailing);
 
  private:
-  friend struct detail::savepoint_access;
+  friend struct detail::access;
 
   savepoint(executor_type ex, std::shared_ptr<detail::connection_impl> impl,
             std::shared_ptr<detail::savepoint_state> state) noexcept
       : ex_(std::move(ex)), impl_(std::move(impl)), state_(std::move(state)) {}
 
-  template <class Job, class Token>
-  auto start_request(Job&& job, diagnostics* diag, Token&& token);
+  detail::request_target request_target() const { return {impl_, ex_, state_ ? state_->lease->id : 0}; }
 
-  void release_handle() noexcept {
+  void detach() noexcept {
     if (is_active() && impl_) state_->undo->submit(*impl_);
     state_.reset();
     impl_.reset();

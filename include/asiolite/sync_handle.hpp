@@ -3,9 +3,8 @@
 #pragma once
 
 #include <asiolite/detail/bind.hpp>
-#include <asiolite/detail/checks.hpp>
-#include <asiolite/detail/failure.hpp>
-#include <asiolite/detail/session.hpp>
+#include <asiolite/detail/database.hpp>
+#include <asiolite/detail/sync_forms.hpp>
 #include <asiolite/error.hpp>
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
@@ -20,111 +19,51 @@ namespace asiolite {
 
 class sync_statement;
 
-namespace detail {
-
-// The statement forms of sync_handle and sync_statement, over a session and a source.
-struct sync_forms {
-  static void check(const failure& f, std::string_view sql) {
-    if (f) throw sqlite_error(f.code, diagnostics(f.message, std::string(sql)));
-  }
-
-  template <class... Args>
-  static execute_result execute(session& s, statement_source src, const Args&... args) {
-    failure f;
-    auto r = s.execute(src, f, args...);
-    check(f, src.sql);
-    return r;
-  }
-
-  template <class T, class... Args>
-  static auto query(session& s, statement_source src, const Args&... args) {
-    failure f;
-    if constexpr (std::is_same_v<T, rows>) {
-      auto r = s.query(src, f, args...);
-      check(f, src.sql);
-      return r;
-    } else {
-      check_row_type<T>();
-      auto r = s.query_as<T>(src, f, args...);
-      check(f, src.sql);
-      return r;
-    }
-  }
-
-  template <class T, class... Args>
-  static std::optional<T> query_one(session& s, statement_source src, const Args&... args) {
-    check_row_type<T>();
-    failure f;
-    auto r = s.query_one<T>(src, f, args...);
-    check(f, src.sql);
-    return r;
-  }
-
-  template <class T, class... Args>
-  static T query_scalar(session& s, statement_source src, const Args&... args) {
-    check_scalar_type<T>();
-    failure f;
-    auto r = s.query_scalar<T>(src, f, args...);
-    check(f, src.sql);
-    return r;
-  }
-
-  template <class Range>
-  static execute_many_result execute_many(session& s, statement_source src, Range& elements) {
-    check_many_range<Range>();
-    failure f;
-    auto r = s.execute_many(src, f, elements);
-    check(f, src.sql);
-    return r;
-  }
-};
-
-}  // namespace detail
 
 /// Synchronous access to the connection, valid only on its worker thread and only for
 /// the duration of the call it was handed to. Arguments bind exactly as in the
 /// asynchronous calls, but are not copied; failures throw sqlite_error.
 class sync_handle {
  public:
-  explicit sync_handle(detail::session& s) noexcept : session_(s) {}
+  explicit sync_handle(detail::database& s) noexcept : database_(s) {}
   sync_handle(const sync_handle&) = delete;
   sync_handle& operator=(const sync_handle&) = delete;
 
   template <detail::bindable... Args>
   execute_result execute(std::string_view sql, const Args&... args) {
-    return detail::sync_forms::execute(session_, sql, args...);
+    return detail::sync_forms::execute(database_, sql, args...);
   }
 
   /// All rows with column names (T = rows), or every row as T.
   template <class T = rows, detail::bindable... Args>
   auto query(std::string_view sql, const Args&... args) {
-    return detail::sync_forms::query<T>(session_, sql, args...);
+    return detail::sync_forms::query<T>(database_, sql, args...);
   }
 
   /// The only row as T, or nullopt; more than one row is an error (too_many_rows).
   template <class T, detail::bindable... Args>
   std::optional<T> query_one(std::string_view sql, const Args&... args) {
-    return detail::sync_forms::query_one<T>(session_, sql, args...);
+    return detail::sync_forms::query_one<T>(database_, sql, args...);
   }
 
   /// The single value of a one-row, one-column query. No row is an error (no_rows)
   /// unless T is an std::optional.
   template <class T, detail::bindable... Args>
   T query_scalar(std::string_view sql, const Args&... args) {
-    return detail::sync_forms::query_scalar<T>(session_, sql, args...);
+    return detail::sync_forms::query_scalar<T>(database_, sql, args...);
   }
 
   /// Runs the statement once per element (a tuple or aggregate of values, or one value),
   /// all or nothing, as connection::async_execute_many does.
   template <class Range>
   execute_many_result execute_many(std::string_view sql, Range&& elements) {
-    return detail::sync_forms::execute_many(session_, sql, elements);
+    return detail::sync_forms::execute_many(database_, sql, elements);
   }
 
   /// Runs several statements separated by semicolons.
   void execute_script(std::string_view sql) {
     detail::failure f;
-    session_.execute_script(sql, f);
+    database_.execute_script(sql, f);
     detail::sync_forms::check(f, sql);
   }
 
@@ -132,10 +71,10 @@ class sync_handle {
   sync_statement prepare(std::string_view sql);
 
   /// The raw handle, for anything asiolite does not wrap (sqlite3_create_function, ...).
-  sqlite3* native_handle() const noexcept { return session_.native(); }
+  sqlite3* native_handle() const noexcept { return database_.native(); }
 
  private:
-  detail::session& session_;
+  detail::database& database_;
 };
 
 /// A statement from sync_handle::prepare: prepared once, run any number of times with
@@ -148,27 +87,27 @@ class sync_statement {
 
   template <detail::bindable... Args>
   execute_result execute(const Args&... args) {
-    return detail::sync_forms::execute(*session_, source(), args...);
+    return detail::sync_forms::execute(*database_, source(), args...);
   }
 
   template <class T = rows, detail::bindable... Args>
   auto query(const Args&... args) {
-    return detail::sync_forms::query<T>(*session_, source(), args...);
+    return detail::sync_forms::query<T>(*database_, source(), args...);
   }
 
   template <class T, detail::bindable... Args>
   std::optional<T> query_one(const Args&... args) {
-    return detail::sync_forms::query_one<T>(*session_, source(), args...);
+    return detail::sync_forms::query_one<T>(*database_, source(), args...);
   }
 
   template <class T, detail::bindable... Args>
   T query_scalar(const Args&... args) {
-    return detail::sync_forms::query_scalar<T>(*session_, source(), args...);
+    return detail::sync_forms::query_scalar<T>(*database_, source(), args...);
   }
 
   template <class Range>
   execute_many_result execute_many(Range&& elements) {
-    return detail::sync_forms::execute_many(*session_, source(), elements);
+    return detail::sync_forms::execute_many(*database_, source(), elements);
   }
 
   const std::string& sql() const noexcept { return sql_; }
@@ -176,8 +115,8 @@ class sync_statement {
 
  private:
   friend class sync_handle;
-  sync_statement(detail::session& s, detail::statement_cache::lease stmt, std::string_view sql)
-      : session_(&s), stmt_(std::move(stmt)), sql_(sql) {}
+  sync_statement(detail::database& s, detail::statement_cache::checkout stmt, std::string_view sql)
+      : database_(&s), stmt_(std::move(stmt)), sql_(sql) {}
 
   detail::statement_source source() const {
     if (!stmt_)
@@ -185,16 +124,16 @@ class sync_statement {
     return {stmt_.get(), sql_};
   }
 
-  detail::session* session_;
-  detail::statement_cache::lease stmt_;  // finalized when this object is destroyed
+  detail::database* database_;
+  detail::statement_cache::checkout stmt_;  // finalized when this object is destroyed
   std::string sql_;
 };
 
 inline sync_statement sync_handle::prepare(std::string_view sql) {
   detail::failure f;
-  auto stmt = session_.prepare_owned(sql, f);
+  auto stmt = database_.prepare_owned(sql, f);
   detail::sync_forms::check(f, sql);
-  return sync_statement(session_, std::move(stmt), sql);
+  return sync_statement(database_, std::move(stmt), sql);
 }
 
 }  // namespace asiolite

@@ -4,6 +4,7 @@
 
 #include <asiolite/config.hpp>
 #include <asiolite/default_token.hpp>
+#include <asiolite/detail/access.hpp>
 #include <asiolite/detail/connection_impl.hpp>
 #include <asiolite/detail/request_target.hpp>
 #include <asiolite/detail/transaction_state.hpp>
@@ -35,8 +36,6 @@ struct transaction_options {
 };
 
 namespace detail {
-struct transaction_access;
-
 inline const char* begin_sql(begin_mode mode) noexcept {
   switch (mode) {
     case begin_mode::deferred:
@@ -71,58 +70,69 @@ class transaction : public statement_operations<transaction> {
 
   /// An empty handle (moved from, or from a failed begin): every request fails with errc::closed.
   transaction() noexcept = default;
-  transaction(transaction&& other) noexcept = default;
+  /// The moved-from handle keeps its executor and behaves as an empty one.
+  transaction(transaction&& other) noexcept
+      : ex_(other.ex_), impl_(std::move(other.impl_)), state_(std::move(other.state_)) {}
   /// Rolls back this transaction if it is open, then takes `other`'s.
   transaction& operator=(transaction&& other) noexcept {
     if (this != &other) {
-      release();
+      detach();
       ex_ = other.ex_;
       impl_ = std::move(other.impl_);
       state_ = std::move(other.state_);
     }
     return *this;
   }
-  ~transaction() { release(); }
+  ~transaction() { detach(); }
 
   executor_type get_executor() const noexcept { return ex_; }
 
   /// Not yet committed or rolled back (by us or by SQLite). A snapshot.
   bool is_active() const noexcept { return state_ && !state_->lease->ended.load(std::memory_order_acquire); }
 
-  /// COMMIT. Signature: void(error_code). Trailing: [diagnostics&] [token].
-  /// Cancellation: while queued, the commit is removed (operation_aborted) and the
-  /// transaction stays open; once started, a COMMIT runs to its end and is not interrupted.
-  /// On SQLITE_BUSY the transaction stays open: retry, or roll back. On an ended
+  /// COMMIT. On SQLITE_BUSY the transaction stays open: retry, or roll back. On an ended
   /// transaction: errc::transaction_ended.
+  /// - Signature: void(error_code). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the transaction's (its connection's).
+  /// - Cancellation: terminal, partial, total: while queued, the commit is removed
+  ///   (operation_aborted) and the transaction stays open; once started, a COMMIT runs to
+  ///   its end and is not interrupted.
+  /// - Copied: nothing.
+  /// - Thread safety: any thread, as for every request of the transaction.
   template <class... Trailing>
   auto async_commit(Trailing&&... trailing);
 
-  /// ROLLBACK. Signature: void(error_code). Trailing: [diagnostics&] [token].
-  /// Not cancellable. Rolling back a transaction that has already ended succeeds.
+  /// ROLLBACK. Rolling back a transaction that has already ended succeeds.
+  /// - Signature: void(error_code). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the transaction's (its connection's).
+  /// - Cancellation: none; a rollback always runs.
+  /// - Copied: nothing.
+  /// - Thread safety: any thread.
   template <class... Trailing>
   auto async_rollback(Trailing&&... trailing);
 
-  /// SAVEPOINT: a nested transaction inside this one. Signature: void(error_code, savepoint).
-  /// Trailing: [diagnostics&] [token].
+  /// SAVEPOINT: a nested transaction inside this one.
+  /// - Signature: void(error_code, savepoint). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the transaction's (its connection's).
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: nothing.
+  /// - Thread safety: any thread.
   template <class... Trailing>
   auto async_savepoint(Trailing&&... trailing);
 
  private:
-  friend class statement_operations<transaction>;
-  friend struct detail::transaction_access;
+  friend struct detail::access;
 
   transaction(executor_type ex, std::shared_ptr<detail::connection_impl> impl,
               std::shared_ptr<detail::transaction_state> state) noexcept
       : ex_(std::move(ex)), impl_(std::move(impl)), state_(std::move(state)) {}
 
-  template <class Job, class Result, class Token>
-  auto start_request(Job&& job, diagnostics* diag, Token&& token);
-
-  // Where cursors and prepared statements made here send their requests: this
-  // transaction's lease, so they run inside it (and fail once it has ended).
+  // Where this transaction's requests go, and those of the cursors and prepared
+  // statements made here: this transaction's lease, so they run inside it (and fail
+  // once it has ended).
   detail::request_target request_target() const { return {impl_, ex_, state_ ? state_->lease->id : 0}; }
 
-  void release() noexcept {
+  void detach() noexcept {
     if (is_active() && impl_) state_->rollback->submit(*impl_);
     state_.reset();
     impl_.reset();

@@ -4,7 +4,7 @@
 
 #include <asiolite/detail/bind.hpp>
 #include <asiolite/detail/record.hpp>
-#include <asiolite/detail/session.hpp>
+#include <asiolite/detail/database.hpp>
 
 #include <ranges>
 
@@ -31,15 +31,6 @@ template <class... Args>
 constexpr void check_bindable() {
   static_assert((bindable<Args> && ...),
                 "asiolite: an argument has a type that cannot be bound (see docs/values.md for the list)");
-}
-
-/// Range is something execute_many can take.
-template <class Range>
-constexpr void check_many_range() {
-  static_assert(std::ranges::input_range<Range>, "asiolite: execute_many needs a range of elements");
-  static_assert(many_element<std::ranges::range_reference_t<Range>>,
-                "asiolite: execute_many's elements must be tuples or plain aggregates of bindable values, or "
-                "bindable values (see docs/values.md)");
 }
 
 }  // namespace asiolite::detail

@@ -1,10 +1,35 @@
 // What a connection handle points to: the request queue, and the worker thread that
 // owns the sqlite3 handle and drains the queue.
+//
+// Route map: how a request (request.hpp; made by operation.hpp) travels.
+//   In, on the caller's thread (submit):
+//     a. a statement while a worker runs: pushed onto the intake (intake.hpp), no mutex;
+//        the worker is woken only if it is parked;
+//     b. anything else: under the mutex, into request_queue (request_queue.hpp), which
+//        queues it, starts a worker (an open), or refuses it (completed at once).
+//   On the worker (worker_main, wait_for_request): under the mutex, the intake is taken
+//     into the queue (oldest first) and the next request popped; it runs on the
+//     database (database.hpp) outside the mutex; request_queue::ran then decides what
+//     follows (a lease begins or ends, the worker stops). With nothing queued the worker
+//     spins briefly (spin.hpp), then parks on wake_seq_.
+//   Out (request::complete), one of three routes:
+//     1. handoff: a caller spinning for this result (wait_for_result) takes it and posts
+//        the completion itself;
+//     2. the completion drain (deliver_later ... drain): for handlers on the connection's
+//        own executor, one posted handler runs every completion it finds;
+//     3. a plain post to the handler's executor (operation::do_complete).
+//   Cancellation (cancel, cancel_all): a queued request is taken out and aborted; a
+//     running one gets its interrupt flag set, which the database's progress and busy
+//     handlers read.
+//   Lifecycle: start_worker (on open), detach (the handle is gone: an implicit close),
+//     join_worker (by the last completion), thread_reaper (threads nobody joined).
 #pragma once
 
+#include <asiolite/detail/intake.hpp>
 #include <asiolite/detail/request.hpp>
 #include <asiolite/detail/request_queue.hpp>
-#include <asiolite/detail/session.hpp>
+#include <asiolite/detail/database.hpp>
+#include <asiolite/detail/spin.hpp>
 #include <asiolite/detail/thread_reaper.hpp>
 
 #include <asiolite/config.hpp>
@@ -21,52 +46,7 @@
 #include <system_error>
 #include <thread>
 
-#if defined(__linux__) || defined(__APPLE__)
-#  include <pthread.h>
-#endif
-#if defined(__linux__)
-#  include <sched.h>
-#endif
-
 namespace asiolite::detail {
-
-inline void name_this_thread() noexcept {
-#if defined(__linux__)
-  pthread_setname_np(pthread_self(), "asiolite-db");  // 15 characters at most
-#elif defined(__APPLE__)
-  pthread_setname_np("asiolite-db");
-#endif
-}
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
-// The CPU the calling thread runs on, or -1 where that cannot be known. Spinning for a
-// thread that waits for our own CPU only delays it: every spin here stops when the
-// thread it waits for last ran on the spinner's CPU.
-inline int current_cpu() noexcept {
-#if defined(__linux__)
-  return sched_getcpu();
-#else
-  return -1;
-#endif
-}
-
-// Stores only when the value changes. For values another thread polls: a store takes the
-// cache line away from the poller even when it writes what was there.
-template <class T>
-void store_if_changed(std::atomic<T>& a, T v, std::memory_order order = std::memory_order_relaxed) noexcept {
-  if (a.load(std::memory_order_relaxed) != v) a.store(v, order);
-}
-
-inline bool same_cpu(int mine, const std::atomic<int>& theirs) noexcept {
-  return mine >= 0 && mine == theirs.load(std::memory_order_relaxed);
-}
 
 class connection_impl : public std::enable_shared_from_this<connection_impl> {
  public:
@@ -92,20 +72,13 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     // A statement for a running worker goes into the intake, without the mutex: the
     // worker takes it into the queue, which decides then, as it would now, whether it runs.
     if (r.kind() == request_kind::statement) {
-      std::uintptr_t head = intake_.load(std::memory_order_relaxed);
-      while (head != intake_closed) {
-        r.next = reinterpret_cast<request*>(head);
-        // seq_cst: with the worker's parking (see wait_for_request), either it sees `r`
-        // or we see it parked.
-        if (intake_.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(&r), std::memory_order_seq_cst,
-                                          std::memory_order_relaxed)) {
-          const bool parked = parked_.load(std::memory_order_seq_cst);
-          const bool alone = head == 0 && !busy_.load(std::memory_order_relaxed) && !parked;
-          store_if_changed(busy_, true);
-          // An awake worker finds the intake by itself: no need to touch its cache line.
-          if (parked) wake_worker();
-          return alone;
-        }
+      if (const auto pushed = intake_.push(r); pushed.done) {
+        const bool parked = parked_.load(std::memory_order_seq_cst);
+        const bool alone = pushed.was_empty && !busy_.load(std::memory_order_relaxed) && !parked;
+        store_if_changed(busy_, true);
+        // An awake worker finds the intake by itself: no need to touch its cache line.
+        if (parked) wake_worker();
+        return alone;
       }
     }
     std::unique_lock lock(mutex_);
@@ -137,12 +110,11 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   /// The caller's side of the handoff (see request::complete). On these machines a
   /// sleeping thread takes tens of microseconds to wake: a caller that submitted a
   /// request alone spins briefly for its result instead of going back to its event loop
-  /// to sleep, and posts the completion itself. Spins that time out make the next ones
-  /// rarer (1, 2, 4 ... 64 requests skipped), so slow requests waste little.
+  /// to sleep, and posts the completion itself (see spin_backoff for the spins that fail).
   /// Returns true when the caller must post the completion (r.post_completion()).
   bool wait_for_result(request& r, bool alone) noexcept {
     const auto budget = std::chrono::nanoseconds(spin_wait_ns_.load(std::memory_order_relaxed));
-    if (alone && budget.count() > 0 && !skip_spin()) {
+    if (alone && budget.count() > 0 && !spin_backoff_.skip()) {
       const auto deadline = std::chrono::steady_clock::now() + budget;
       const int cpu = current_cpu();
       caller_cpu_.store(cpu, std::memory_order_relaxed);
@@ -155,7 +127,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
         cpu_relax();
         if (i % 32 == 0 && (std::chrono::steady_clock::now() >= deadline || same_cpu(cpu, worker_cpu_))) break;
       }
-      record_spin(done);
+      spin_backoff_.record(done);
     }
     return r.handoff.exchange(request::caller_left, std::memory_order_acq_rel) == request::handoff_done;
   }
@@ -214,7 +186,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   /// The handle is gone: close once everything queued has run, without blocking the
   /// caller, and leave the thread to the reaper.
-  void release() {
+  void detach() {
     std::thread t;
     std::shared_ptr<std::atomic<bool>> done;
     request* refused;
@@ -253,7 +225,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     silent_close() noexcept : request(request_kind::close, &run_close, &complete_nothing) {}
 
    private:
-    static void run_close(request&, session& s) noexcept { s.close(); }
+    static void run_close(request&, database& s) noexcept { s.close(); }
     static void complete_nothing(request&) noexcept {}
   };
 
@@ -271,17 +243,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   // the intake for the queue, which a worker spinning before it parks does not watch:
   // it watches the intake and the wake-up counter. So that thread wakes the worker.
   request* take_intake(bool close = false) noexcept {
-    // Only a holder of the mutex closes or opens the intake; submitters only push.
-    const std::uintptr_t seen = intake_.load(std::memory_order_relaxed);
-    if (seen == intake_closed || (seen == 0 && !close)) return nullptr;
-    std::uintptr_t lifo = intake_.exchange(close ? intake_closed : 0, std::memory_order_acquire);
-    request* fifo = nullptr;
-    for (auto* r = reinterpret_cast<request*>(lifo); r;) {
-      request* next = r->next;
-      r->next = fifo;
-      fifo = r;
-      r = next;
-    }
+    request* fifo = intake_.take(close);
+    if (!fifo) return nullptr;
     request_list refused;
     bool queued = false;
     while (fifo) {
@@ -296,22 +259,13 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       refused.push_back(*r);
     }
     if (queued && !on_worker()) wake_worker();
-    return refused.release();
+    return refused.take_all();
   }
 
-  // Why the queue would not take `r`.
+  // The queue would not take `r`: records why.
   static void refuse(request& r, request_queue::push_result why) noexcept {
-    switch (why) {
-      case request_queue::push_result::rejected_open:
-        r.fail(make_error_code(errc::already_open), "the connection is open, opening or closing");
-        break;
-      case request_queue::push_result::rejected_ended:
-        r.fail(make_error_code(errc::transaction_ended), "the transaction has ended");
-        break;
-      default:
-        r.fail(make_error_code(errc::closed), "the connection is not open");
-        break;
-    }
+    const auto refused = request_queue::refusal(why);
+    r.fail(refused.code, refused.message);
   }
 
   static void complete_all(request* list) noexcept {
@@ -440,7 +394,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
         done->store(true, std::memory_order_release);
       });
       generation_ = generation;
-      intake_.store(0, std::memory_order_relaxed);  // the new worker takes it in
+      intake_.open();  // the new worker takes it in
     } catch (...) {
       std::error_code ec = std::make_error_code(std::errc::resource_unavailable_try_again);
       try {
@@ -450,7 +404,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       } catch (...) {
       }
       queue_.take_all();
-      queue_.finish(open, false);
+      queue_.ran(open, false);
       publish_status();
       lock.unlock();
       open.abort(ec, "could not start the worker thread");
@@ -483,7 +437,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       store_if_changed(worker_cpu_, cpu);
       for (unsigned i = 1; !woken; ++i) {
         cpu_relax();
-        woken = wake_seq_.load(std::memory_order_relaxed) != seen || intake_.load(std::memory_order_relaxed) != 0;
+        woken = wake_seq_.load(std::memory_order_relaxed) != seen || !intake_.empty();
         if (i % 32 == 0) {
           if (std::chrono::steady_clock::now() >= until || same_cpu(cpu, caller_cpu_)) break;
           store_if_changed(worker_cpu_, cpu = current_cpu());
@@ -492,7 +446,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       if (woken) continue;
       // Submitters through the intake wake us only once they see this flag set.
       parked_.store(true, std::memory_order_seq_cst);
-      if (wake_seq_.load(std::memory_order_seq_cst) == seen && intake_.load(std::memory_order_seq_cst) == 0)
+      if (wake_seq_.load(std::memory_order_seq_cst) == seen && intake_.empty(std::memory_order_seq_cst))
         wake_seq_.wait(seen, std::memory_order_acquire);
       parked_.store(false, std::memory_order_relaxed);
     }
@@ -511,20 +465,20 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     for (;;) {
       request* r = next ? next : wait_for_request();
       next = nullptr;
-      if (r->interruptible) session_.watch(&r->interrupt);
-      r->run(session_);
-      session_.unwatch();
+      if (r->interruptible) database_.watch(&r->interrupt);
+      r->run(database_);
+      database_.unwatch();
       store_if_changed(worker_cpu_, current_cpu());
-      const bool in_transaction = session_.in_transaction();
+      const bool in_transaction = database_.in_transaction();
 
-      request_queue::finish_result done;
+      request_queue::ran_result done;
       request* rest = nullptr;
       request* refused = nullptr;
       std::shared_ptr<lease_state> ended_lease;
       {
         std::lock_guard lock(mutex_);
         running_ = nullptr;
-        done = queue_.finish(*r, !r->failed(), in_transaction);
+        done = queue_.ran(*r, !r->failed(), in_transaction);
         if (done.lease_began) lease_owner_ = r->begins;
         if (done.lease_ended) {
           ended_lease = std::move(lease_owner_);
@@ -532,9 +486,9 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
         }
         if (done.stop) {
           // Before "closed" is published: from then on an async_open may start a new
-          // worker on this same session_. (A no-op today: the close job, or the failed
+          // worker on this same database_. (A no-op today: the close job, or the failed
           // open, has already closed the handle; so holding the lock costs nothing.)
-          session_.close();
+          database_.close();
           refused = take_intake(true);
           rest = queue_.take_all();
         } else {
@@ -573,13 +527,12 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     complete_unrunnable(rest, make_error_code(errc::transaction_ended), "the transaction ended before the request ran");
   }
 
-  // Completes requests that can no longer run: closes, rollbacks and releases have nothing
-  // left to do and succeed; the rest fail with `ec`.
+  // Completes requests that can no longer run: those with nothing left to do succeed
+  // (request_queue::succeeds_unrun), the rest fail with `ec`.
   static void complete_unrunnable(request* list, std::error_code ec, const char* why) noexcept {
     while (list) {
       request* next = list->next;
-      if (list->kind() == request_kind::close || list->kind() == request_kind::rollback ||
-          list->kind() == request_kind::release)
+      if (request_queue::succeeds_unrun(list->kind()))
         list->complete();
       else
         list->abort(ec, why);
@@ -590,22 +543,6 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   static constexpr auto worker_spin = std::chrono::microseconds(50);
   static constexpr int drain_rounds = 16;
 
-  bool skip_spin() noexcept {
-    unsigned skip = spin_skip_.load(std::memory_order_relaxed);
-    if (skip == 0) return false;
-    spin_skip_.store(skip - 1, std::memory_order_relaxed);  // a lost update only changes when we try again
-    return true;
-  }
-  void record_spin(bool succeeded) noexcept {
-    if (succeeded) {
-      spin_failures_.store(0, std::memory_order_relaxed);
-      return;
-    }
-    const unsigned failures = std::min(spin_failures_.load(std::memory_order_relaxed) + 1, 6u);
-    spin_failures_.store(failures, std::memory_order_relaxed);
-    spin_skip_.store(1u << failures, std::memory_order_relaxed);
-  }
-
   // Members are grouped by the thread that writes them, each group on cache lines of its
   // own: a line written by one thread and read or written by the other for every request
   // bounces between their cores (measured: ~0.1 us per request in W4).
@@ -615,8 +552,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   // only by the active drain).
   alignas(line) std::atomic<std::int64_t> spin_wait_ns_{0};
   std::atomic<int> caller_cpu_{-1};  // where the last thread waiting for the worker ran (see current_cpu)
-  std::atomic<unsigned> spin_failures_{0};
-  std::atomic<unsigned> spin_skip_{0};
+  spin_backoff spin_backoff_;
   const asio::any_io_executor home_;
   request* undelivered_ = nullptr;  // what a throwing handler left, oldest first
   std::chrono::steady_clock::time_point drain_found_{};
@@ -630,11 +566,9 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   std::atomic<std::uint32_t> wake_seq_{0};
   std::atomic<bool> parked_{false};
 
-  // Statements submitted without the mutex (see submit), newest first, linked by `next`;
-  // intake_closed while no worker runs to take them in. Pushed by any thread, taken and
+  // Statements submitted without the mutex (see submit). Pushed by any thread, taken and
   // opened or closed under the mutex.
-  static constexpr std::uintptr_t intake_closed = 1;
-  alignas(line) std::atomic<std::uintptr_t> intake_{intake_closed};
+  alignas(line) intake intake_;
 
   // What the queue holds, for other threads to read without the mutex: written under it
   // (busy_ also by a submitter through the intake).
@@ -649,7 +583,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   std::shared_ptr<lease_state> lease_owner_;  // the transaction holding the connection; guarded by mutex_
   std::uint64_t generation_ = 0;              // of the worker in thread_, counted from 1; guarded by mutex_
   std::shared_ptr<std::atomic<bool>> thread_done_;
-  alignas(line) session session_;
+  alignas(line) database database_;
   silent_close implicit_close_;
 };
 

@@ -1,7 +1,8 @@
 // What a cursor's requests do on the worker: open it (with its first batch), and fetch a
-// batch for a caller who found none at hand. (The Job contract is in operation.hpp.)
+// batch for a caller who found none at hand. (The job contract is in job.hpp.)
 #pragma once
 
+#include <asiolite/detail/access.hpp>
 #include <asiolite/detail/cursor_state.hpp>
 #include <asiolite/detail/request_target.hpp>
 
@@ -17,13 +18,6 @@ class cursor;
 }
 
 namespace asiolite::detail {
-
-struct cursor_access {
-  template <class T>
-  static cursor<T> make(request_target target, std::shared_ptr<cursor_state<T>> state) noexcept {
-    return cursor<T>(std::move(target), std::move(state));
-  }
-};
 
 template <class T>
 class cursor_open_job {
@@ -41,12 +35,12 @@ class cursor_open_job {
     if (state_ && opened_ && !delivered_ && !state_->released()) state_->release_later(*target_.impl);
   }
 
-  void operator()(session& s, failure& f) { opened_ = state_->open(s, f); }
+  void operator()(database& s, failure& f) { opened_ = state_->open(s, f); }
 
   result_type take_result(const failure& f) {
     if (f || !opened_) return {};
     delivered_ = true;
-    return cursor_access::make(target_, state_);
+    return access::construct<cursor<T>>(target_, state_);
   }
 
   std::string_view sql() const noexcept { return state_->sql(); }
@@ -71,7 +65,7 @@ class cursor_fetch_job {
 
   explicit cursor_fetch_job(std::shared_ptr<state_type> state) noexcept : state_(std::move(state)) {}
 
-  void operator()(session&, failure& f) {
+  void operator()(database&, failure& f) {
     ran_ = true;
     outcome_ = state_->fetch();
     // A failure with no rows before it fails this request; a cancellation does, whatever

@@ -17,7 +17,7 @@
 #include <asiolite/detail/held_statement.hpp>
 #include <asiolite/detail/record.hpp>
 #include <asiolite/detail/request.hpp>
-#include <asiolite/detail/session.hpp>
+#include <asiolite/detail/database.hpp>
 #include <asiolite/error.hpp>
 #include <asiolite/row.hpp>
 
@@ -65,7 +65,7 @@ class cursor_state : public held_statement {
 
   /// Prepares and binds the statement, fetches the first batch (into the caller's side:
   /// the caller sees it once the open completes) and starts reading ahead.
-  bool open(session& s, failure& f) {
+  bool open(database& s, failure& f) {
     if (batch_size_ == 0) batch_size_ = s.cursor_batch_size();
     auto stmt = s.acquire(sql(), f);
     if (!stmt || !bind(stmt.get(), f)) return false;
@@ -185,7 +185,7 @@ class cursor_state : public held_statement {
     }
 
    private:
-    static void run_read_ahead(request& r, session&) noexcept {
+    static void run_read_ahead(request& r, database&) noexcept {
       auto& self = static_cast<read_ahead_request&>(r);
       auto& state = self.owner_;
       state.staged_ = state.step();

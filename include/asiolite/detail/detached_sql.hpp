@@ -5,7 +5,7 @@
 
 #include <asiolite/detail/connection_impl.hpp>
 #include <asiolite/detail/request.hpp>
-#include <asiolite/detail/session.hpp>
+#include <asiolite/detail/database.hpp>
 
 #include <memory>
 #include <string>
@@ -31,7 +31,7 @@ class detached_sql final : public request, public std::enable_shared_from_this<d
   }
 
  private:
-  static void run_sql(request& r, session& s) noexcept {
+  static void run_sql(request& r, database& s) noexcept {
     failure ignored;  // whoever queued it is gone: there is nobody to tell
     try {
       s.execute_script(static_cast<detached_sql&>(r).sql_, ignored);

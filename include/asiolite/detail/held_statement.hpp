@@ -1,5 +1,5 @@
 // Statements that stay on the worker between requests (a cursor's, a prepared
-// statement's), and the session's list of them: closing the database finalizes them
+// statement's), and the database's list of them: closing the database finalizes them
 // first, and their handles then learn that they are closed.
 #pragma once
 
@@ -15,7 +15,7 @@ namespace asiolite::detail {
 
 class held_statement;
 
-/// The statements a session holds for handles. Worker thread only.
+/// The statements a database holds for handles. Worker thread only.
 class held_statements {
  public:
   held_statements() = default;
@@ -34,7 +34,7 @@ class held_statements {
   held_statement* head_ = nullptr;
 };
 
-/// A statement held across requests, owned by shared_ptr: by its handle, by the session's
+/// A statement held across requests, owned by shared_ptr: by its handle, by the database's
 /// list while it holds the statement, and by each request in flight for it.
 ///
 /// The worker alone touches the statement. Other threads see two flags: released (the
@@ -52,7 +52,7 @@ class held_statement : public std::enable_shared_from_this<held_statement> {
   // ---- worker thread
 
   /// Holds `stmt` until release(); the list keeps this object alive meanwhile.
-  void hold(statement_cache::lease stmt, held_statements& list) noexcept {
+  void hold(statement_cache::checkout stmt, held_statements& list) noexcept {
     stmt_ = std::move(stmt);
     list_ = &list;
     list.add(*this);
@@ -104,12 +104,12 @@ class held_statement : public std::enable_shared_from_this<held_statement> {
   class release_request final : public request {
    public:
     explicit release_request(held_statement& owner) noexcept
-        : request(request_kind::release, &run_release, &let_go), owner_(owner) {}
+        : request(request_kind::release_statement, &run_release, &let_go), owner_(owner) {}
 
     std::shared_ptr<held_statement> keep_alive_;  // from submission to completion
 
    private:
-    static void run_release(request& r, session&) noexcept { static_cast<release_request&>(r).owner_.release(); }
+    static void run_release(request& r, database&) noexcept { static_cast<release_request&>(r).owner_.release(); }
     static void let_go(request& r) noexcept {
       auto keep = std::move(static_cast<release_request&>(r).keep_alive_);  // may free r on return
     }
@@ -118,7 +118,7 @@ class held_statement : public std::enable_shared_from_this<held_statement> {
   };
 
   const std::string sql_;
-  statement_cache::lease stmt_;
+  statement_cache::checkout stmt_;
   held_statements* list_ = nullptr;  // while held
   held_statement* prev_ = nullptr;
   held_statement* next_ = nullptr;

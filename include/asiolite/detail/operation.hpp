@@ -5,6 +5,8 @@
 
 #include <asiolite/config.hpp>
 #include <asiolite/detail/connection_impl.hpp>
+#include <asiolite/detail/immediate.hpp>
+#include <asiolite/detail/job.hpp>
 #include <asiolite/detail/request.hpp>
 #include <asiolite/error.hpp>
 
@@ -41,12 +43,8 @@ struct signature_for<Token, void> {
 template <class Token, class Result>
 using signature_t = typename signature_for<Token, Result>::type;
 
-/// A Job runs on the worker and keeps its own result:
-///   static constexpr request_kind kind;  using result_type = ...;
-///   void operator()(session&, failure&);  result_type take_result();
-///     (or take_result(const failure&): the request's outcome, also when it never ran)
-///   std::string_view sql() const;  // for diagnostics
-template <class Handler, class Job, class Error>
+/// A request for `Job` (see job.hpp), completing to `Handler`.
+template <class Handler, job Job, class Error>
 class operation final : public request {
   using result_type = typename Job::result_type;
   using handler_executor = asio::associated_executor_t<Handler, asio::any_io_executor>;
@@ -151,7 +149,7 @@ class operation final : public request {
     operation* op_;
   };
 
-  static void do_run(request& base, session& s) noexcept {
+  static void do_run(request& base, database& s) noexcept {
     auto& self = static_cast<operation&>(base);
     try {
       self.job_(s, self.failure_);
@@ -244,19 +242,7 @@ class operation final : public request {
   }
 
   // The outcome as the handler's first argument; also fills the caller's diagnostics.
-  Error take_error() {
-    if (!failure_) {
-      if (diag_) diag_->clear();
-      return Error{};
-    }
-    diagnostics diag(failure_.message, std::string(job_.sql()));
-    if (diag_) *diag_ = diag;  // filled whatever the token: the caller asked for it
-    if constexpr (std::is_same_v<Error, std::exception_ptr>)
-      return failure_.exception ? failure_.exception
-                                : std::make_exception_ptr(sqlite_error(failure_.code, std::move(diag)));
-    else
-      return failure_.code;
-  }
+  Error take_error() { return make_completion_error<Error>(failure_, job_.sql(), diag_); }
 
   result_type take_result_or_failure() {
     try {
@@ -293,25 +279,27 @@ class operation final : public request {
   diagnostics* diag_;
 };
 
-/// The initiation of every asynchronous request, in the shape async_initiate expects.
-/// Error is the first argument of the completion signature (see signature_for).
+/// The initiation of every asynchronous request, in the shape async_initiate expects
+/// (start_request in request_target.hpp uses it). Error is the first argument of the
+/// completion signature (see signature_for).
 template <class Error>
 class initiate_request {
  public:
   using executor_type = asio::any_io_executor;
 
-  initiate_request(std::shared_ptr<connection_impl> impl, executor_type ex, std::uint64_t lease = 0) noexcept
+  initiate_request(std::shared_ptr<connection_impl> impl, executor_type ex, std::uint64_t lease) noexcept
       : impl_(std::move(impl)), ex_(std::move(ex)), lease_(lease) {}
 
   executor_type get_executor() const noexcept { return ex_; }
 
   template <class Handler, class Job>
-  void operator()(Handler&& handler, Job&& job, diagnostics* diag) const {
+  void operator()(Handler&& handler, Job&& j, diagnostics* diag) const {
     // Asio hands over an lvalue when the caller's token is one: decay-copy it.
     using handler_type = std::decay_t<Handler>;
     using job_type = std::decay_t<Job>;
+    static_assert(job<job_type>, "asiolite: not a job (see detail/job.hpp)");
     auto* op = operation<handler_type, job_type, Error>::create(
-        handler_type(std::forward<Handler>(handler)), job_type(std::forward<Job>(job)), impl_, ex_, diag, lease_);
+        handler_type(std::forward<Handler>(handler)), job_type(std::forward<Job>(j)), impl_, ex_, diag, lease_);
     op->start();
   }
 

@@ -1,11 +1,11 @@
 // What a prepared statement's requests do on the worker: prepare it, and run it. (The Job
-// contract is in operation.hpp.)
+// contract is in job.hpp.)
 #pragma once
 
 #include <asiolite/detail/held_statement.hpp>
 #include <asiolite/detail/jobs.hpp>
 #include <asiolite/detail/request_target.hpp>
-#include <asiolite/detail/session.hpp>
+#include <asiolite/detail/database.hpp>
 
 #include <memory>
 #include <string_view>
@@ -17,10 +17,6 @@ class prepared_statement;
 }
 
 namespace asiolite::detail {
-
-struct prepared_access {
-  static prepared_statement make(request_target target, std::shared_ptr<held_statement> state) noexcept;
-};
 
 class prepare_job {
  public:
@@ -37,7 +33,7 @@ class prepare_job {
     if (state_ && held_ && !delivered_ && !state_->released()) state_->release_later(*target_.impl);
   }
 
-  void operator()(session& s, failure& f) {
+  void operator()(database& s, failure& f) {
     auto stmt = s.prepare_owned(state_->sql(), f);
     if (!stmt) return;
     state_->hold(std::move(stmt), s.held());
@@ -56,16 +52,16 @@ class prepare_job {
 };
 
 /// One run of a prepared statement, with its own copies of the arguments.
-template <class Action, class... P>
+template <class Form, class... P>
 class prepared_job {
  public:
   static constexpr request_kind kind = request_kind::statement;
-  using result_type = typename Action::result_type;
+  using result_type = typename Form::result_type;
 
   prepared_job(std::shared_ptr<held_statement> state, std::tuple<P...> params)
       : state_(std::move(state)), params_(std::move(params)) {}
 
-  void operator()(session& s, failure& f) {
+  void operator()(database& s, failure& f) {
     sqlite3_stmt* stmt = state_->statement();
     if (!stmt) {
       f.set(errc::closed, "the connection was closed (a prepared statement cannot outlive its connection)");
@@ -80,7 +76,7 @@ class prepared_job {
  private:
   std::shared_ptr<held_statement> state_;
   std::tuple<P...> params_;
-  action_outcome<Action> outcome_;
+  form_result<Form> outcome_;
 };
 
 }  // namespace asiolite::detail

@@ -11,16 +11,16 @@
 
 namespace asiolite::detail {
 
-class session;
+class database;
 
 enum class request_kind : std::uint8_t {
   statement,  // anything that needs an open database
   open,
   close,
-  begin,     // starts a transaction: when it succeeds, its lease holds the connection
-  rollback,  // ends its transaction; nothing to do (success) if that has ended already
-  release,   // lets go of a statement a dead handle held: never cancelled, whatever the
-             // lease; nothing to do (success) once the connection is closing
+  begin,              // starts a transaction: when it succeeds, its lease holds the connection
+  rollback,           // ends its transaction; nothing to do (success) if that has ended already
+  release_statement,  // lets go of a statement a dead handle held: never cancelled, whatever the
+                      // lease; nothing to do (success) once the connection is closing
 };
 
 /// A transaction's claim on its connection, shared by the transaction's handles and the
@@ -43,7 +43,7 @@ enum class request_state : std::uint8_t { idle, queued, running, done };
 /// from this knows its handler's type; the queue and the worker do not need to.
 class request {
  public:
-  using run_fn = void (*)(request&, session&) noexcept;
+  using run_fn = void (*)(request&, database&) noexcept;
   using complete_fn = void (*)(request&) noexcept;
   // Runs the completion handler on the calling thread (already on the handler's
   // executor), or, with run == false, frees the request without running it.
@@ -57,7 +57,7 @@ class request {
   request_kind kind() const noexcept { return kind_; }
 
   /// Runs the request on the worker; the outcome stays in the request.
-  void run(session& s) noexcept { run_(*this, s); }
+  void run(database& s) noexcept { run_(*this, s); }
 
   /// Hands the outcome to the caller's executor — or, when the caller is spinning for
   /// it (connection_impl::wait_for_result), to the caller, who then posts it from its own

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <asiolite/detail/request.hpp>
+#include <asiolite/error.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <system_error>
 
 namespace asiolite::detail {
 
@@ -34,7 +36,7 @@ class request_list {
   }
 
   /// Empties the list, returning its requests linked by `next`, in order.
-  request* release() noexcept {
+  request* take_all() noexcept {
     request* all = head_;
     head_ = tail_ = nullptr;
     size_ = 0;
@@ -67,12 +69,37 @@ class request_queue {
     none,         // nothing to do (done already, or not cancellable)
   };
 
-  /// What finish() changed.
-  struct finish_result {
+  /// What ran() changed.
+  struct ran_result {
     bool stop = false;         // the connection closed, or failed to open: the worker ends
     bool lease_began = false;  // a BEGIN succeeded: its transaction holds the connection
     bool lease_ended = false;  // the transaction holding the connection is over
   };
+
+  /// What a request the queue refused fails with.
+  struct refused {
+    std::error_code code;
+    const char* message;
+  };
+
+  /// Why push() would not take a request, as its failure. For the rejected_* results.
+  static refused refusal(push_result why) noexcept {
+    switch (why) {
+      case push_result::rejected_open:
+        return {make_error_code(errc::already_open), "the connection is open, opening or closing"};
+      case push_result::rejected_ended:
+        return {make_error_code(errc::transaction_ended), "the transaction has ended"};
+      default:
+        return {make_error_code(errc::closed), "the connection is not open"};
+    }
+  }
+
+  /// A request of this kind that can no longer run (its connection closed, its
+  /// transaction ended) has nothing left to do, and succeeds: a close, a rollback, the
+  /// release of a statement. Any other fails.
+  static constexpr bool succeeds_unrun(request_kind kind) noexcept {
+    return kind == request_kind::close || kind == request_kind::rollback || kind == request_kind::release_statement;
+  }
 
   status state() const noexcept { return status_; }
   /// The transaction that holds the connection (its lease id), or 0.
@@ -98,7 +125,7 @@ class request_queue {
         if (status_ == status::closed || status_ == status::closing) return push_result::rejected_closed;
         append(main_, r);
         return push_result::queued;
-      case request_kind::release:
+      case request_kind::release_statement:
         // A closing connection lets go of every held statement itself.
         if (status_ == status::closed || status_ == status::closing) return push_result::done_already;
         append(main_, r);
@@ -127,9 +154,9 @@ class request_queue {
   /// `r` (returned by pop) has run. `in_transaction`: the database has a transaction
   /// open now (!sqlite3_get_autocommit). After lease_ended, take_leased() holds what
   /// that transaction had still queued.
-  finish_result finish(request& r, bool succeeded, bool in_transaction = false) noexcept {
+  ran_result ran(request& r, bool succeeded, bool in_transaction = false) noexcept {
     r.state = request_state::done;
-    finish_result result;
+    ran_result result;
     switch (r.kind()) {
       case request_kind::open:
         if (succeeded) {
@@ -149,7 +176,7 @@ class request_queue {
           result.lease_began = true;
         }
         break;
-      case request_kind::release:
+      case request_kind::release_statement:
         break;
       case request_kind::statement:
       case request_kind::rollback:
@@ -168,7 +195,7 @@ class request_queue {
     // Open and close always run; a rollback is what ends a transaction, whoever waits for
     // it; a release is what gives a dead handle's statement back.
     if (r.kind() == request_kind::open || r.kind() == request_kind::close || r.kind() == request_kind::rollback ||
-        r.kind() == request_kind::release)
+        r.kind() == request_kind::release_statement)
       return cancel_result::none;
     if (r.state == request_state::queued) {
       list_of(r).erase(r);
@@ -195,7 +222,7 @@ class request_queue {
       }
     }
     if (running) cancel(*running);
-    return out.release();
+    return out.take_all();
   }
 
   /// Removes and returns what the transaction that just ended had still queued.
@@ -233,7 +260,7 @@ class request_queue {
   }
 
   static request* take(request_list& list) noexcept {
-    request* all = list.release();
+    request* all = list.take_all();
     for (request* r = all; r; r = r->next) r->state = request_state::done;
     return all;
   }

@@ -64,13 +64,13 @@ class statement_cache {
  public:
   /// A statement taken from the cache (or prepared for this use only); gives it back,
   /// reset and unbound, when destroyed.
-  class lease {
+  class checkout {
    public:
-    lease() = default;
-    lease(lease&& o) noexcept : cache_(o.cache_), entry_(o.entry_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
-    lease& operator=(lease&& o) noexcept {
+    checkout() = default;
+    checkout(checkout&& o) noexcept : cache_(o.cache_), entry_(o.entry_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+    checkout& operator=(checkout&& o) noexcept {
       if (this != &o) {
-        release();
+        give_back();
         cache_ = o.cache_;
         entry_ = o.entry_;
         stmt_ = o.stmt_;
@@ -78,15 +78,15 @@ class statement_cache {
       }
       return *this;
     }
-    ~lease() { release(); }
+    ~checkout() { give_back(); }
 
     sqlite3_stmt* get() const noexcept { return stmt_; }
     explicit operator bool() const noexcept { return stmt_ != nullptr; }
 
    private:
     friend class statement_cache;
-    lease(statement_cache* c, list::iterator e, sqlite3_stmt* s) noexcept : cache_(c), entry_(e), stmt_(s) {}
-    void release() noexcept {
+    checkout(statement_cache* c, list::iterator e, sqlite3_stmt* s) noexcept : cache_(c), entry_(e), stmt_(s) {}
+    void give_back() noexcept {
       if (!stmt_) return;
       if (cache_)
         cache_->give_back(entry_, stmt_);
@@ -109,40 +109,40 @@ class statement_cache {
   std::size_t size() const noexcept { return index_.size(); }
 
   /// The statement for `sql`, prepared once and reused while it stays in the cache.
-  lease acquire(sqlite3* db, std::string_view sql, failure& f) {
+  checkout acquire(sqlite3* db, std::string_view sql, failure& f) {
     if (auto it = index_.find(sql); it != index_.end()) {
       auto e = it->second;
       if (!e->in_use) {
         e->in_use = true;
         lru_.splice(lru_.begin(), lru_, e);  // most recently used first
-        return lease(this, e, e->stmt);
+        return checkout(this, e, e->stmt);
       }
       // Already leased (a cursor holds it): prepare a second one for this use only.
       sqlite3_stmt* s = prepare_one(db, sql, 0, f);
-      return s ? lease(this, lru_.end(), s) : lease();
+      return s ? checkout(this, lru_.end(), s) : checkout();
     }
     if (capacity_ == 0) {
       sqlite3_stmt* s = prepare_one(db, sql, 0, f);
-      return s ? lease(this, lru_.end(), s) : lease();
+      return s ? checkout(this, lru_.end(), s) : checkout();
     }
     sqlite3_stmt* s = prepare_one(db, sql, SQLITE_PREPARE_PERSISTENT, f);
-    if (!s) return lease();
+    if (!s) return checkout();
     evict_to(capacity_ - 1);
     lru_.push_front(entry{std::string(sql), s, true});
     index_.emplace(lru_.front().sql, lru_.begin());
-    return lease(this, lru_.begin(), s);
+    return checkout(this, lru_.begin(), s);
   }
 
   /// A statement for one owner alone (a prepared_statement, a sync_statement): prepared
-  /// outside the cache, so it never competes for a slot; finalized when the lease ends.
-  lease prepare_owned(sqlite3* db, std::string_view sql, failure& f) {
+  /// outside the cache, so it never competes for a slot; finalized when the checkout ends.
+  checkout prepare_owned(sqlite3* db, std::string_view sql, failure& f) {
     sqlite3_stmt* s = prepare_one(db, sql, SQLITE_PREPARE_PERSISTENT, f);
-    return s ? lease(this, lru_.end(), s) : lease();
+    return s ? checkout(this, lru_.end(), s) : checkout();
   }
 
   /// Lends a statement that someone else holds for one use: reset and unbound when the
-  /// lease ends, never finalized.
-  static lease borrow(sqlite3_stmt* s) noexcept { return lease(nullptr, {}, s); }
+  /// checkout ends, never finalized.
+  static checkout borrow(sqlite3_stmt* s) noexcept { return checkout(nullptr, {}, s); }
 
   /// Finalizes every statement; the cache must have no leases out.
   void clear() noexcept {

@@ -69,4 +69,16 @@ decltype(auto) split_trailing(Fn&& fn, Args&&... args) {
     return std::forward<Fn>(fn)(std::move(input_tuple), diag, DefaultToken{});
 }
 
+/// The one optional input of a function that takes at most one (a begin_mode, options),
+/// from the inputs split_trailing found; `fallback` when there is none.
+template <class T, class Inputs>
+T single_input(Inputs&& inputs, T fallback) {
+  constexpr std::size_t count = std::tuple_size_v<std::remove_cvref_t<Inputs>>;
+  static_assert(count <= 1, "asiolite: this function takes at most one input before [diagnostics&] [token]");
+  if constexpr (count == 1)
+    return T(std::get<0>(std::forward<Inputs>(inputs)));
+  else
+    return fallback;
+}
+
 }  // namespace asiolite::detail

@@ -1,11 +1,11 @@
-// What transaction and savepoint requests do on the worker (see the Job contract in
-// operation.hpp). The jobs that deliver a transaction or a savepoint make it in
+// What transaction and savepoint requests do on the worker (see the job contract in
+// job.hpp). The jobs that deliver a transaction or a savepoint make it in
 // impl/transaction.hpp and impl/savepoint.hpp, once those classes are complete.
 #pragma once
 
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/request.hpp>
-#include <asiolite/detail/session.hpp>
+#include <asiolite/detail/database.hpp>
 #include <asiolite/detail/transaction_state.hpp>
 #include <asiolite/sync_handle.hpp>
 
@@ -38,7 +38,7 @@ class begin_job {
 
   std::shared_ptr<lease_state> lease_to_begin() const { return state_->lease; }
 
-  void operator()(session& s, failure& f) {
+  void operator()(database& s, failure& f) {
     s.execute(sql_, f);
     begun_ = !f;
   }
@@ -62,7 +62,7 @@ class end_job {
   static constexpr bool interruptible = false;
   using result_type = void;
 
-  void operator()(session& s, failure& f) { s.execute(sql(), f); }
+  void operator()(database& s, failure& f) { s.execute(sql(), f); }
   std::string_view sql() const noexcept { return Kind == request_kind::rollback ? "ROLLBACK" : "COMMIT"; }
 };
 using commit_job = end_job<request_kind::statement>;
@@ -81,7 +81,7 @@ class savepoint_job {
             tx.lease, "asiolite_sp_" + std::to_string(tx.savepoints.fetch_add(1, std::memory_order_relaxed) + 1))),
         sql_("SAVEPOINT " + state_->name) {}
 
-  void operator()(session& s, failure& f) {
+  void operator()(database& s, failure& f) {
     s.execute(sql_, f);
     made_ = !f;
   }
@@ -109,7 +109,7 @@ class savepoint_end_job {
              : undo  ? "ROLLBACK TO " + state_->name + "; RELEASE " + state_->name
                      : "RELEASE " + state_->name) {}
 
-  void operator()(session& s, failure& f) {
+  void operator()(database& s, failure& f) {
     if (state_ && s.execute_script(sql_, f)) state_->ended.store(true, std::memory_order_release);
   }
   std::string_view sql() const noexcept { return sql_; }
@@ -130,7 +130,7 @@ class call_in_transaction_job {
 
   call_in_transaction_job(Fn fn, const char* begin) : fn_(std::move(fn)), begin_(begin) {}
 
-  void operator()(session& s, failure& f) {
+  void operator()(database& s, failure& f) {
     if (!s.execute_script(begin_, f)) return;
     try {
       sync_handle handle(s);
@@ -150,7 +150,7 @@ class call_in_transaction_job {
   std::string_view sql() const noexcept { return begin_; }
 
  private:
-  static void roll_back(session& s) noexcept {
+  static void roll_back(database& s) noexcept {
     failure ignored;  // the failure that got us here is the one to report
     if (s.in_transaction()) s.execute_script("ROLLBACK", ignored);
   }

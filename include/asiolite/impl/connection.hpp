@@ -2,7 +2,7 @@
 #pragma once
 
 #include <asiolite/detail/jobs.hpp>
-#include <asiolite/detail/operation.hpp>
+#include <asiolite/detail/request_target.hpp>
 #include <asiolite/detail/transaction_jobs.hpp>
 
 #include <asio/steady_timer.hpp>
@@ -12,67 +12,44 @@
 
 namespace asiolite {
 
-template <class Job, class Result, class Token>
-auto connection::start_request(Job&& job, diagnostics* diag, Token&& token) {
-  using error = detail::error_for<Token>;
-  return asio::async_initiate<Token, detail::signature_t<Token, Result>>(detail::initiate_request<error>(impl_, ex_),
-                                                                         token, std::forward<Job>(job), diag);
-}
-
 template <class... Trailing>
 auto connection::async_open(const executor_type& ex, std::string_view path, Trailing&&... trailing) {
-  return detail::split_trailing<is_options_input, default_token_t>(
-      [&](auto&& inputs, diagnostics* diag, auto&& token) {
-        static_assert(std::tuple_size_v<std::remove_cvref_t<decltype(inputs)>> <= 1,
-                      "asiolite: async_open takes (ex, path, [options], [diagnostics&], [token])");
-        options opts;
-        if constexpr (std::tuple_size_v<std::remove_cvref_t<decltype(inputs)>> == 1) opts = std::get<0>(inputs);
-        connection conn(ex);
-        auto impl = conn.impl_;
-        impl->set_spin_wait(opts.spin_wait);
-        using job = detail::open_new_job<connection>;
-        using Token = decltype(token);
-        return asio::async_initiate<Token, detail::signature_t<Token, connection>>(
-            detail::initiate_request<detail::error_for<Token>>(std::move(impl), ex), token,
-            job(std::string(path), std::move(opts), std::move(conn)), diag);
+  connection conn(ex);
+  const detail::request_target target = detail::access::target(conn);
+  return detail::async_request<is_options_input>(
+      target,
+      [&](auto&& inputs) {
+        options opts = detail::single_input(std::move(inputs), options{});
+        target.impl->set_spin_wait(opts.spin_wait);
+        return detail::open_new_job<connection>(std::string(path), std::move(opts), std::move(conn));
       },
       std::forward<Trailing>(trailing)...);
 }
 
 template <class... Trailing>
 auto connection::async_open(std::string_view path, Trailing&&... trailing) {
-  return detail::split_trailing<is_options_input, default_token_t>(
-      [&](auto&& inputs, diagnostics* diag, auto&& token) {
-        static_assert(std::tuple_size_v<std::remove_cvref_t<decltype(inputs)>> <= 1,
-                      "asiolite: async_open takes (path, [options], [diagnostics&], [token])");
-        options opts;
-        if constexpr (std::tuple_size_v<std::remove_cvref_t<decltype(inputs)>> == 1) opts = std::get<0>(inputs);
+  return detail::async_request<is_options_input>(
+      request_target(),
+      [&](auto&& inputs) {
+        options opts = detail::single_input(std::move(inputs), options{});
         if (impl_) impl_->set_spin_wait(opts.spin_wait);
-        return start_request<detail::open_job, void>(detail::open_job(std::string(path), std::move(opts)), diag,
-                                                     std::forward<decltype(token)>(token));
+        return detail::open_job(std::string(path), std::move(opts));
       },
       std::forward<Trailing>(trailing)...);
 }
 
 template <class... Trailing>
 auto connection::async_close(Trailing&&... trailing) {
-  return detail::split_trailing<detail::no_input, default_token_t>(
-      [&](auto&&, diagnostics* diag, auto&& token) {
-        return start_request<detail::close_job, void>(detail::close_job{}, diag, std::forward<decltype(token)>(token));
-      },
-      std::forward<Trailing>(trailing)...);
+  return detail::async_request(request_target(), detail::close_job{}, std::forward<Trailing>(trailing)...);
 }
 
 template <class... Trailing>
 auto connection::async_begin(Trailing&&... trailing) {
-  return detail::split_trailing<is_begin_mode, default_token_t>(
-      [&](auto&& inputs, diagnostics* diag, auto&& token) {
-        static_assert(std::tuple_size_v<std::remove_cvref_t<decltype(inputs)>> <= 1,
-                      "asiolite: async_begin takes ([begin_mode], [diagnostics&], [token])");
-        begin_mode mode = begin_mode::immediate;
-        if constexpr (std::tuple_size_v<std::remove_cvref_t<decltype(inputs)>> == 1) mode = std::get<0>(inputs);
-        return start_request<detail::begin_job, transaction>(detail::begin_job(detail::begin_sql(mode), ex_, impl_), diag,
-                                                             std::forward<decltype(token)>(token));
+  return detail::async_request<is_begin_mode>(
+      request_target(),
+      [&](auto&& inputs) {
+        const begin_mode mode = detail::single_input(std::move(inputs), begin_mode::immediate);
+        return detail::begin_job(detail::begin_sql(mode), ex_, impl_);
       },
       std::forward<Trailing>(trailing)...);
 }
@@ -121,15 +98,11 @@ template <class Fn, class... Trailing>
 auto connection::async_call_in_transaction(Fn&& fn, Trailing&&... trailing) {
   static_assert(std::is_invocable_v<std::decay_t<Fn>&, sync_handle&>,
                 "asiolite: async_call_in_transaction needs a callable taking asiolite::sync_handle&");
-  using job = detail::call_in_transaction_job<std::decay_t<Fn>>;
-  return detail::split_trailing<is_begin_mode, default_token_t>(
-      [&](auto&& inputs, diagnostics* diag, auto&& token) {
-        static_assert(std::tuple_size_v<std::remove_cvref_t<decltype(inputs)>> <= 1,
-                      "asiolite: async_call_in_transaction takes (fn, [begin_mode], [diagnostics&], [token])");
-        begin_mode mode = begin_mode::immediate;
-        if constexpr (std::tuple_size_v<std::remove_cvref_t<decltype(inputs)>> == 1) mode = std::get<0>(inputs);
-        return start_request<job, typename job::result_type>(job(std::forward<Fn>(fn), detail::begin_sql(mode)), diag,
-                                                             std::forward<decltype(token)>(token));
+  return detail::async_request<is_begin_mode>(
+      request_target(),
+      [&](auto&& inputs) {
+        const begin_mode mode = detail::single_input(std::move(inputs), begin_mode::immediate);
+        return detail::call_in_transaction_job<std::decay_t<Fn>>(std::forward<Fn>(fn), detail::begin_sql(mode));
       },
       std::forward<Trailing>(trailing)...);
 }

@@ -5,10 +5,10 @@
 #include <asiolite/detail/bind.hpp>
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/held_statement.hpp>
-#include <asiolite/detail/prefetch.hpp>
 #include <asiolite/detail/record.hpp>
 #include <asiolite/detail/sqlite.hpp>
 #include <asiolite/detail/statement_cache.hpp>
+#include <asiolite/detail/statement_row.hpp>
 #include <asiolite/error.hpp>
 #include <asiolite/options.hpp>
 #include <asiolite/results.hpp>
@@ -30,98 +30,6 @@
 
 namespace asiolite::detail {
 
-/// The current row of a stepping statement, as a Source for read_record.
-struct statement_row {
-  sqlite3_stmt* stmt;
-
-  int column_count() const noexcept { return sqlite3_column_count(stmt); }
-  // Indexed as row::column_name is, so that code over both converts nothing.
-  std::string_view column_name(std::size_t i) const noexcept {
-    const char* n = sqlite3_column_name(stmt, static_cast<int>(i));
-    return n ? n : "";
-  }
-  // One sqlite3_column_value, then sqlite3_value_* on it: the column_* calls each lock
-  // and check the statement again. The connection is opened SQLITE_OPEN_NOMUTEX and
-  // used by one thread, so the value being "unprotected" makes no difference.
-  field_view field(int i) const noexcept {
-    sqlite3_value* v = sqlite3_column_value(stmt, i);
-    switch (sqlite3_value_type(v)) {
-      case SQLITE_INTEGER:
-        return field_view::from_integer(sqlite3_value_int64(v));
-      case SQLITE_FLOAT:
-        return field_view::from_real(sqlite3_value_double(v));
-      case SQLITE_TEXT: {
-        // Ask for the pointer first: sqlite3_value_bytes then counts the same encoding.
-        auto p = reinterpret_cast<const char*>(sqlite3_value_text(v));
-        return field_view::from_text({p, static_cast<std::size_t>(sqlite3_value_bytes(v))});
-      }
-      case SQLITE_BLOB: {
-        auto p = static_cast<const std::byte*>(sqlite3_value_blob(v));
-        return field_view::from_blob({p, static_cast<std::size_t>(sqlite3_value_bytes(v))});
-      }
-      default:
-        return {};
-    }
-  }
-};
-
-/// Fills a `rows` from a statement.
-struct rows_access {
-  /// Empties `r` for the rows of `stmt`, keeping its storage (a cursor reuses its batches').
-  static void start(rows& r, sqlite3_stmt* stmt) {
-    const int n = sqlite3_column_count(stmt);
-    r.cells_.clear();
-    r.bytes_.clear();
-    r.columns_.resize(static_cast<std::size_t>(n));
-    for (std::size_t i = 0; i < r.columns_.size(); ++i) r.columns_[i].assign(statement_row{stmt}.column_name(i));
-  }
-
-  static void append(rows& r, sqlite3_stmt* stmt) {
-    const std::size_t cells_before = r.cells_.size();
-    const std::size_t bytes_before = r.bytes_.size();
-    const int n = static_cast<int>(r.columns_.size());
-    for (int i = 0; i < n; ++i) {
-      const field_view f = statement_row{stmt}.field(i);
-      cell c{};
-      c.type = f.type();
-      switch (f.type()) {
-        case column_type::integer:
-          c.integer = f.integer();
-          break;
-        case column_type::real:
-          c.real = f.real();
-          break;
-        case column_type::text:
-        case column_type::blob: {
-          const auto bytes = f.bytes();
-          c.offset = r.bytes_.size();
-          c.size = static_cast<std::uint32_t>(bytes.size());
-          r.bytes_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-          break;
-        }
-        case column_type::null:
-          break;
-      }
-      r.cells_.push_back(c);
-    }
-    // A cursor fills storage that the caller's thread read last: see prefetch.hpp.
-    constexpr std::size_t cell_size = sizeof(cell);
-    prefetch_ahead_of(r.cells_.data(), cells_before * cell_size, r.cells_.size() * cell_size,
-                      r.cells_.capacity() * cell_size);
-    prefetch_ahead_of(r.bytes_.data(), bytes_before, r.bytes_.size(), r.bytes_.capacity());
-  }
-
-  /// Whether `r` holds storage worth reusing.
-  static bool has_storage(const rows& r) noexcept { return r.cells_.capacity() != 0; }
-
-  /// The rows after the first `n`, keeping the column names (a cursor's partly read batch).
-  static rows drop_front(rows&& r, std::size_t n) {
-    const auto cells = static_cast<std::ptrdiff_t>(n * r.columns_.size());
-    r.cells_.erase(r.cells_.begin(), r.cells_.begin() + cells);
-    return std::move(r);  // text and blob bytes stay where they are: cells point at them by offset
-  }
-};
-
 /// Where a statement comes from: SQL text, prepared through the cache; or a statement
 /// held across requests (a prepared statement's), borrowed for one use.
 struct statement_source {
@@ -134,49 +42,14 @@ struct statement_source {
   sqlite3_stmt* held = nullptr;
 };
 
-template <class T>
-concept tuple_like = requires {
-  std::tuple_size<std::remove_cvref_t<T>>::value;
-};
+struct execute_many_run;  // execute_many.hpp
 
-/// The fields an element of execute_many binds, as a tuple of references: a tuple's (or
-/// pair's, array's) elements, an aggregate's members, or the element itself.
-template <class E>
-auto element_fields(E& e) noexcept {
-  if constexpr (bindable<E>)
-    return std::tie(e);
-  else if constexpr (tuple_like<E>)
-    return std::apply([](auto&... f) { return std::tie(f...); }, e);
-  else
-    return tie_fields(e);
-}
-
-/// What element_fields gives for an element of type E: a std::tuple of references.
-template <class E>
-using element_refs_t = decltype(element_fields(std::declval<std::remove_cvref_t<E>&>()));
-
-template <class E>
-constexpr bool element_binds() {
-  using U = std::remove_cvref_t<E>;
-  if constexpr (bindable<U>) {
-    return true;
-  } else if constexpr (tuple_like<U> || aggregate_record<U>) {
-    return []<class... R>(std::tuple<R...>*) { return (bindable<R> && ...); }(static_cast<element_refs_t<U>*>(nullptr));
-  } else {
-    return false;
-  }
-}
-
-/// E can be an element of execute_many: one value, or a tuple or aggregate of values.
-template <class E>
-concept many_element = element_binds<E>();
-
-class session {
+class database {
  public:
-  session() = default;
-  session(const session&) = delete;
-  session& operator=(const session&) = delete;
-  ~session() { close(); }
+  database() = default;
+  database(const database&) = delete;
+  database& operator=(const database&) = delete;
+  ~database() { close(); }
 
   sqlite3* native() const noexcept { return db_; }
   bool is_open() const noexcept { return db_ != nullptr; }
@@ -216,8 +89,8 @@ class session {
     sqlite3_extended_result_codes(db_, 1);
     busy_timeout_ = o.busy_timeout;
     statement_timeout_ = o.statement_timeout;
-    sqlite3_busy_handler(db_, &session::on_busy, this);
-    sqlite3_progress_handler(db_, progress_interval, &session::on_progress, this);
+    sqlite3_busy_handler(db_, &database::on_busy, this);
+    sqlite3_progress_handler(db_, progress_interval, &database::on_progress, this);
     cache_.set_capacity(o.statement_cache_capacity);
     cursor_batch_size_ = o.cursor_batch_size > 0 ? o.cursor_batch_size : 1;
     if (!configure(o, f)) {
@@ -256,13 +129,13 @@ class session {
   // ---- statements held across requests (cursors, prepared statements)
 
   /// The statement for `src`: the cache's for SQL text, or the held one, lent for this use.
-  statement_cache::lease acquire(statement_source src, failure& f) {
+  statement_cache::checkout acquire(statement_source src, failure& f) {
     if (src.held) return statement_cache::borrow(src.held);
     return cache_.acquire(db_, src.sql, f);
   }
 
   /// A statement of its own for a prepared statement handle (not in the cache).
-  statement_cache::lease prepare_owned(std::string_view sql, failure& f) { return cache_.prepare_owned(db_, sql, f); }
+  statement_cache::checkout prepare_owned(std::string_view sql, failure& f) { return cache_.prepare_owned(db_, sql, f); }
 
   held_statements& held() noexcept { return held_; }
 
@@ -360,46 +233,9 @@ class session {
     return true;
   }
 
-  /// Runs one statement once per element of `elements` (one value, or a tuple or aggregate
-  /// of values, bound positionally), all or nothing: inside a savepoint that a failure
-  /// rolls back. A failure names the element, in the message and in failed_element.
-  template <class Range>
-  execute_many_result execute_many(statement_source sql, failure& f, Range&& elements) {
-    execute_many_result out;
-    auto stmt = acquire(sql, f);
-    if (!stmt) return out;
-    auto it = std::ranges::begin(elements);
-    const auto end = std::ranges::end(elements);
-    if (it != end) {
-      const bool own_transaction = sqlite3_get_autocommit(db_) != 0;
-      if (!exec(savepoint_begin, f)) return out;
-      for (; it != end; ++it, ++out.elements) {
-        const std::int64_t before = total_changes(db_);
-        // Checked between elements too: a short statement may end before the progress handler runs.
-        auto&& element = *it;  // a range may make its elements as it goes
-        const bool ok =
-            !interrupted(f) &&
-            std::apply([&](const auto&... v) { return bind_all(stmt.get(), f, v...); }, element_fields(element)) &&
-            step_to_end(stmt.get(), f);
-        sqlite3_reset(stmt.get());
-        if (!ok) {
-          out.failed_element = out.elements;
-          undo_many(out, own_transaction, f, "element " + std::to_string(out.elements) + ": ");
-          return out;
-        }
-        if (total_changes(db_) != before) out.changes += changes(db_);
-      }
-      if (!exec(savepoint_release, f)) {
-        undo_many(out, own_transaction, f, "could not commit: ");
-        return out;
-      }
-    }
-    out.last_insert_rowid = sqlite3_last_insert_rowid(db_);
-    out.total_changes = total_changes(db_);
-    return out;
-  }
-
  private:
+  friend struct execute_many_run;
+
   static constexpr int progress_interval = 1000;  // virtual machine steps between interrupt checks
 
   bool should_stop() noexcept {
@@ -409,12 +245,12 @@ class session {
     return timed_out_;
   }
 
-  static int on_progress(void* self) noexcept { return static_cast<session*>(self)->should_stop() ? 1 : 0; }
+  static int on_progress(void* self) noexcept { return static_cast<database*>(self)->should_stop() ? 1 : 0; }
 
   // Waits for a lock like sqlite3_busy_timeout, in steps of at most 10 ms so that a
   // cancellation or the statement timeout stops the wait, not only a running statement.
   static int on_busy(void* self, int count) noexcept {
-    auto& s = *static_cast<session*>(self);
+    auto& s = *static_cast<database*>(self);
     if (count == 0) s.busy_waited_ = std::chrono::milliseconds(0);
     if (s.should_stop() || s.busy_waited_ >= s.busy_timeout_) return 0;
     static constexpr int steps_ms[] = {1, 2, 5, 10};
@@ -429,9 +265,6 @@ class session {
     f.set(make_sqlite_error_code(rc), sqlite3_errmsg(db_));
     return false;
   }
-
-  static constexpr const char* savepoint_begin = "SAVEPOINT asiolite_execute_many";
-  static constexpr const char* savepoint_release = "RELEASE asiolite_execute_many";
 
   bool exec(statement_source sql, failure& f) {
     return run(sql, f, [](sqlite3_stmt*) { return true; });
@@ -448,25 +281,6 @@ class session {
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     }
     return rc == SQLITE_DONE || fail_with_db(rc, f);
-  }
-
-  // execute_many failed: undoes every element, unless SQLite has already rolled the whole
-  // transaction back (it does on some errors). The undo runs even for a cancelled request,
-  // whose interrupt flag is still set.
-  void undo_many(execute_many_result& out, bool own_transaction, failure& f, const std::string& prefix) {
-    f.message = prefix + f.message + " (no element was applied)";
-    if (!sqlite3_get_autocommit(db_)) {
-      const auto* flag = std::exchange(interrupt_, nullptr);
-      if (own_transaction)
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      else
-        sqlite3_exec(db_, "ROLLBACK TO asiolite_execute_many; RELEASE asiolite_execute_many", nullptr, nullptr,
-                     nullptr);
-      interrupt_ = flag;
-    }
-    out.changes = 0;
-    out.last_insert_rowid = sqlite3_last_insert_rowid(db_);
-    out.total_changes = total_changes(db_);
   }
 
   // Prepares (or reuses), binds and steps one statement, handing each row to on_row.
