@@ -635,3 +635,24 @@ TEST_CASE("async_call_in_transaction runs a whole transaction in one request") {
     CHECK(co_await autocommit(db));
   });
 }
+
+TEST_CASE("a moved-from transaction or savepoint keeps its executor and fails its requests with closed") {
+  test::database fx("CREATE TABLE t(x INTEGER)");
+  const auto ex = fx.ctx.get_executor();
+  fx.run([&](asiolite::connection& db) -> asio::awaitable<void> {
+    auto tx = co_await db.async_begin();
+    auto sp = co_await tx.async_savepoint();
+    asiolite::savepoint sp2 = std::move(sp);
+    CHECK(sp.get_executor() == ex);
+    auto [e1] = co_await sp.async_release(tuple_token);
+    CHECK(e1 == asiolite::errc::closed);
+    co_await sp2.async_release();
+
+    asiolite::transaction tx2 = std::move(tx);
+    CHECK(tx.get_executor() == ex);
+    auto [e2, r2] = co_await tx.async_execute("INSERT INTO t VALUES (1)", tuple_token);
+    CHECK(e2 == asiolite::errc::closed);
+    co_await tx2.async_commit();
+    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t") == 0);
+  });
+}
