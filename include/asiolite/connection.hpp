@@ -190,7 +190,7 @@ class connection : public statement_operations<connection> {
 
   // Where this connection's requests go, and those of the cursors and prepared
   // statements made here: no lease.
-  detail::request_target request_target() const { return {impl_, ex_, 0}; }
+  detail::request_target_view request_target() const noexcept { return {impl_, ex_, 0}; }
 
   void detach() noexcept {
     if (impl_) impl_->detach();

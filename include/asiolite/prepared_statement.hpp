@@ -126,7 +126,7 @@ class prepared_statement {
   template <class Form, class... Args>
   auto start_run(Args&&... args);
 
-  const detail::request_target& request_target() const noexcept { return target_; }
+  detail::request_target_view request_target() const noexcept { return target_; }
 
   void detach() noexcept {
     if (state_ && !state_->released() && target_.impl) state_->release_later(*target_.impl);

@@ -72,7 +72,9 @@ class savepoint {
             std::shared_ptr<detail::savepoint_state> state) noexcept
       : ex_(std::move(ex)), impl_(std::move(impl)), state_(std::move(state)) {}
 
-  detail::request_target request_target() const { return {impl_, ex_, state_ ? state_->lease->id : 0}; }
+  detail::request_target_view request_target() const noexcept {
+    return {impl_, ex_, state_ ? state_->lease->id : 0};
+  }
 
   void detach() noexcept {
     if (is_active() && impl_) state_->undo->submit(*impl_);

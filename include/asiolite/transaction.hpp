@@ -130,7 +130,9 @@ class transaction : public statement_operations<transaction> {
   // Where this transaction's requests go, and those of the cursors and prepared
   // statements made here: this transaction's lease, so they run inside it (and fail
   // once it has ended).
-  detail::request_target request_target() const { return {impl_, ex_, state_ ? state_->lease->id : 0}; }
+  detail::request_target_view request_target() const noexcept {
+    return {impl_, ex_, state_ ? state_->lease->id : 0};
+  }
 
   void detach() noexcept {
     if (is_active() && impl_) state_->rollback->submit(*impl_);

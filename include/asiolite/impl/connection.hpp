@@ -15,7 +15,7 @@ namespace asiolite {
 template <class... Trailing>
 auto connection::async_open(const executor_type& ex, std::string_view path, Trailing&&... trailing) {
   connection conn(ex);
-  const detail::request_target target = detail::access::target(conn);
+  const detail::request_target target = detail::access::target(conn);  // its own: conn moves
   return detail::async_request<is_options_input>(
       target,
       [&](auto&& inputs) {

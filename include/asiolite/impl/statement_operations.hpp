@@ -15,7 +15,7 @@
 namespace asiolite {
 
 template <class Derived>
-detail::request_target statement_operations<Derived>::target() const {
+detail::request_target_view statement_operations<Derived>::target() const noexcept {
   return detail::access::target(static_cast<const Derived&>(*this));
 }
 
