@@ -80,8 +80,8 @@ struct worker_probe {
 std::int64_t count_rows(const std::string& path, const std::string& table = "t") {
   asio::io_context ctx;
   auto db = test::open(ctx, path);
-  return test::run(ctx, [](asiolite::connection& db, std::string sql) -> asio::awaitable<std::int64_t> {
-    co_return co_await db.async_query_scalar<std::int64_t>(sql);
+  return test::run(ctx, [](asiolite::connection& conn, std::string sql) -> asio::awaitable<std::int64_t> {
+    co_return co_await conn.async_query_scalar<std::int64_t>(sql);
   }(db, "SELECT count(*) FROM " + table));
 }
 
@@ -114,9 +114,9 @@ TEST_CASE("a connection stored as a member is opened once, shared by many corout
   } a(ctx);
   CHECK_FALSE(a.db.is_open());
 
-  test::run(ctx, [](app& a, std::string path) -> asio::awaitable<void> {
-    co_await a.db.async_open(path);
-    co_await a.db.async_execute("CREATE TABLE t(x INTEGER)");
+  test::run(ctx, [](app& application, std::string path) -> asio::awaitable<void> {
+    co_await application.db.async_open(path);
+    co_await application.db.async_execute("CREATE TABLE t(x INTEGER)");
   }(a, dir.db()));
   CHECK(a.db.is_open());
 
@@ -124,16 +124,18 @@ TEST_CASE("a connection stored as a member is opened once, shared by many corout
   for (int w = 0; w < workers; ++w)
     asio::co_spawn(
         ctx,
-        [](app& a, int w) -> asio::awaitable<void> {
-          for (int i = 0; i < each; ++i) co_await a.db.async_execute("INSERT INTO t VALUES (?)", w * each + i);
+        [](app& application, int worker) -> asio::awaitable<void> {
+          for (int i = 0; i < each; ++i)
+            co_await application.db.async_execute("INSERT INTO t VALUES (?)", worker * each + i);
         }(a, w),
         asio::detached);
   ctx.restart();
   ctx.run();
 
-  auto [count, sum] = test::run(ctx, [](app& a) -> asio::awaitable<std::tuple<std::int64_t, std::int64_t>> {
-    auto r = co_await a.db.async_query_one<std::tuple<std::int64_t, std::int64_t>>("SELECT count(*), sum(x) FROM t");
-    co_await a.db.async_close();
+  auto [count, sum] = test::run(ctx, [](app& application) -> asio::awaitable<std::tuple<std::int64_t, std::int64_t>> {
+    auto r = co_await application.db.async_query_one<std::tuple<std::int64_t, std::int64_t>>(
+        "SELECT count(*), sum(x) FROM t");
+    co_await application.db.async_close();
     co_return *r;
   }(a));
   CHECK(count == workers * each);
@@ -145,11 +147,11 @@ TEST_CASE("async_open on an open connection fails with already_open and leaves i
   test::temp_dir dir;
   asio::io_context ctx;
   auto db = test::open(ctx, dir.db());
-  test::run(ctx, [](asiolite::connection& db, std::string path) -> asio::awaitable<void> {
-    auto [ec] = co_await db.async_open(path, asiolite::compat::as_tuple(asio::use_awaitable));
+  test::run(ctx, [](asiolite::connection& conn, std::string path) -> asio::awaitable<void> {
+    auto [ec] = co_await conn.async_open(path, asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec == asiolite::errc::already_open);
-    CHECK(db.is_open());
-    CHECK(co_await db.async_query_scalar<int>("SELECT 1") == 1);
+    CHECK(conn.is_open());
+    CHECK(co_await conn.async_query_scalar<int>("SELECT 1") == 1);
   }(db, dir.db()));
 }
 
@@ -157,12 +159,12 @@ TEST_CASE("a connection can be reopened after it was closed") {
   test::temp_dir dir;
   asio::io_context ctx;
   asiolite::connection db(ctx);
-  test::run(ctx, [](asiolite::connection& db, std::string a, std::string b) -> asio::awaitable<void> {
+  test::run(ctx, [](asiolite::connection& conn, std::string a, std::string b) -> asio::awaitable<void> {
     for (int round = 0; round < 3; ++round) {
-      co_await db.async_open(round % 2 ? b : a);
-      co_await db.async_execute("CREATE TABLE IF NOT EXISTS t(x)");
-      co_await db.async_execute("INSERT INTO t VALUES (?)", round);
-      co_await db.async_close();
+      co_await conn.async_open(round % 2 ? b : a);
+      co_await conn.async_execute("CREATE TABLE IF NOT EXISTS t(x)");
+      co_await conn.async_execute("INSERT INTO t VALUES (?)", round);
+      co_await conn.async_close();
     }
   }(db, dir.db("a.db"), dir.db("b.db")));
   CHECK(count_rows(dir.db("a.db")) == 2);
@@ -254,8 +256,8 @@ TEST_CASE("one connection serves coroutines on a 4-thread io_context, no handler
   asio::io_context ctx(4);
   worker_probe probe;
   auto db = test::open(ctx, dir.db(), probe.options());
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-    co_await db.async_execute("CREATE TABLE t(x INTEGER, thread TEXT)");
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+    co_await conn.async_execute("CREATE TABLE t(x INTEGER, thread TEXT)");
   }(db));
 
   constexpr int coroutines = 200, each = 10;
@@ -314,8 +316,8 @@ TEST_CASE("requests run in the order they were submitted") {
   test::temp_dir dir;
   asio::io_context ctx;
   auto db = test::open(ctx, dir.db());
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-    co_await db.async_execute("CREATE TABLE t(seq INTEGER)");
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+    co_await conn.async_execute("CREATE TABLE t(seq INTEGER)");
   }(db));
 
   constexpr int n = 500;
@@ -327,13 +329,13 @@ TEST_CASE("requests run in the order they were submitted") {
   ctx.restart();
   ctx.run();
   REQUIRE(completion_order.size() == n);
-  for (int i = 0; i < n; ++i) CHECK(completion_order[i] == i);
+  for (int i = 0; i < n; ++i) CHECK(completion_order[static_cast<std::size_t>(i)] == i);
 
-  auto seqs = test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<std::vector<int>> {
-    co_return co_await db.async_query<int>("SELECT seq FROM t ORDER BY rowid");
+  auto seqs = test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<std::vector<int>> {
+    co_return co_await conn.async_query<int>("SELECT seq FROM t ORDER BY rowid");
   }(db));
   REQUIRE(seqs.size() == n);
-  for (int i = 0; i < n; ++i) CHECK(seqs[i] == i);
+  for (int i = 0; i < n; ++i) CHECK(seqs[static_cast<std::size_t>(i)] == i);
 }
 
 TEST_CASE("io_context::run does not return while a request is in flight") {
@@ -356,8 +358,8 @@ TEST_CASE("async_close runs after queued requests, ends the thread, and later re
   worker_probe probe;
   auto db = test::open(ctx, dir.db(), probe.options());
   CHECK(probe.thread_exists());
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-    co_await db.async_execute("CREATE TABLE t(x)");
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+    co_await conn.async_execute("CREATE TABLE t(x)");
   }(db));
 
   int inserted = 0;
@@ -382,9 +384,9 @@ TEST_CASE("async_close runs after queued requests, ends the thread, and later re
   CHECK_FALSE(probe.thread_exists());  // joined before the close's handler ran
 
   // Closing a closed connection succeeds; statements still fail cleanly.
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-    co_await db.async_close();
-    auto [ec, r] = co_await db.async_execute("SELECT 1", asiolite::compat::as_tuple(asio::use_awaitable));
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+    co_await conn.async_close();
+    auto [ec, r] = co_await conn.async_execute("SELECT 1", asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec == asiolite::errc::closed);
   }(db));
   CHECK(count_rows(dir.db()) == 20);
@@ -395,8 +397,8 @@ TEST_CASE("a connection destroyed while open still runs its queued writes and ca
   {
     asio::io_context ctx;
     auto db = test::open(ctx, dir.db());
-    test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-      co_await db.async_execute("CREATE TABLE t(x)");
+    test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+      co_await conn.async_execute("CREATE TABLE t(x)");
     }(db));
     int handled = 0, succeeded = 0;
     for (int i = 0; i < 100; ++i)
@@ -448,26 +450,27 @@ TEST_CASE("an exception from the on_open hook reaches the caller as thrown, and 
   asiolite::options bad;
   bad.on_open = [](asiolite::sync_handle&) { throw std::runtime_error("hook says no"); };
 
-  test::run(ctx, [](asiolite::connection& db, std::string path, asiolite::options bad) -> asio::awaitable<void> {
-    // Default token: the hook's own exception, unchanged.
-    bool caught = false;
-    try {
-      co_await db.async_open(path, bad);
-    } catch (const std::runtime_error& e) {
-      caught = std::string(e.what()) == "hook says no";
-    }
-    CHECK(caught);
-    CHECK_FALSE(db.is_open());
+  test::run(
+      ctx, [](asiolite::connection& conn, std::string path, asiolite::options failing_hook) -> asio::awaitable<void> {
+        // Default token: the hook's own exception, unchanged.
+        bool caught = false;
+        try {
+          co_await conn.async_open(path, failing_hook);
+        } catch (const std::runtime_error& e) {
+          caught = std::string(e.what()) == "hook says no";
+        }
+        CHECK(caught);
+        CHECK_FALSE(conn.is_open());
 
-    // Error-code path: user_exception, with what() as the message.
-    asiolite::diagnostics diag;
-    auto [ec] = co_await db.async_open(path, bad, diag, asiolite::compat::as_tuple(asio::use_awaitable));
-    CHECK(ec == asiolite::errc::user_exception);
-    CHECK(diag.message() == "hook says no");
+        // Error-code path: user_exception, with what() as the message.
+        asiolite::diagnostics diag;
+        auto [ec] = co_await conn.async_open(path, failing_hook, diag, asiolite::compat::as_tuple(asio::use_awaitable));
+        CHECK(ec == asiolite::errc::user_exception);
+        CHECK(diag.message() == "hook says no");
 
-    co_await db.async_open(path);
-    CHECK(co_await db.async_query_scalar<int>("SELECT 7") == 7);
-  }(db, dir.db(), bad));
+        co_await conn.async_open(path);
+        CHECK(co_await conn.async_query_scalar<int>("SELECT 7") == 7);
+      }(db, dir.db(), bad));
 }
 
 TEST_CASE("requests made while an open is failing complete with closed") {
@@ -529,8 +532,8 @@ TEST_CASE("tokens: use_future from another thread, redirect_error, deferred, cal
 
   std::error_code ec;
   ctx.restart();
-  test::run(ctx, [](asiolite::connection& db, std::error_code& ec) -> asio::awaitable<void> {
-    co_await db.async_execute("SELECT * FROM missing_table", asio::redirect_error(asio::use_awaitable, ec));
+  test::run(ctx, [](asiolite::connection& conn, std::error_code& result) -> asio::awaitable<void> {
+    co_await conn.async_execute("SELECT * FROM missing_table", asio::redirect_error(asio::use_awaitable, result));
   }(db, ec));
   CHECK(ec == asiolite::errc::error);
 }
@@ -548,4 +551,101 @@ TEST_CASE("a completion handler passed as a named lvalue is copied and called") 
   ctx.run();
   CHECK(calls == 2);
   CHECK(value == 12);
+}
+
+TEST_CASE("a connection whose executor is a thread_pool serves coroutines on it, no handler runs on the worker") {
+  test::temp_dir dir;
+  worker_probe probe;
+  asio::thread_pool pool(4);
+  asiolite::connection db(pool.get_executor());
+  std::promise<std::error_code> opened;
+  db.async_open(dir.db(), probe.options(), [&opened](std::error_code ec) { opened.set_value(ec); });
+  REQUIRE_FALSE(opened.get_future().get());
+  REQUIRE(probe.id != std::thread::id());
+
+  constexpr int coroutines = 100, each = 10, callbacks = 200;
+  std::atomic<int> off_pool{0}, on_worker{0}, wrong{0}, finished{0}, called{0};
+  // Where a handler runs: on one of the pool's threads, never on the worker.
+  auto where = [&pool, &probe, &off_pool, &on_worker] {
+    if (!pool.get_executor().running_in_this_thread()) ++off_pool;
+    if (std::this_thread::get_id() == probe.id) ++on_worker;
+  };
+  asio::co_spawn(
+      pool,
+      [&db, &where]() -> asio::awaitable<void> {
+        co_await db.async_execute("CREATE TABLE t(c INTEGER, i INTEGER)");
+        where();
+      },
+      asio::use_future)
+      .get();
+  for (int c = 0; c < coroutines; ++c)
+    asio::co_spawn(
+        pool,
+        [&db, &where, &wrong, &finished, c]() -> asio::awaitable<void> {
+          for (int i = 0; i < each; ++i) {
+            co_await db.async_execute("INSERT INTO t VALUES (?, ?)", c, i);
+            where();
+            const auto mine = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t WHERE c = ?", c);
+            where();
+            if (mine != i + 1) ++wrong;
+          }
+          ++finished;
+        },
+        asio::detached);
+  // Callbacks without an executor of their own run on the connection's: the pool.
+  for (int k = 0; k < callbacks; ++k)
+    db.async_query_scalar<int>("SELECT ?", k, [&where, &wrong, &called, k](std::error_code ec, int v) {
+      where();
+      if (ec || v != k) ++wrong;
+      ++called;
+    });
+  pool.join();  // returns once the pool has no work left: every operation has completed
+
+  CHECK(finished == coroutines);
+  CHECK(called == callbacks);
+  CHECK(wrong == 0);
+  CHECK(off_pool == 0);
+  CHECK(on_worker == 0);
+  db = asiolite::connection();
+  CHECK(count_rows(dir.db()) == coroutines * each);
+}
+
+TEST_CASE(
+    "coroutines on a thread_pool share a connection of an io_context, resuming on the pool, never on the worker") {
+  test::temp_dir dir;
+  asio::io_context ctx;  // the connection's executor: never run while the pool works
+  worker_probe probe;
+  auto db = test::open(ctx, dir.db(), probe.options());
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+    co_await conn.async_execute("CREATE TABLE t(c INTEGER, i INTEGER)");
+  }(db));
+
+  asio::thread_pool pool(4);
+  constexpr int coroutines = 100, each = 10;
+  std::atomic<int> off_pool{0}, on_worker{0}, wrong{0}, finished{0};
+  for (int c = 0; c < coroutines; ++c)
+    asio::co_spawn(
+        pool,
+        [&, c]() -> asio::awaitable<void> {
+          for (int i = 0; i < each; ++i) {
+            const auto r = co_await db.async_execute("INSERT INTO t VALUES (?, ?)", c, i);
+            if (!pool.get_executor().running_in_this_thread()) ++off_pool;
+            if (std::this_thread::get_id() == probe.id) ++on_worker;
+            const auto back = co_await db.async_query_one<std::tuple<std::int64_t, std::int64_t>>(
+                "SELECT c, i FROM t WHERE rowid = ?", r.last_insert_rowid);
+            if (!pool.get_executor().running_in_this_thread()) ++off_pool;
+            if (std::this_thread::get_id() == probe.id) ++on_worker;
+            if (!back || *back != std::make_tuple(std::int64_t{c}, std::int64_t{i})) ++wrong;
+          }
+          ++finished;
+        },
+        asio::detached);
+  pool.join();
+
+  CHECK(finished == coroutines);
+  CHECK(wrong == 0);
+  CHECK(off_pool == 0);
+  CHECK(on_worker == 0);
+  db = asiolite::connection();
+  CHECK(count_rows(dir.db()) == coroutines * each);
 }

@@ -406,8 +406,8 @@ TEST_CASE("cursors and other requests share one connection from a multi-threaded
   test::temp_dir dir;
   asio::io_context ctx(4);
   auto db = test::open(ctx, dir.db());
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-    co_await db.async_execute_script(numbers(1000) + "CREATE TABLE other(who, n);");
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+    co_await conn.async_execute_script(numbers(1000) + "CREATE TABLE other(who, n);");
   }(db));
 
   constexpr int readers = 6, writers = 6, writes = 40;
@@ -415,10 +415,10 @@ TEST_CASE("cursors and other requests share one connection from a multi-threaded
   for (int r = 0; r < readers; ++r)
     asio::co_spawn(
         ctx,
-        [](asiolite::connection& db, std::size_t batch, std::atomic<int>& complete) -> asio::awaitable<void> {
+        [](asiolite::connection& conn, std::size_t batch, std::atomic<int>& complete) -> asio::awaitable<void> {
           asiolite::cursor_options opts;
           opts.batch_size = batch;
-          auto cur = co_await db.async_cursor<std::int64_t>(opts, "SELECT id FROM t ORDER BY id");
+          auto cur = co_await conn.async_cursor<std::int64_t>(opts, "SELECT id FROM t ORDER BY id");
           std::int64_t expected = 1;
           while (auto id = co_await cur.async_next()) {
             if (*id != expected) co_return;
@@ -432,9 +432,9 @@ TEST_CASE("cursors and other requests share one connection from a multi-threaded
   for (int w = 0; w < writers; ++w)
     asio::co_spawn(
         ctx,
-        [](asiolite::connection& db, int who, std::atomic<int>& done) -> asio::awaitable<void> {
+        [](asiolite::connection& conn, int who, std::atomic<int>& done) -> asio::awaitable<void> {
           for (int i = 0; i < writes; ++i) {
-            co_await db.async_execute("INSERT INTO other VALUES (?, ?)", who, i);
+            co_await conn.async_execute("INSERT INTO other VALUES (?, ?)", who, i);
             ++done;
           }
         }(db, w, writes_done),
@@ -534,24 +534,24 @@ TEST_CASE("a cursor used after its connection closed fails with errc::closed") {
   test::temp_dir dir;
   asio::io_context ctx;
   auto db = test::open(ctx, dir.db());
-  test::run(ctx, [](asiolite::connection& db, std::string path) -> asio::awaitable<void> {
-    co_await db.async_execute_script(numbers(10));
+  test::run(ctx, [](asiolite::connection& conn, std::string path) -> asio::awaitable<void> {
+    co_await conn.async_execute_script(numbers(10));
     asiolite::cursor_options opts;
     opts.batch_size = 3;
-    auto cur = co_await db.async_cursor<int>(opts, "SELECT id FROM t ORDER BY id");
+    auto cur = co_await conn.async_cursor<int>(opts, "SELECT id FROM t ORDER BY id");
     auto first = co_await cur.async_next();
     CHECK(first == 1);
-    co_await db.async_close();
+    co_await conn.async_close();
     asiolite::diagnostics diag;
     auto [ec, v] = co_await cur.async_next(diag, as_tuple);  // rows 2 and 3 were at hand: dropped
     CHECK(ec == asiolite::errc::closed);
     CHECK(diag.message().find("cannot outlive its connection") != std::string::npos);
 
     // Opened again, the connection is not the cursor's any more.
-    co_await db.async_open(path);
+    co_await conn.async_open(path);
     auto [again, w] = co_await cur.async_next_batch(as_tuple);
     CHECK(again == asiolite::errc::closed);
-    co_await db.async_close();
+    co_await conn.async_close();
   }(db, dir.db()));
 }
 
@@ -559,21 +559,22 @@ TEST_CASE("a cursor outliving its connection handle fails with errc::closed befo
   test::temp_dir dir;
   asio::io_context ctx;
   auto db = test::open(ctx, dir.db());
-  auto cur = test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<asiolite::cursor<int>> {
-    co_await db.async_execute_script(numbers(100));
+  auto cur = test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<asiolite::cursor<int>> {
+    co_await conn.async_execute_script(numbers(100));
     asiolite::cursor_options opts;
     opts.batch_size = 1;
-    co_return co_await db.async_cursor<int>(opts, "SELECT id FROM t ORDER BY id");
+    co_return co_await conn.async_cursor<int>(opts, "SELECT id FROM t ORDER BY id");
   }(db));
   db = asiolite::connection();  // closes once what is queued has run
-  auto [got, ec] = test::run(ctx, [](asiolite::cursor<int>& cur) -> asio::awaitable<std::tuple<int, std::error_code>> {
-    int got = 0;
-    for (;;) {
-      auto [ec, v] = co_await cur.async_next(as_tuple);
-      if (ec || !v) co_return std::tuple(got, ec);
-      ++got;
-    }
-  }(cur));
+  auto [got, ec] =
+      test::run(ctx, [](asiolite::cursor<int>& reading) -> asio::awaitable<std::tuple<int, std::error_code>> {
+        int rows_read = 0;
+        for (;;) {
+          auto [next_ec, v] = co_await reading.async_next(as_tuple);
+          if (next_ec || !v) co_return std::tuple(rows_read, next_ec);
+          ++rows_read;
+        }
+      }(cur));
   CHECK(ec == asiolite::errc::closed);
   CHECK(got <= 2);  // at most the row in hand and the one read ahead
 }
@@ -582,39 +583,39 @@ TEST_CASE("destroying a cursor part way gives its statement back, closing finali
   test::temp_dir dir;
   asio::io_context ctx;
   auto db = test::open(ctx, dir.db());
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-    co_await db.async_execute_script(numbers(100));
-    const int before = co_await statements(db);
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+    co_await conn.async_execute_script(numbers(100));
+    const int before = co_await statements(conn);
     asiolite::cursor_options opts;
     opts.batch_size = 10;
     {
-      auto a = co_await db.async_cursor<int>(opts, "SELECT id FROM t");
+      auto a = co_await conn.async_cursor<int>(opts, "SELECT id FROM t");
       // Same SQL while `a` holds the cached statement: a second one, for this cursor only.
-      auto b = co_await db.async_cursor<int>(opts, "SELECT id FROM t");
-      const int two = co_await statements(db);
+      auto b = co_await conn.async_cursor<int>(opts, "SELECT id FROM t");
+      const int two = co_await statements(conn);
       CHECK(two == before + 2);
-      const int busy = co_await busy_statements(db);
+      const int busy = co_await busy_statements(conn);
       CHECK(busy == 2);
     }  // both destroyed part way: release queued
-    const int busy_after = co_await busy_statements(db);
+    const int busy_after = co_await busy_statements(conn);
     CHECK(busy_after == 0);
-    const int kept = co_await statements(db);
+    const int kept = co_await statements(conn);
     CHECK(kept == before + 1);  // the cached one stays cached; the other is finalized
 
     // Moving assigns away the old cursor too.
-    auto c = co_await db.async_cursor<int>(opts, "SELECT id FROM t");
-    auto d = co_await db.async_cursor<int>(opts, "SELECT id FROM t WHERE id > 50");
+    auto c = co_await conn.async_cursor<int>(opts, "SELECT id FROM t");
+    auto d = co_await conn.async_cursor<int>(opts, "SELECT id FROM t WHERE id > 50");
     c = std::move(d);
-    const int busy_one = co_await busy_statements(db);
+    const int busy_one = co_await busy_statements(conn);
     CHECK(busy_one == 1);
     auto first = co_await c.async_next();
     CHECK(first == 51);
 
     // Live cursors and a prepared statement at close: their statements are finalized
     // before the database closes (else SQLite would keep it open, and its WAL file).
-    auto live = co_await db.async_cursor<int>(opts, "SELECT id FROM t ORDER BY id DESC");
-    auto prepared = co_await db.async_prepare("SELECT name FROM t WHERE id = ?");
-    co_await db.async_close();
+    auto live = co_await conn.async_cursor<int>(opts, "SELECT id FROM t ORDER BY id DESC");
+    auto prepared = co_await conn.async_prepare("SELECT name FROM t WHERE id = ?");
+    co_await conn.async_close();
   }(db));
   CHECK(!std::filesystem::exists(dir.db() + "-wal"));
 }
@@ -833,4 +834,134 @@ TEST_CASE("a callback for a row at hand is posted, never called inside async_nex
   fx.ctx.restart();
   CHECK(called == 2);
   fx.run([](asiolite::connection&) -> asio::awaitable<void> { co_return; });
+}
+
+namespace {
+
+// The size of every batch async_next_batch delivers, to the end.
+template <class T>
+asio::awaitable<std::vector<std::size_t>> batch_sizes(asiolite::cursor<T>& cur) {
+  std::vector<std::size_t> sizes;
+  for (;;) {
+    auto batch = co_await cur.async_next_batch();
+    if (batch.empty()) break;
+    sizes.push_back(batch.size());
+  }
+  co_return sizes;
+}
+
+}  // namespace
+
+TEST_CASE("options::cursor_batch_size sizes the batches of cursors made without a batch size") {
+  asiolite::options opts;
+  opts.cursor_batch_size = 7;
+  test::database fx(numbers(30), opts);
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    const std::vector<std::size_t> sevens = {7, 7, 7, 7, 2};
+
+    auto untyped = co_await db.async_cursor("SELECT id FROM t ORDER BY id");
+    const auto untyped_sizes = co_await batch_sizes(untyped);
+    CHECK(untyped_sizes == sevens);
+
+    auto typed = co_await db.async_cursor<int>("SELECT id FROM t ORDER BY id");
+    const auto first = co_await typed.async_next_batch();
+    CHECK(first == std::vector<int>{1, 2, 3, 4, 5, 6, 7});
+    const auto typed_sizes = co_await batch_sizes(typed);
+    CHECK(typed_sizes == std::vector<std::size_t>{7, 7, 7, 2});
+
+    // cursor_options::batch_size 0 means the same.
+    asiolite::cursor_options zero;
+    zero.batch_size = 0;
+    auto defaulted = co_await db.async_cursor<int>(zero, "SELECT id FROM t ORDER BY id");
+    const auto defaulted_sizes = co_await batch_sizes(defaulted);
+    CHECK(defaulted_sizes == sevens);
+
+    // And so does a cursor made in a transaction.
+    auto tx = co_await db.async_begin();
+    auto in_tx = co_await tx.async_cursor<int>("SELECT id FROM t ORDER BY id");
+    const auto in_tx_sizes = co_await batch_sizes(in_tx);
+    CHECK(in_tx_sizes == sevens);
+    co_await tx.async_commit();
+  });
+}
+
+TEST_CASE("cursor_options::batch_size overrides options::cursor_batch_size") {
+  asiolite::options opts;
+  opts.cursor_batch_size = 7;
+  test::database fx(numbers(30), opts);
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    asiolite::cursor_options four;
+    four.batch_size = 4;
+    auto cur = co_await db.async_cursor<int>(four, "SELECT id FROM t ORDER BY id");
+    std::vector<int> ids;
+    std::vector<std::size_t> sizes;
+    for (;;) {
+      auto batch = co_await cur.async_next_batch();
+      if (batch.empty()) break;
+      sizes.push_back(batch.size());
+      ids.insert(ids.end(), batch.begin(), batch.end());
+    }
+    CHECK(sizes == std::vector<std::size_t>{4, 4, 4, 4, 4, 4, 4, 2});
+    CHECK(ids.size() == 30);
+    CHECK(std::is_sorted(ids.begin(), ids.end()));
+    CHECK(ids.front() == 1);
+    CHECK(ids.back() == 30);
+  });
+}
+
+TEST_CASE("options::cursor_batch_size defaults to 256") {
+  test::database fx(numbers(600));
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    auto cur = co_await db.async_cursor<int>("SELECT id FROM t");
+    const auto sizes = co_await batch_sizes(cur);
+    CHECK(sizes == std::vector<std::size_t>{256, 256, 88});
+  });
+}
+
+TEST_CASE("options::cursor_batch_size 0 counts as 1: cursors deliver every row, one per batch") {
+  // Were it taken as 0, a batch would hold no row and read as the end: the rows would be lost.
+  asiolite::options opts;
+  opts.cursor_batch_size = 0;
+  test::database fx(numbers(5), opts);
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    auto cur = co_await db.async_cursor<int>("SELECT id FROM t ORDER BY id");
+    std::vector<int> ids;
+    std::vector<std::size_t> sizes;
+    for (;;) {
+      auto batch = co_await cur.async_next_batch();
+      if (batch.empty()) break;
+      sizes.push_back(batch.size());
+      ids.insert(ids.end(), batch.begin(), batch.end());
+    }
+    CHECK(ids == std::vector<int>{1, 2, 3, 4, 5});
+    CHECK(sizes == std::vector<std::size_t>{1, 1, 1, 1, 1});
+
+    auto rows = co_await db.async_cursor("SELECT id FROM t ORDER BY id");
+    int seen = 0;
+    while (co_await rows.async_next()) ++seen;
+    CHECK(seen == 5);
+  });
+}
+
+TEST_CASE("a cursor from a failed async_cursor completes a callback's calls with closed on the connection's executor") {
+  // cursor.hpp: "An empty cursor (moved from, or from a failed async_cursor): its calls
+  // complete with errc::closed"; a handler without an executor of its own runs on the
+  // connection's.
+  test::database fx("");
+  auto failed = test::run(fx.ctx, [](asiolite::connection& db) -> asio::awaitable<asiolite::cursor<int>> {
+    auto [ec, cur] = co_await db.async_cursor<int>("SELECT x FROM no_such_table", as_tuple);
+    CHECK(ec == asiolite::errc::error);
+    co_return std::move(cur);
+  }(fx.db));
+  std::optional<std::error_code> got;
+  std::string thrown;
+  try {
+    failed.async_next([&got](std::error_code ec, std::optional<int>) { got = ec; });
+  } catch (const std::exception& e) {
+    thrown = e.what();  // e.g. asio's "bad executor": there was no executor to complete on
+  }
+  fx.ctx.run();
+  fx.ctx.restart();
+  CHECK(thrown.empty());
+  CHECK(got == asiolite::errc::closed);
 }

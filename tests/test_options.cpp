@@ -9,14 +9,15 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <tuple>
 
 namespace {
 
 using namespace std::chrono_literals;
 
 std::string pragma_text(asio::io_context& ctx, asiolite::connection& db, const std::string& name) {
-  return test::run(ctx, [](asiolite::connection& db, std::string sql) -> asio::awaitable<std::string> {
-    auto r = co_await db.async_query(sql);
+  return test::run(ctx, [](asiolite::connection& conn, std::string sql) -> asio::awaitable<std::string> {
+    auto r = co_await conn.async_query(sql);
     co_return r.empty()
         ? std::string()
         : std::string(r[0].at(0).type() == asiolite::column_type::text ? r[0].get<std::string>(0)
@@ -69,12 +70,12 @@ TEST_CASE("foreign keys are enforced by default") {
   test::temp_dir dir;
   asio::io_context ctx;
   auto db = test::open(ctx, dir.db());
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-    co_await db.async_execute_script(
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+    co_await conn.async_execute_script(
         "CREATE TABLE parent(id INTEGER PRIMARY KEY);"
         "CREATE TABLE child(parent_id INTEGER REFERENCES parent(id));");
     auto [ec, r] =
-        co_await db.async_execute("INSERT INTO child VALUES (42)", asiolite::compat::as_tuple(asio::use_awaitable));
+        co_await conn.async_execute("INSERT INTO child VALUES (42)", asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec == asiolite::errc::constraint);
     CHECK(ec.value() == SQLITE_CONSTRAINT_FOREIGNKEY);
   }(db));
@@ -119,12 +120,12 @@ TEST_CASE("an in-memory database is private to its connection") {
   opts.in_memory = true;
   auto a = test::open(ctx, "shared-name", opts);
   auto b = test::open(ctx, ":memory:");
-  test::run(ctx, [](asiolite::connection& a, asiolite::connection& b) -> asio::awaitable<void> {
-    co_await a.async_execute("CREATE TABLE t(x)");
-    co_await a.async_execute("INSERT INTO t VALUES (1)");
-    CHECK(co_await a.async_query_scalar<int>("SELECT count(*) FROM t") == 1);
-    auto [ec, n] =
-        co_await b.async_query_scalar<int>("SELECT count(*) FROM t", asiolite::compat::as_tuple(asio::use_awaitable));
+  test::run(ctx, [](asiolite::connection& first, asiolite::connection& second) -> asio::awaitable<void> {
+    co_await first.async_execute("CREATE TABLE t(x)");
+    co_await first.async_execute("INSERT INTO t VALUES (1)");
+    CHECK(co_await first.async_query_scalar<int>("SELECT count(*) FROM t") == 1);
+    auto [ec, n] = co_await second.async_query_scalar<int>("SELECT count(*) FROM t",
+                                                           asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec == asiolite::errc::error);  // no such table
   }(a, b));
   CHECK(pragma_text(ctx, a, "journal_mode") == "memory");
@@ -135,18 +136,18 @@ TEST_CASE("read_only refuses writes, read_write and read_only refuse a missing f
   asio::io_context ctx;
   {
     auto db = test::open(ctx, dir.db());
-    test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-      co_await db.async_execute("CREATE TABLE t(x)");
+    test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+      co_await conn.async_execute("CREATE TABLE t(x)");
     }(db));
   }
   asiolite::options ro;
   ro.mode = asiolite::open_mode::read_only;
   auto db = test::open(ctx, dir.db(), ro);
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-    CHECK(co_await db.async_query_scalar<int>("SELECT count(*) FROM t") == 0);
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+    CHECK(co_await conn.async_query_scalar<int>("SELECT count(*) FROM t") == 0);
     asiolite::diagnostics diag;
     auto [ec, r] =
-        co_await db.async_execute("INSERT INTO t VALUES (1)", diag, asiolite::compat::as_tuple(asio::use_awaitable));
+        co_await conn.async_execute("INSERT INTO t VALUES (1)", diag, asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec == asiolite::errc::readonly);
     CHECK(diag.message().find("readonly") != std::string::npos);
   }(db));
@@ -165,8 +166,8 @@ TEST_CASE("file: URIs are understood") {
   asio::io_context ctx;
   { test::open(ctx, dir.db()); }  // creates the file
   auto db = test::open(ctx, "file:" + dir.db() + "?mode=ro");
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-    auto [ec, r] = co_await db.async_execute("CREATE TABLE t(x)", asiolite::compat::as_tuple(asio::use_awaitable));
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+    auto [ec, r] = co_await conn.async_execute("CREATE TABLE t(x)", asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec == asiolite::errc::readonly);
   }(db));
 }
@@ -203,9 +204,9 @@ TEST_CASE("running the same SQL again reuses its prepared statement") {
   asio::io_context ctx;
   prepare_counter counter;
   auto db = test::open(ctx, dir.db(), counter.options(100));
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-    co_await db.async_execute("CREATE TABLE t(x)");
-    for (int i = 0; i < 20; ++i) co_await db.async_query_scalar<int>("SELECT count(*) FROM t WHERE x <> ?", i);
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+    co_await conn.async_execute("CREATE TABLE t(x)");
+    for (int i = 0; i < 20; ++i) co_await conn.async_query_scalar<int>("SELECT count(*) FROM t WHERE x <> ?", i);
   }(db));
   CHECK(counter.selects == 1);
 }
@@ -215,14 +216,14 @@ TEST_CASE("the statement cache evicts the least recently used statement beyond i
   asio::io_context ctx;
   prepare_counter counter;
   auto db = test::open(ctx, dir.db(), counter.options(2));
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-    co_await db.async_execute("CREATE TABLE t(x)");
-    co_await db.async_query("SELECT 1 FROM t");  // prepared: 1
-    co_await db.async_query("SELECT 2 FROM t");  // prepared: 2
-    co_await db.async_query("SELECT 1 FROM t");  // cached; now most recent
-    co_await db.async_query("SELECT 3 FROM t");  // prepared: 3, evicts "SELECT 2"
-    co_await db.async_query("SELECT 1 FROM t");  // still cached
-    co_await db.async_query("SELECT 2 FROM t");  // prepared again: 4
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+    co_await conn.async_execute("CREATE TABLE t(x)");
+    co_await conn.async_query("SELECT 1 FROM t");  // prepared: 1
+    co_await conn.async_query("SELECT 2 FROM t");  // prepared: 2
+    co_await conn.async_query("SELECT 1 FROM t");  // cached; now most recent
+    co_await conn.async_query("SELECT 3 FROM t");  // prepared: 3, evicts "SELECT 2"
+    co_await conn.async_query("SELECT 1 FROM t");  // still cached
+    co_await conn.async_query("SELECT 2 FROM t");  // prepared again: 4
   }(db));
   CHECK(counter.selects == 4);
 }
@@ -232,8 +233,8 @@ TEST_CASE("a statement cache of capacity 0 prepares every time") {
   asio::io_context ctx;
   prepare_counter counter;
   auto db = test::open(ctx, dir.db(), counter.options(0));
-  test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-    for (int i = 0; i < 5; ++i) co_await db.async_query_scalar<int>("SELECT 1");
+  test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+    for (int i = 0; i < 5; ++i) co_await conn.async_query_scalar<int>("SELECT 1");
   }(db));
   CHECK(counter.selects == 5);
 }
@@ -248,12 +249,12 @@ TEST_CASE("busy_timeout makes a writer wait for another connection's lock, 0 fai
   auto waiter = test::open(ctx, dir.db(), patient);
   auto quitter = test::open(ctx, dir.db(), impatient);
   test::run(ctx,
-            [](asiolite::connection& holder, asiolite::connection& waiter,
-               asiolite::connection& quitter) -> asio::awaitable<void> {
-              co_await holder.async_execute("CREATE TABLE t(x)");
-              auto tx = co_await holder.async_begin();
-              auto [ec, r] = co_await quitter.async_execute("INSERT INTO t VALUES (1)",
-                                                            asiolite::compat::as_tuple(asio::use_awaitable));
+            [](asiolite::connection& holding, asiolite::connection& waiting,
+               asiolite::connection& quitting) -> asio::awaitable<void> {
+              co_await holding.async_execute("CREATE TABLE t(x)");
+              auto tx = co_await holding.async_begin();
+              auto [ec, r] = co_await quitting.async_execute("INSERT INTO t VALUES (1)",
+                                                             asiolite::compat::as_tuple(asio::use_awaitable));
               CHECK(ec == asiolite::errc::busy);
 
               // The holder commits a little later; the patient writer gets the lock then.
@@ -265,9 +266,86 @@ TEST_CASE("busy_timeout makes a writer wait for another connection's lock, 0 fai
                     co_await tx.async_commit();
                   },
                   asio::detached);
-              auto [ec2, r2] = co_await waiter.async_execute("INSERT INTO t VALUES (2)",
-                                                             asiolite::compat::as_tuple(asio::use_awaitable));
+              auto [ec2, r2] = co_await waiting.async_execute("INSERT INTO t VALUES (2)",
+                                                              asiolite::compat::as_tuple(asio::use_awaitable));
               CHECK_FALSE(ec2);
               CHECK(r2.changes == 1);
             }(holder, waiter, quitter));
+}
+
+TEST_CASE("with spin_wait 0 and the default, concurrent coroutines on a 4-thread io_context get their results") {
+  const std::chrono::microseconds spins[] = {std::chrono::microseconds(0), asiolite::options().spin_wait};
+  CHECK(spins[1] == std::chrono::microseconds(50));  // the documented default
+  for (const auto spin : spins) {
+    INFO("spin_wait: " << spin.count() << " us");
+    test::temp_dir dir;
+    asio::io_context ctx(4);
+    asiolite::options opts;
+    opts.spin_wait = spin;
+    auto db = test::open(ctx, dir.db(), opts);
+    test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+      co_await conn.async_execute("CREATE TABLE t(c INTEGER, i INTEGER, v TEXT)");
+    }(db));
+
+    // Each coroutine inserts its rows one after another and reads each back: every result
+    // must be its own, and its rows must be there in the order it wrote them.
+    constexpr int coroutines = 64, each = 40;
+    std::atomic<int> wrong{0}, finished{0};
+    for (int c = 0; c < coroutines; ++c)
+      asio::co_spawn(
+          ctx,
+          [&db, &wrong, &finished, c]() -> asio::awaitable<void> {
+            for (int i = 0; i < each; ++i) {
+              const std::string v = std::to_string(c) + "/" + std::to_string(i);
+              const auto r = co_await db.async_execute("INSERT INTO t VALUES (?, ?, ?)", c, i, v);
+              const auto back = co_await db.async_query_one<std::tuple<std::int64_t, std::int64_t, std::string>>(
+                  "SELECT c, i, v FROM t WHERE rowid = ?", r.last_insert_rowid);
+              const auto mine = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t WHERE c = ?", c);
+              if (r.changes != 1 || !back || *back != std::make_tuple(std::int64_t{c}, std::int64_t{i}, v) ||
+                  mine != i + 1)
+                ++wrong;
+            }
+            ++finished;
+          },
+          asio::detached);
+    test::run_on_threads(ctx, 4);
+    CHECK(finished == coroutines);
+    CHECK(wrong == 0);
+
+    // One coroutine alone, each request awaited before the next: the path on which the
+    // caller may spin for its result.
+    const int alone_wrong = test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<int> {
+      int bad = 0;
+      for (int i = 0; i < 500; ++i) {
+        const auto v = co_await conn.async_query_scalar<std::int64_t>("SELECT ? * 2", i);
+        const auto s = co_await conn.async_query_one<std::string>("SELECT 'n' || ?", i);
+        if (v != 2 * i || s != "n" + std::to_string(i)) ++bad;
+      }
+      co_return bad;
+    }(db));
+    CHECK(alone_wrong == 0);
+
+    // Callbacks submitted in one burst run in submission order.
+    constexpr int burst = 500;
+    std::atomic<int> burst_failed{0};
+    for (int k = 0; k < burst; ++k)
+      db.async_execute("INSERT INTO t VALUES (-1, ?, 'burst')", k, [&burst_failed](std::error_code ec, auto) {
+        if (ec) ++burst_failed;
+      });
+    test::run_on_threads(ctx, 4);
+    CHECK(burst_failed == 0);
+    using counts = std::tuple<std::int64_t, std::int64_t, std::int64_t>;
+    const auto stats = test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<counts> {
+      const auto rows = co_await conn.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+      // Rows of one writer whose rowids run against the order it wrote them in.
+      const auto out_of_order = co_await conn.async_query_scalar<std::int64_t>(
+          "SELECT count(*) FROM t a JOIN t b ON a.c = b.c AND a.i < b.i AND a.rowid > b.rowid");
+      const auto distinct =
+          co_await conn.async_query_scalar<std::int64_t>("SELECT count(DISTINCT v) FROM t WHERE c >= 0");
+      co_return std::make_tuple(rows, out_of_order, distinct);
+    }(db));
+    CHECK(std::get<0>(stats) == coroutines * each + burst);
+    CHECK(std::get<1>(stats) == 0);
+    CHECK(std::get<2>(stats) == coroutines * each);
+  }
 }

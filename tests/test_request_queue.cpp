@@ -556,6 +556,20 @@ TEST_CASE_METHOD(open_queue, "request_queue: cancel_all removes every cancellabl
   CHECK(pop_all(q) == ptrs({&close}));
 }
 
+TEST_CASE_METHOD(open_queue,
+                 "request_queue: cancel_all leaves a queued request that must run to its end, which its own "
+                 "cancellation still removes") {
+  begin_transaction(q, store, 4);
+  auto& statement = leased(store, request_kind::statement, 4);
+  auto& commit = leased(store, request_kind::statement, 4);
+  commit.interruptible = false;  // what a COMMIT is
+  REQUIRE(q.push(statement) == push_result::queued);
+  REQUIRE(q.push(commit) == push_result::queued);
+  CHECK(as_vector(q.cancel_all(nullptr)) == ptrs({&statement}));
+  CHECK(q.cancel(commit) == cancel_result::removed);
+  CHECK(q.pop() == nullptr);
+}
+
 TEST_CASE_METHOD(open_queue, 
     "request_queue: a release waits its turn in the main list, is never cancelled, and has nothing to do once "
     "closing") {

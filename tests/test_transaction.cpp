@@ -7,6 +7,7 @@
 #include <asio/cancellation_signal.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <atomic>
@@ -14,10 +15,12 @@
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -151,12 +154,12 @@ TEST_CASE("concurrent transfers on one shared connection from a 4-thread io_cont
   CHECK(failed == 0);
   CHECK(committed == transfers - transfers / 5);
   CHECK(rolled_back == transfers / 5);
-  t.run([&](asiolite::connection& db) -> asio::awaitable<void> {
-    CHECK(co_await count(db, "SELECT sum(balance) FROM account") == 20 * 1000);
-    CHECK(co_await count(db, "SELECT count(*) FROM transfer") == committed.load());
-    CHECK(co_await count(db, "SELECT count(*) FROM transfer WHERE id % 5 = 0") == 0);
+  t.run([&](asiolite::connection& conn) -> asio::awaitable<void> {
+    CHECK(co_await count(conn, "SELECT sum(balance) FROM account") == 20 * 1000);
+    CHECK(co_await count(conn, "SELECT count(*) FROM transfer") == committed.load());
+    CHECK(co_await count(conn, "SELECT count(*) FROM transfer WHERE id % 5 = 0") == 0);
     // Every account's balance is exactly what the committed transfers made it.
-    CHECK(co_await count(db,
+    CHECK(co_await count(conn,
                          "SELECT count(*) FROM account a WHERE balance <> 1000"
                          " - (SELECT coalesce(sum(amount), 0) FROM transfer WHERE src = a.id)"
                          " + (SELECT coalesce(sum(amount), 0) FROM transfer WHERE dst = a.id)") == 0);
@@ -366,9 +369,9 @@ TEST_CASE("a begin cancelled while queued never runs, one cancelled after it ran
 TEST_CASE("a commit cancelled while queued leaves the transaction open, a started commit completes") {
   test::database t("CREATE TABLE t(x)");
   auto tx = test::run(t.ctx, [](asiolite::connection& db) -> asio::awaitable<asiolite::transaction> {
-    auto tx = co_await db.async_begin();
-    co_await tx.async_execute("INSERT INTO t VALUES (1)");
-    co_return tx;
+    auto begun = co_await db.async_begin();
+    co_await begun.async_execute("INSERT INTO t VALUES (1)");
+    co_return begun;
   }(t.db));
 
   worker_gate gate;
@@ -392,7 +395,8 @@ TEST_CASE("a commit cancelled while queued leaves the transaction open, a starte
   if (got) {
     CHECK(got == asio::error::operation_aborted);
     CHECK(tx.is_active());
-    test::run(t.ctx, [](asiolite::transaction& tx) -> asio::awaitable<void> { co_await tx.async_commit(); }(tx));
+    test::run(t.ctx,
+              [](asiolite::transaction& open_tx) -> asio::awaitable<void> { co_await open_tx.async_commit(); }(tx));
   }
   CHECK_FALSE(tx.is_active());
   t.run([](asiolite::connection& db) -> asio::awaitable<void> { CHECK(co_await count(db) == 1); });
@@ -432,18 +436,18 @@ TEST_CASE("a connection destroyed with a transaction open closes once the transa
   asio::io_context ctx;
   {
     auto db = test::open(ctx, dir.db());
-    test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<void> {
-      co_await db.async_execute("CREATE TABLE t(x)");
-      co_await db.async_execute("INSERT INTO t VALUES (0)");
+    test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
+      co_await conn.async_execute("CREATE TABLE t(x)");
+      co_await conn.async_execute("INSERT INTO t VALUES (0)");
     }(db));
-    auto tx = test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<asiolite::transaction> {
-      auto tx = co_await db.async_begin();
-      co_await tx.async_execute("INSERT INTO t VALUES (1)");
-      co_return tx;
+    auto tx = test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<asiolite::transaction> {
+      auto begun = co_await conn.async_begin();
+      co_await begun.async_execute("INSERT INTO t VALUES (1)");
+      co_return begun;
     }(db));
     db = asiolite::connection();  // the close queues behind the transaction
-    test::run(ctx, [](asiolite::transaction& tx) -> asio::awaitable<void> {
-      co_await tx.async_execute("INSERT INTO t VALUES (2)");  // still usable: it holds the connection
+    test::run(ctx, [](asiolite::transaction& open_tx) -> asio::awaitable<void> {
+      co_await open_tx.async_execute("INSERT INTO t VALUES (2)");  // still usable: it holds the connection
     }(tx));
   }  // tx rolls back here; then the connection closes
   auto db = test::open(ctx, dir.db());
@@ -455,8 +459,8 @@ TEST_CASE("begin modes: immediate takes the write lock at once, deferred on the 
   asio::io_context ctx;
   asiolite::options no_wait;
   no_wait.busy_timeout = 0ms;
-  auto a = test::open(ctx, dir.db(), no_wait);
-  auto b = test::open(ctx, dir.db(), no_wait);
+  auto first = test::open(ctx, dir.db(), no_wait);
+  auto second = test::open(ctx, dir.db(), no_wait);
   test::run(ctx, [](asiolite::connection& a, asiolite::connection& b) -> asio::awaitable<void> {
     co_await a.async_execute("CREATE TABLE t(x)");
     {
@@ -478,7 +482,7 @@ TEST_CASE("begin modes: immediate takes the write lock at once, deferred on the 
       CHECK_FALSE(ec);  // in WAL mode, readers go on even beside an exclusive writer
       co_await tx.async_commit();
     }
-  }(a, b));
+  }(first, second));
 }
 
 TEST_CASE("savepoints: release keeps, rollback undoes, an open one is undone when destroyed") {
@@ -558,8 +562,8 @@ TEST_CASE("async_transaction runs the body again when SQLite reports busy, up to
   asio::io_context ctx;
   asiolite::options no_wait;
   no_wait.busy_timeout = 0ms;
-  auto a = test::open(ctx, dir.db(), no_wait);
-  auto b = test::open(ctx, dir.db(), no_wait);
+  auto first = test::open(ctx, dir.db(), no_wait);
+  auto second = test::open(ctx, dir.db(), no_wait);
   test::run(ctx, [](asiolite::connection& a, asiolite::connection& b) -> asio::awaitable<void> {
     co_await a.async_execute("CREATE TABLE t(x)");
 
@@ -609,7 +613,7 @@ TEST_CASE("async_transaction runs the body again when SQLite reports busy, up to
     CHECK(busy);
     CHECK(attempts == 3);
     co_await holder.async_rollback();
-  }(a, b));
+  }(first, second));
 }
 
 TEST_CASE("async_call_in_transaction runs a whole transaction in one request") {
@@ -634,6 +638,184 @@ TEST_CASE("async_call_in_transaction runs a whole transaction in one request") {
     CHECK(co_await count(db) == 100);
     CHECK(co_await autocommit(db));
   });
+}
+
+TEST_CASE("transaction::async_call runs its function on the worker inside the transaction, rolled back with it") {
+  std::thread::id worker;
+  asiolite::options opts;
+  opts.on_open = [&worker](asiolite::sync_handle&) { worker = std::this_thread::get_id(); };
+  test::database t("CREATE TABLE t(x)", opts);
+  REQUIRE(worker != std::thread::id());
+  t.run([worker](asiolite::connection& db) -> asio::awaitable<void> {
+    struct seen {
+      bool in_transaction = false, on_worker = false;
+      std::int64_t rows = 0;
+    };
+    auto tx = co_await db.async_begin();
+    co_await tx.async_execute("INSERT INTO t VALUES (1)");
+    const seen s = co_await tx.async_call([worker](asiolite::sync_handle& h) {
+      h.execute("INSERT INTO t VALUES (2)");
+      seen r;
+      r.in_transaction = sqlite3_get_autocommit(h.native_handle()) == 0;
+      r.on_worker = std::this_thread::get_id() == worker;
+      r.rows = h.query_scalar<std::int64_t>("SELECT count(*) FROM t");  // sees the transaction's own row
+      return r;
+    });
+    CHECK(s.in_transaction);
+    CHECK(s.on_worker);
+    CHECK(s.rows == 2);
+    CHECK(tx.is_active());
+    co_await tx.async_rollback();  // undoes what the function wrote too
+    const auto after_rollback = co_await count(db);
+    CHECK(after_rollback == 0);
+
+    auto tx2 = co_await db.async_begin();
+    co_await tx2.async_call([](asiolite::sync_handle& h) { h.execute("INSERT INTO t VALUES (3)"); });
+    co_await tx2.async_commit();
+    const auto kept = co_await db.async_query<int>("SELECT x FROM t");
+    CHECK(kept == std::vector<int>{3});
+  });
+}
+
+TEST_CASE("transaction::async_execute_script runs inside the transaction and is rolled back with it") {
+  test::database t("CREATE TABLE t(x INTEGER PRIMARY KEY)");
+  t.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    auto tx = co_await db.async_begin();
+    co_await tx.async_execute_script(
+        "INSERT INTO t VALUES (1); INSERT INTO t VALUES (2); CREATE TABLE u(y); INSERT INTO u VALUES (3)");
+    const auto inside = co_await tx.async_query<int>("SELECT x FROM t ORDER BY x");
+    CHECK(inside == std::vector<int>{1, 2});
+
+    // A script stops at its first failure; the statements before it stay in the transaction.
+    asiolite::diagnostics diag;
+    auto [ec] = co_await tx.async_execute_script(
+        "INSERT INTO t VALUES (4); INSERT INTO t VALUES (1); INSERT INTO t VALUES (5)", diag, tuple_token);
+    CHECK(ec == asiolite::errc::constraint);
+    CHECK(tx.is_active());
+    const auto after_failure = co_await tx.async_query<int>("SELECT x FROM t ORDER BY x");
+    CHECK(after_failure == std::vector<int>{1, 2, 4});
+
+    co_await tx.async_rollback();
+    const auto rows = co_await count(db);
+    CHECK(rows == 0);
+    const auto tables = co_await count(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'u'");
+    CHECK(tables == 0);
+
+    auto tx2 = co_await db.async_begin();
+    co_await tx2.async_execute_script("INSERT INTO t VALUES (6); INSERT INTO t VALUES (7)");
+    co_await tx2.async_commit();
+    const auto kept = co_await db.async_query<int>("SELECT x FROM t ORDER BY x");
+    CHECK(kept == std::vector<int>{6, 7});
+  });
+}
+
+namespace {
+
+// Ends savepoint `sp` of `tx` with `end` (release or rollback), queued behind a request
+// that holds the worker inside the transaction, and cancels it there with `type`.
+template <class End>
+asio::awaitable<std::error_code> cancel_queued(asiolite::transaction& tx, asio::cancellation_type type, End end) {
+  worker_gate gate;
+  gate.hold(tx);
+  asio::cancellation_signal cancel;
+  asio::post(co_await asio::this_coro::executor, [&cancel, &gate, type] {  // once the end is queued
+    cancel.emit(type);
+    gate.release();
+  });
+  auto [ec] = co_await end(asio::bind_cancellation_slot(cancel.slot(), tuple_token));
+  co_return ec;
+}
+
+// A release cancelled while queued: the savepoint stays open, and rolling back to it
+// undoes 2 and 3 (a release that ran would have kept 2, and left nothing to roll back to).
+asio::awaitable<void> cancelled_release(asiolite::transaction& tx, asio::cancellation_type type) {
+  auto sp = co_await tx.async_savepoint();
+  co_await tx.async_execute("INSERT INTO t VALUES (2)");
+  const auto ec = co_await cancel_queued(tx, type, [&sp](auto token) { return sp.async_release(token); });
+  CHECK(ec == asio::error::operation_aborted);
+  CHECK(sp.is_active());
+  CHECK(tx.is_active());
+  co_await tx.async_execute("INSERT INTO t VALUES (3)");
+  co_await sp.async_rollback();
+  const auto rows = co_await tx.async_query<int>("SELECT x FROM t ORDER BY x");
+  CHECK(rows == std::vector<int>{1});
+}
+
+// A rollback cancelled while queued: the savepoint stays open with its rows, and a
+// release keeps them.
+asio::awaitable<void> cancelled_rollback(asiolite::transaction& tx, asio::cancellation_type type) {
+  auto sp = co_await tx.async_savepoint();
+  co_await tx.async_execute("INSERT INTO t VALUES (4)");
+  const auto ec = co_await cancel_queued(tx, type, [&sp](auto token) { return sp.async_rollback(token); });
+  CHECK(ec == asio::error::operation_aborted);
+  CHECK(sp.is_active());
+  CHECK(tx.is_active());
+  const auto rows = co_await tx.async_query<int>("SELECT x FROM t ORDER BY x");
+  CHECK(rows == std::vector<int>{1, 4});
+  co_await tx.async_execute("INSERT INTO t VALUES (5)");
+  co_await sp.async_release();
+}
+
+asio::awaitable<void> cancel_queued_savepoint_ends(asiolite::connection& db, asio::cancellation_type type) {
+  auto tx = co_await db.async_begin();
+  co_await tx.async_execute("INSERT INTO t VALUES (1)");
+  co_await cancelled_release(tx, type);
+  co_await cancelled_rollback(tx, type);
+  co_await tx.async_commit();
+  const auto committed = co_await db.async_query<int>("SELECT x FROM t ORDER BY x");
+  CHECK(committed == std::vector<int>{1, 4, 5});
+  const bool no_transaction_left = co_await autocommit(db);
+  CHECK(no_transaction_left);
+}
+
+}  // namespace
+
+TEST_CASE("a savepoint's release or rollback cancelled while queued never runs, the savepoint and transaction go on") {
+  const std::pair<asio::cancellation_type, const char*> types[] = {{asio::cancellation_type::terminal, "terminal"},
+                                                                   {asio::cancellation_type::partial, "partial"},
+                                                                   {asio::cancellation_type::total, "total"}};
+  for (const auto& kind : types) {
+    INFO("cancellation type: " << kind.second);
+    const asio::cancellation_type type = kind.first;
+    test::database t("CREATE TABLE t(x)");
+    t.run([type](asiolite::connection& db) { return cancel_queued_savepoint_ends(db, type); });
+  }
+}
+
+TEST_CASE(
+    "a transaction from a failed begin completes a callback's requests with closed on the connection's executor") {
+  // transaction.hpp: "An empty handle (moved from, or from a failed begin): every request
+  // fails with errc::closed"; a handler without an executor of its own runs on the
+  // connection's.
+  test::temp_dir dir;
+  asio::io_context ctx;
+  asiolite::options no_wait;
+  no_wait.busy_timeout = 0ms;
+  auto a = test::open(ctx, dir.db(), no_wait);
+  auto b = test::open(ctx, dir.db(), no_wait);
+  auto held = test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<asiolite::transaction> {
+    co_await db.async_execute("CREATE TABLE t(x)");
+    co_return co_await db.async_begin();
+  }(a));
+  auto failed = test::run(ctx, [](asiolite::connection& db) -> asio::awaitable<asiolite::transaction> {
+    auto [ec, tx] = co_await db.async_begin(tuple_token);
+    CHECK(ec == asiolite::errc::busy);
+    co_return std::move(tx);
+  }(b));
+  CHECK_FALSE(failed.is_active());
+
+  std::optional<std::error_code> got;
+  std::string thrown;
+  try {
+    failed.async_commit([&got](std::error_code ec) { got = ec; });
+  } catch (const std::exception& e) {
+    thrown = e.what();  // e.g. asio's "bad executor": there was no executor to complete on
+  }
+  ctx.run();
+  ctx.restart();
+  CHECK(thrown.empty());
+  CHECK(got == asiolite::errc::closed);
+  test::run(ctx, [](asiolite::transaction& tx) -> asio::awaitable<void> { co_await tx.async_rollback(); }(held));
 }
 
 TEST_CASE("a moved-from transaction or savepoint keeps its executor and fails its requests with closed") {

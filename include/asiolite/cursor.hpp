@@ -68,6 +68,8 @@ class cursor {
 
   /// An empty cursor (moved from, or from a failed async_cursor): its calls complete with
   /// errc::closed.
+  /// One made by this default constructor has no executor: its handlers need their own
+  /// (a coroutine's use_awaitable has one); moved-from and failed ones keep the connection's.
   cursor() noexcept = default;
 
   cursor(cursor&& other) noexcept

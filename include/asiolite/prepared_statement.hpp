@@ -37,6 +37,8 @@ class prepared_statement {
   using executor_type = asio::any_io_executor;
 
   /// An empty handle (moved from, or from a failed async_prepare): runs fail with errc::closed.
+  /// One made by this default constructor has no executor: its handlers need their own
+  /// (a coroutine's use_awaitable has one); moved-from and failed ones keep the connection's.
   prepared_statement() noexcept = default;
 
   prepared_statement(prepared_statement&& other) noexcept

@@ -22,6 +22,10 @@ class savepoint {
  public:
   using executor_type = asio::any_io_executor;
 
+  /// An empty handle (moved from, or from a failed async_savepoint): its requests fail
+  /// with errc::closed.
+  /// One made by this default constructor has no executor: its handlers need their own
+  /// (a coroutine's use_awaitable has one); moved-from and failed ones keep the connection's.
   savepoint() noexcept = default;
   /// The moved-from handle keeps its executor and behaves as an empty one.
   savepoint(savepoint&& other) noexcept

@@ -69,6 +69,8 @@ class transaction : public statement_operations<transaction> {
   using executor_type = asio::any_io_executor;
 
   /// An empty handle (moved from, or from a failed begin): every request fails with errc::closed.
+  /// One made by this default constructor has no executor: its handlers need their own
+  /// (a coroutine's use_awaitable has one); moved-from and failed ones keep the connection's.
   transaction() noexcept = default;
   /// The moved-from handle keeps its executor and behaves as an empty one.
   transaction(transaction&& other) noexcept

@@ -38,7 +38,8 @@ class cursor_open_job {
   void operator()(database& s, failure& f) { opened_ = state_->open(s, f); }
 
   result_type take_result(const failure& f) {
-    if (f || !opened_) return {};
+    // Failed: an empty cursor, with the connection's executor for its handlers.
+    if (f || !opened_) return access::construct<cursor<T>>(request_target{nullptr, target_.ex, target_.lease}, nullptr);
     delivered_ = true;
     return access::construct<cursor<T>>(target_, state_);
   }

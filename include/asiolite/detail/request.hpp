@@ -18,7 +18,8 @@ enum class request_kind : std::uint8_t {
   open,
   close,
   begin,              // starts a transaction: when it succeeds, its lease holds the connection
-  rollback,           // ends its transaction; nothing to do (success) if that has ended already
+  rollback,           // ends its transaction, or undoes a savepoint in it: never cancelled;
+                      // nothing to do (success) once the transaction has ended
   release_statement,  // lets go of a statement a dead handle held: never cancelled, whatever the
                       // lease; nothing to do (success) once the connection is closing
 };

@@ -211,13 +211,15 @@ class request_queue {
 
   /// Cancels every queued request: returns them (linked by `next`) for completion with
   /// operation_aborted, and sets the running one's interrupt flag. Open, close and
-  /// rollback requests stay.
+  /// rollback requests stay, and so do the ones that must run to their end once started
+  /// (a COMMIT): connection::cancel leaves them to finish; only their own cancellation
+  /// slot may take them out while queued.
   request* cancel_all(request* running) noexcept {
     request_list out;
     for (request_list* list : {&leased_, &main_}) {
       for (request* r = list->front(); r;) {
         request* next = r->next;
-        if (cancel(*r) == cancel_result::removed) out.push_back(*r);
+        if (r->interruptible && cancel(*r) == cancel_result::removed) out.push_back(*r);
         r = next;
       }
     }

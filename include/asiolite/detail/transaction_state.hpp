@@ -25,13 +25,15 @@ struct savepoint_state {
   savepoint_state(std::shared_ptr<lease_state> tx_lease, std::string savepoint_name)
       : lease(std::move(tx_lease)),
         name(std::move(savepoint_name)),
-        undo(std::make_shared<detached_sql>(request_kind::statement, lease->id,
+        undo(std::make_shared<detached_sql>(request_kind::rollback, lease->id,
                                             "ROLLBACK TO " + name + "; RELEASE " + name)) {}
 
   std::shared_ptr<lease_state> lease;  // of the transaction it is in
   std::string name;
   std::atomic<bool> ended{false};      // released or rolled back to, on the worker
-  std::shared_ptr<detached_sql> undo;  // queued by the destructor of an open savepoint
+  // Queued by the destructor of an open savepoint. A rollback, as the transaction's own:
+  // nothing cancels it, and once the transaction has ended there is nothing to undo.
+  std::shared_ptr<detached_sql> undo;
 };
 
 }  // namespace asiolite::detail

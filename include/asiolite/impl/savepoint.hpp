@@ -9,7 +9,8 @@ namespace asiolite {
 
 namespace detail {
 inline savepoint savepoint_job::take_result() {
-  return made_ ? access::construct<savepoint>(ex_, impl_, state_) : savepoint();
+  if (!made_) return access::construct<savepoint>(ex_, nullptr, nullptr);  // empty, with the executor
+  return access::construct<savepoint>(ex_, impl_, state_);
 }
 }  // namespace detail
 

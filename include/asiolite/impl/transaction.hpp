@@ -9,9 +9,11 @@ namespace asiolite {
 
 namespace detail {
 // A transaction that began but is never delivered (its handler is dropped) rolls back
-// in its destructor like any other.
+// in its destructor like any other. One that did not begin is empty, with the
+// connection's executor for its handlers.
 inline transaction begin_job::take_result() {
-  return begun_ ? access::construct<transaction>(ex_, impl_, state_) : transaction();
+  if (!begun_) return access::construct<transaction>(ex_, nullptr, nullptr);
+  return access::construct<transaction>(ex_, impl_, state_);
 }
 }  // namespace detail
 
