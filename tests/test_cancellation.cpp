@@ -80,17 +80,6 @@ asio::awaitable<std::int64_t> count(asiolite::connection& db) {
   co_return co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
 }
 
-// Blocks the worker until released, so that what is queued behind stays queued. Held
-// through a transaction, it runs inside it, ahead of what the transaction queues next.
-struct worker_gate {
-  std::promise<void> open;
-  std::shared_future<void> opened = open.get_future().share();
-  template <class Queue>
-  void hold(Queue& q) {
-    q.async_call([f = opened](asiolite::sync_handle&) { f.wait(); }, asio::detached);
-  }
-  void release() { open.set_value(); }
-};
 
 struct named_type {
   asio::cancellation_type type;
@@ -130,7 +119,7 @@ std::error_code cancel_once_running(endless_db& t, asio::cancellation_type type,
 TEST_CASE("a queued INSERT that is cancelled never runs and completes with operation_aborted on its executor") {
   endless_db t;
   auto strand = asio::make_strand(t.ctx);
-  worker_gate gate;
+  test::worker_gate gate;
   gate.hold(t.db);
   asio::cancellation_signal cancel;
   std::error_code got;
@@ -615,12 +604,8 @@ TEST_CASE("partial and total cancellation remove a queued COMMIT and leave the t
     INFO("cancellation type: " << kind.name);
     const asio::cancellation_type type = kind.type;
     endless_db t;
-    auto tx = test::run(t.ctx, [](asiolite::connection& db) -> asio::awaitable<asiolite::transaction> {
-      auto begun = co_await db.async_begin();
-      co_await begun.async_execute("INSERT INTO t VALUES (1)");
-      co_return begun;
-    }(t.db));
-    worker_gate gate;
+    auto tx = test::begin_with_row(t.ctx, t.db);
+    test::worker_gate gate;
     gate.hold(tx);
     asio::cancellation_signal cancel;
     std::optional<std::error_code> got;
@@ -759,12 +744,8 @@ TEST_CASE("ROLLBACK, close and open run to their end whatever the cancellation t
     asio::cancellation_signal cancel;
 
     // A queued ROLLBACK.
-    auto tx = test::run(t.ctx, [](asiolite::connection& db) -> asio::awaitable<asiolite::transaction> {
-      auto begun = co_await db.async_begin();
-      co_await begun.async_execute("INSERT INTO t VALUES (1)");
-      co_return begun;
-    }(t.db));
-    worker_gate gate;
+    auto tx = test::begin_with_row(t.ctx, t.db);
+    test::worker_gate gate;
     gate.hold(tx);
     std::optional<std::error_code> rolled_back;
     tx.async_rollback(
@@ -843,12 +824,8 @@ TEST_CASE("partial and total cancellation remove a queued batch request, and the
 TEST_CASE("connection::cancel leaves a queued COMMIT to finish") {
   // connection.hpp: cancel() "Open, close, COMMIT and ROLLBACK requests are left to finish."
   endless_db t;
-  auto tx = test::run(t.ctx, [](asiolite::connection& db) -> asio::awaitable<asiolite::transaction> {
-    auto begun = co_await db.async_begin();
-    co_await begun.async_execute("INSERT INTO t VALUES (1)");
-    co_return begun;
-  }(t.db));
-  worker_gate gate;
+  auto tx = test::begin_with_row(t.ctx, t.db);
+  test::worker_gate gate;
   gate.hold(tx);
   std::optional<std::error_code> committed;
   tx.async_commit([&committed](std::error_code ec) { committed = ec; });
@@ -869,17 +846,13 @@ TEST_CASE("connection::cancel leaves the undo of a savepoint destroyed while ope
   // savepoint.hpp: "a savepoint destroyed while open is rolled back to"; cancel() stops
   // requests that someone awaits, not the undo a destructor queued.
   endless_db t;
-  auto tx = test::run(t.ctx, [](asiolite::connection& db) -> asio::awaitable<asiolite::transaction> {
-    auto begun = co_await db.async_begin();
-    co_await begun.async_execute("INSERT INTO t VALUES (1)");
-    co_return begun;
-  }(t.db));
+  auto tx = test::begin_with_row(t.ctx, t.db);
   auto sp = test::run(t.ctx, [](asiolite::transaction& open_tx) -> asio::awaitable<asiolite::savepoint> {
     auto made = co_await open_tx.async_savepoint();
     co_await open_tx.async_execute("INSERT INTO t VALUES (2)");
     co_return made;
   }(tx));
-  worker_gate gate;
+  test::worker_gate gate;
   gate.hold(tx);
   sp = asiolite::savepoint();  // destroyed open: its undo is queued behind the gate
   t.db.cancel();

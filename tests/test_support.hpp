@@ -10,6 +10,7 @@
 #include <chrono>
 #include <exception>
 #include <filesystem>
+#include <future>
 #include <optional>
 #include <random>
 #include <string>
@@ -128,6 +129,31 @@ class worker_block {
  private:
   std::atomic<bool> entered_{false}, open_{false};
 };
+
+/// Blocks the worker until released, like worker_block, but the blocking request keeps
+/// its own share of the gate: the gate may go (say, with the coroutine frame that held
+/// it) while the worker is still on its way out of the request.
+struct worker_gate {
+  std::promise<void> open;
+  std::shared_future<void> opened = open.get_future().share();
+
+  /// Queues the blocking request on `q`, a connection or a transaction (held through a
+  /// transaction, it runs inside it, ahead of what the transaction queues next).
+  template <class Queue>
+  void hold(Queue& q) {
+    q.async_call([f = opened](asiolite::sync_handle&) { f.wait(); }, [](std::error_code) {});
+  }
+  void release() { open.set_value(); }
+};
+
+/// A transaction on `db` that has inserted the row 1 into t (blocking the test thread).
+inline asiolite::transaction begin_with_row(asio::io_context& ctx, asiolite::connection& db) {
+  return run(ctx, [](asiolite::connection& conn) -> asio::awaitable<asiolite::transaction> {
+    auto begun = co_await conn.async_begin();
+    co_await begun.async_execute("INSERT INTO t VALUES (1)");
+    co_return begun;
+  }(db));
+}
 
 /// A fresh database in a temporary directory, opened with `opts` and made by `schema`;
 /// run(body) runs body(connection&) as a coroutine, then closes the connection.

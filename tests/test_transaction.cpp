@@ -45,17 +45,6 @@ asio::awaitable<std::int64_t> count(asiolite::connection& db, std::string sql = 
   co_return co_await db.async_query_scalar<std::int64_t>(sql);
 }
 
-// Blocks the worker (inside an async_call) until released: makes "queued" deterministic.
-struct worker_gate {
-  std::promise<void> open;
-  std::shared_future<void> opened = open.get_future().share();
-
-  template <class Queue>
-  void hold(Queue& q) {
-    q.async_call([f = opened](asiolite::sync_handle&) { f.wait(); }, asio::detached);
-  }
-  void release() { open.set_value(); }
-};
 
 }  // namespace
 
@@ -331,7 +320,7 @@ TEST_CASE("a begin cancelled while queued never runs, one cancelled after it ran
   test::database t("CREATE TABLE t(x)");
   // Queued: the worker is held, so the BEGIN cannot have run when it is cancelled.
   {
-    worker_gate gate;
+    test::worker_gate gate;
     gate.hold(t.db);
     asio::cancellation_signal cancel;
     std::error_code got;
@@ -368,13 +357,9 @@ TEST_CASE("a begin cancelled while queued never runs, one cancelled after it ran
 
 TEST_CASE("a commit cancelled while queued leaves the transaction open, a started commit completes") {
   test::database t("CREATE TABLE t(x)");
-  auto tx = test::run(t.ctx, [](asiolite::connection& db) -> asio::awaitable<asiolite::transaction> {
-    auto begun = co_await db.async_begin();
-    co_await begun.async_execute("INSERT INTO t VALUES (1)");
-    co_return begun;
-  }(t.db));
+  auto tx = test::begin_with_row(t.ctx, t.db);
 
-  worker_gate gate;
+  test::worker_gate gate;
   gate.hold(tx);
   asio::cancellation_signal cancel;
   std::error_code got;
@@ -715,7 +700,7 @@ namespace {
 // that holds the worker inside the transaction, and cancels it there with `type`.
 template <class End>
 asio::awaitable<std::error_code> cancel_queued(asiolite::transaction& tx, asio::cancellation_type type, End end) {
-  worker_gate gate;
+  test::worker_gate gate;
   gate.hold(tx);
   asio::cancellation_signal cancel;
   asio::post(co_await asio::this_coro::executor, [&cancel, &gate, type] {  // once the end is queued
