@@ -5,12 +5,15 @@
 
 #include <asiolite.hpp>
 
+#include <asio/bind_executor.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 
 #include <pthread.h>
 #include <time.h>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <exception>
@@ -18,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <tuple>
 #include <type_traits>
@@ -51,27 +55,19 @@ asio::awaitable<void> open(asiolite::connection& db, std::string path, int worke
 
 asio::awaitable<void> close(asiolite::connection& db) { co_await db.async_close(); }
 
-// An io_context run by this thread, and a connection opened on it, its worker pinned to
-// `worker_cpu` (-1: not pinned, whatever this thread is pinned to).
-class lite_db {
+// An io_context run by this thread, and the helpers to run coroutines on it.
+class lite_context {
  public:
-  lite_db(const std::filesystem::path& path, int worker_cpu) : db_(ctx_) {
-    run(open(db_, path.string(), worker_cpu));
-  }
-  ~lite_db() {
-    try {
-      run(close(db_));
-    } catch (...) {
-    }
-  }
-  lite_db(const lite_db&) = delete;
-  lite_db& operator=(const lite_db&) = delete;
+  lite_context() = default;
+  lite_context(const lite_context&) = delete;
+  lite_context& operator=(const lite_context&) = delete;
 
-  asiolite::connection& db() noexcept { return db_; }
+  asio::io_context& ctx() noexcept { return ctx_; }
 
   /// Runs `a` to its end; rethrows what it threw.
   void run(asio::awaitable<void> a) {
     std::exception_ptr error;
+    ctx_.restart();  // see run_clients
     asio::co_spawn(ctx_, std::move(a), [&](std::exception_ptr e) { error = e; });
     ctx_.run();
     ctx_.restart();
@@ -85,13 +81,17 @@ class lite_db {
     std::size_t next = 0;
     std::uint64_t sum = 0;
     std::exception_ptr error;
+    int running = clients;
+    // Work a connection counted on ctx_ for a handler elsewhere (W8b's writer) may have
+    // ended while ctx_ was not running, which stops it.
+    ctx_.restart();
     m.start();
     for (int i = 0; i < clients; ++i)
       asio::co_spawn(ctx_, client(op, next, total, sum), [&](std::exception_ptr e) {
         if (e && !error) error = e;
+        if (--running == 0) m.stop();  // not when run() returns: other work may still hold ctx_
       });
     ctx_.run();
-    m.stop();
     ctx_.restart();
     if (error) std::rethrow_exception(error);
     return sum;
@@ -114,7 +114,57 @@ class lite_db {
   }
 
   asio::io_context ctx_;
+};
+
+// A connection opened on a lite_context, its worker pinned to `worker_cpu` (-1: not
+// pinned, whatever this thread is pinned to).
+class lite_db : public lite_context {
+ public:
+  lite_db(const std::filesystem::path& path, int worker_cpu) : db_(ctx()) {
+    run(open(db_, path.string(), worker_cpu));
+  }
+  ~lite_db() {
+    try {
+      run(close(db_));
+    } catch (...) {
+    }
+  }
+
+  asiolite::connection& db() noexcept { return db_; }
+
+ private:
   asiolite::connection db_;
+};
+
+asio::awaitable<void> open_pool(asiolite::pool& p, std::string path, std::size_t readers) {
+  asiolite::pool_options po;  // named: see the g++ 12 note in the README
+  po.readers = readers;
+  po.connection.synchronous = asiolite::synchronous_mode::normal;
+  co_await p.async_open(path, po);
+}
+
+asio::awaitable<void> close_pool(asiolite::pool& p) { co_await p.async_close(); }
+
+// A pool opened on a lite_context. Its threads are not pinned: a pool is for using
+// several CPUs (this thread is unpinned before the pool's workers are made, as they
+// start pinned where their maker is).
+class lite_pool : public lite_context {
+ public:
+  lite_pool(const std::filesystem::path& path, std::size_t readers) : pool_(ctx()) {
+    pin_this_thread(-1);
+    run(open_pool(pool_, path.string(), readers));
+  }
+  ~lite_pool() {
+    try {
+      run(close_pool(pool_));
+    } catch (...) {
+    }
+  }
+
+  asiolite::pool& pool() noexcept { return pool_; }
+
+ private:
+  asiolite::pool pool_;
 };
 
 asio::awaitable<void> insert_rows(asiolite::connection& db, std::size_t count, bool in_transaction,
@@ -141,11 +191,12 @@ std::uint64_t insert(const std::filesystem::path& path, std::size_t count, bool 
   return write_checksum(table_checksum(path), rowids);
 }
 
+template <class Db>  // a connection or a pool
 struct point_select_op {
-  asiolite::connection& db;
+  Db& db;
   const std::vector<std::int64_t>& ids;
 
-  auto start(std::size_t i) { return db.async_query_one<kv_value>(select_sql, ids[i]); }
+  auto start(std::size_t i) { return db.template async_query_one<kv_value>(select_sql, ids[i]); }
   std::uint64_t digest(std::size_t i, const std::optional<kv_value>& r) const {
     if (!r) throw std::runtime_error("asiolite: point select found no row");
     return row_digest(ids[i], r->k, r->v, r->n);
@@ -154,8 +205,85 @@ struct point_select_op {
 
 std::uint64_t point_select_with(int clients, const run_context& c, meter& m) {
   lite_db l(c.read_db, c.where.sqlite_cpu);
-  point_select_op op{l.db(), c.ids};
+  point_select_op<asiolite::connection> op{l.db(), c.ids};
   return l.run_clients(clients, c.ids.size(), op, m);
+}
+
+std::uint64_t pool_read_with(std::size_t readers, const run_context& c, meter& m) {
+  lite_pool l(c.read_db, readers);
+  point_select_op<asiolite::pool> op{l.pool(), c.ids};
+  return l.run_clients(c.cfg.clients, c.ids.size(), op, m);
+}
+
+// Runs W1-style transactions (100 inserts in one hop) on a pool's writer from a thread
+// of its own, one after another, until destroyed.
+class busy_writer {
+ public:
+  explicit busy_writer(asiolite::pool& p) : pool_(p), guard_(ctx_.get_executor()) {
+    ctx_.post([this] { write_next(); });
+    thread_ = std::thread([this] {
+      pin_this_thread(-1);
+      ctx_.run();
+    });
+  }
+  ~busy_writer() {
+    stop_ = true;
+    guard_.reset();
+    thread_.join();
+  }
+  busy_writer(const busy_writer&) = delete;
+  busy_writer& operator=(const busy_writer&) = delete;
+
+  std::size_t transactions() const noexcept { return done_; }
+  bool failed() const noexcept { return failed_; }
+
+ private:
+  void write_next() {
+    if (stop_) return;
+    pool_.writer().async_call_in_transaction(
+        [](asiolite::sync_handle& h) {
+          row_values row;
+          for (std::int64_t i = 0; i < 100; ++i) {
+            row.make(i);
+            h.execute("INSERT INTO writes(k, v, n) VALUES (?, ?, ?)", row.key(), row.value(), row.n());
+          }
+        },
+        asio::bind_executor(ctx_, [this](std::error_code ec) {
+          if (ec) {
+            failed_ = true;  // reported by the workload, on the benchmark thread
+            return;
+          }
+          ++done_;
+          write_next();
+        }));
+  }
+
+  asiolite::pool& pool_;
+  asio::io_context ctx_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  std::atomic<bool> stop_{false}, failed_{false};
+  std::atomic<std::size_t> done_{0};
+  std::thread thread_;
+};
+
+// W8b: one coroutine's point selects on a pool of one reader, with the writer idle or busy.
+std::uint64_t reads_with_writer(bool busy, const run_context& c, meter& m) {
+  const auto path = c.dir / (busy ? "w8b-busy.db" : "w8b-idle.db");
+  populate_kv(path, c.cfg.n);
+  lite_pool l(path, 1);
+  l.run([](asiolite::pool& p) -> asio::awaitable<void> {
+    co_await p.writer().async_execute("CREATE TABLE writes(k TEXT, v BLOB, n REAL)");
+  }(l.pool()));
+  std::optional<busy_writer> writer;
+  if (busy) {
+    writer.emplace(l.pool());
+    // Timed from when the writer is committing, not while it starts.
+    while (writer->transactions() == 0 && !writer->failed()) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  point_select_op<asiolite::pool> op{l.pool(), c.ids};
+  const std::uint64_t sum = l.run_clients(1, c.ids.size(), op, m);
+  if (busy && writer->failed()) throw std::runtime_error("W8b: the writer's transaction failed");
+  return sum;
 }
 
 struct empty_fn {
@@ -343,6 +471,12 @@ std::uint64_t scan_stream(const run_context& c, meter& m) {
 }
 
 std::uint64_t hop(const run_context& c, meter& m) { return hop_with(1, c, m); }
+
+std::uint64_t pool_read_1(const run_context& c, meter& m) { return pool_read_with(1, c, m); }
+std::uint64_t pool_read_2(const run_context& c, meter& m) { return pool_read_with(2, c, m); }
+std::uint64_t pool_read_4(const run_context& c, meter& m) { return pool_read_with(4, c, m); }
+std::uint64_t reads_writer_idle(const run_context& c, meter& m) { return reads_with_writer(false, c, m); }
+std::uint64_t reads_writer_busy(const run_context& c, meter& m) { return reads_with_writer(true, c, m); }
 
 std::uint64_t hop_concurrent(const run_context& c, meter& m) { return hop_with(c.cfg.clients, c, m); }
 

@@ -40,6 +40,11 @@ std::vector<workload> all_workloads() {
       {"W7", "hop", "hop", n_ops, nullptr, lite::hop, {}, absolute_us, 5.0},
       {"W7", "hop_concurrent", "hop", n_ops, nullptr, lite::hop_concurrent, {}, absolute_us, 5.0},
       {"W7", "hop_among_idle", "hop", n_ops, nullptr, lite::hop_among_idle, {}, absolute_us, 5.0, true},
+      {"W8a", "pool_read_1_reader", "select", n_ops, raw::point_select, lite::pool_read_1, {}, ratio, 1.25},
+      {"W8a", "pool_read_2_readers", "select", n_ops, raw::point_select_2_threads, lite::pool_read_2, {}, ratio, 1.25},
+      {"W8a", "pool_read_4_readers", "select", n_ops, raw::point_select_2_threads, lite::pool_read_4, {}, ratio, 1.25},
+      {"W8b", "reads_during_writes", "select", n_ops, lite::reads_writer_idle, lite::reads_writer_busy, {}, ratio, 1.5},
+      {"W6c", "group_commit", "insert", commit_ops, raw::autocommit_insert, nullptr, "group commit on the pool's writer", ratio, 0.1},
   };
   // clang-format on
 }

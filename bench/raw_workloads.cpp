@@ -2,6 +2,10 @@
 #include "kv.hpp"
 #include "workloads.hpp"
 
+#include <deque>
+#include <thread>
+#include <vector>
+
 namespace bench::raw {
 namespace {
 
@@ -68,6 +72,36 @@ std::uint64_t point_select(const run_context& c, meter& m) {
   return sum;
 }
 
+// W3's selects on `threads` threads, each with its own connection (W8a's raw side).
+static std::uint64_t point_select_on_threads(const run_context& c, meter& m, std::size_t threads) {
+  std::deque<raw_db> dbs;
+  std::deque<raw_statement> selects;
+  for (std::size_t t = 0; t < threads; ++t) {
+    dbs.emplace_back(c.read_db);
+    selects.emplace_back(dbs.back(), select_sql);
+  }
+  std::vector<std::uint64_t> sums(threads, 0);
+  std::vector<std::thread> running;
+  m.start();
+  for (std::size_t t = 0; t < threads; ++t)
+    running.emplace_back([&, t] {
+      pin_this_thread(-1);  // a thread starts pinned where its maker is: let each have a CPU
+      sqlite3_stmt* s = selects[t].get();
+      // Thread t takes every threads-th select, so each meets the same mix of rows.
+      for (std::size_t i = t; i < c.ids.size(); i += threads) {
+        sqlite3_bind_int64(s, 1, c.ids[i]);
+        if (sqlite3_step(s) != SQLITE_ROW) dbs[t].fail("point select");
+        sums[t] += digest(s, c.ids[i], 0);
+        sqlite3_reset(s);
+      }
+    });
+  for (auto& t : running) t.join();
+  m.stop();
+  std::uint64_t sum = 0;
+  for (auto v : sums) sum += v;
+  return sum;
+}
+
 // Every row of `s` into `rows`; SQLITE_DONE at the end unless a step failed.
 int read_all(sqlite3_stmt* s, std::vector<kv_row>& rows) {
   int rc;
@@ -82,6 +116,8 @@ int read_all(sqlite3_stmt* s, std::vector<kv_row>& rows) {
   sqlite3_reset(s);
   return rc;
 }
+
+std::uint64_t point_select_2_threads(const run_context& c, meter& m) { return point_select_on_threads(c, m, 2); }
 
 std::uint64_t scan_all(const run_context& c, meter& m) {
   raw_db db(c.read_db);

@@ -9,6 +9,7 @@
 #include <asiolite/field_view.hpp>
 #include <asiolite/options.hpp>
 #include <asiolite/parameters.hpp>
+#include <asiolite/pool.hpp>
 #include <asiolite/prepared_statement.hpp>
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>

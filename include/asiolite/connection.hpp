@@ -15,11 +15,18 @@
 #include <asiolite/statement_operations.hpp>
 #include <asiolite/transaction.hpp>
 
+#include <cstddef>
 #include <memory>
 #include <string_view>
 #include <type_traits>
 
 namespace asiolite {
+
+/// A connection's load, from connection::stats: a snapshot.
+struct connection_stats {
+  std::size_t queued = 0;  ///< requests waiting in its queue (a transaction's included)
+  bool running = false;    ///< a request runs on its worker now
+};
 
 /// A connection to an SQLite database. One worker thread per open connection owns the
 /// sqlite3 handle and runs requests in the order they were submitted; the handle is a
@@ -134,6 +141,14 @@ class connection : public statement_operations<connection> {
   /// once; thread-safe. The connection stays open and usable.
   void cancel() {
     if (impl_) impl_->cancel_all();
+  }
+
+  /// Requests queued and running now: a snapshot (it takes the connection's lock once).
+  /// Thread-safe.
+  connection_stats stats() const {
+    if (!impl_) return {};
+    const auto now = impl_->load();
+    return {now.queued, now.running};
   }
 
   // ---- transactions

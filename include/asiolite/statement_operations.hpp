@@ -151,7 +151,8 @@ class statement_operations {
   struct is_statement_input : std::bool_constant<detail::bindable<T>> {};
 
  private:
-  detail::request_target_view target() const noexcept;
+  // Derived's target: a request_target_view, or a pool's (detail/pool_core.hpp).
+  auto target() const noexcept;
 
   // One statement run as Form (jobs.hpp), with its arguments and the trailing
   // [diagnostics&] [token].

@@ -135,6 +135,26 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   /// The connection's executor.
   const asio::any_io_executor& home() const noexcept { return home_; }
 
+  /// Requests a pool routed here that have not completed yet (see request::counted):
+  /// the load a pool compares its readers by.
+  std::uint32_t routed() const noexcept { return routed_.load(std::memory_order_relaxed); }
+  void routed_add() noexcept { routed_.fetch_add(1, std::memory_order_relaxed); }
+  void routed_done() noexcept { routed_.fetch_sub(1, std::memory_order_relaxed); }
+
+  /// Requests queued and running now: a snapshot, for connection::stats.
+  struct load_snapshot {
+    std::size_t queued = 0;
+    bool running = false;
+  };
+  load_snapshot load() {
+    std::unique_lock lock(mutex_);
+    request* refused = take_intake();
+    const load_snapshot now{queue_.size(), running_ != nullptr};
+    lock.unlock();
+    complete_all(refused);
+    return now;
+  }
+
   /// True on this connection's worker thread, whose own reference keeps the connection
   /// alive for as long as it runs: code there need not take one (and so leaves the
   /// reference count's cache line to the caller's thread).
@@ -523,6 +543,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   // what it still had queued.
   void end_lease(request& r, lease_state& lease, request* rest) noexcept {
     lease.ended.store(true, std::memory_order_release);
+    if (lease.on_end) lease.on_end->ended();
     if (r.failed() && r.kind() == request_kind::statement) r.append_to_message(" (SQLite rolled the transaction back)");
     complete_unrunnable(rest, make_error_code(errc::transaction_ended), "the transaction ended before the request ran");
   }
@@ -556,6 +577,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   const asio::any_io_executor home_;
   request* undelivered_ = nullptr;  // what a throwing handler left, oldest first
   std::chrono::steady_clock::time_point drain_found_{};
+  std::atomic<std::uint32_t> routed_{0};  // see routed(); added and removed on callers' threads
 
   // The handover of completions, written by both.
   alignas(line) std::atomic<request*> delivered_{nullptr};  // completions for the drain, newest first

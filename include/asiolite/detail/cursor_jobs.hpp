@@ -35,6 +35,12 @@ class cursor_open_job {
     if (state_ && opened_ && !delivered_ && !state_->released()) state_->release_later(*target_.impl);
   }
 
+  /// Routed by a pool: the reader it runs on, which the cursor then reads on.
+  void bind_reader(const request_target& reader) {
+    target_ = reader;
+    state_->bind(reader.impl.get());
+  }
+
   void operator()(database& s, failure& f) { opened_ = state_->open(s, f); }
 
   result_type take_result(const failure& f) {

@@ -61,6 +61,10 @@ class cursor_state : public held_statement {
 
   static std::size_t size(const batch_type& b) noexcept { return b.size(); }
 
+  /// The connection the cursor reads on, when it is chosen after the state was made (a
+  /// pool's reader): before the open request is submitted.
+  void bind(connection_impl* impl) noexcept { impl_ = impl; }
+
   // ---- worker thread
 
   /// Prepares and binds the statement, fetches the first batch (into the caller's side:

@@ -23,7 +23,12 @@ namespace asiolite::detail {
 /// - `sql() const`: the SQL text, for diagnostics (empty when there is none).
 /// Optional: `static constexpr bool interruptible = false` for a job that must run to its
 /// end once started (COMMIT), and `lease_to_begin()` for a job that starts a transaction
-/// (its lease then holds the connection; see operation's constructor).
+/// (its lease then holds the connection; see operation's constructor). A job that makes
+/// a handle tied to its connection (a cursor, a prepared statement) has
+/// `bind_reader(const request_target&)`: a pool calls it with the reader it routed the job
+/// to, before the request is made (pool_core.hpp); `static constexpr bool holds_reader`
+/// marks a job that holds that reader for itself (a read transaction's BEGIN), which then
+/// gets the hold through `take_hold`.
 template <class J>
 concept job = std::move_constructible<J> && requires(J& j, const J& cj, database& s, failure& f) {
   { J::kind } -> std::convertible_to<request_kind>;

@@ -174,6 +174,9 @@ class operation final : public request {
 
   static void do_complete(request& base) noexcept {
     auto& self = static_cast<operation&>(base);
+    // Done on the worker's side: no longer a pool's load. (Not in finish(): inlined into
+    // the caller's coroutine, one more branch there makes g++ 12 warn falsely.)
+    if (self.counted) self.impl_->routed_done();
     if (self.deliver) {
       // The drain may free `self` before deliver_later returns: something must hold the
       // connection meanwhile. The worker does; another thread (a cancellation) takes a reference.

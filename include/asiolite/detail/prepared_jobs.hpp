@@ -33,6 +33,9 @@ class prepare_job {
     if (state_ && held_ && !delivered_ && !state_->released()) state_->release_later(*target_.impl);
   }
 
+  /// Routed by a pool: the reader it runs on, which the prepared statement then runs on.
+  void bind_reader(const request_target& reader) { target_ = reader; }
+
   void operator()(database& s, failure& f) {
     auto stmt = s.prepare_owned(state_->sql(), f);
     if (!stmt) return;

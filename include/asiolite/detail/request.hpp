@@ -24,12 +24,24 @@ enum class request_kind : std::uint8_t {
                       // lease; nothing to do (success) once the connection is closing
 };
 
+/// Told on the worker when a lease ends (a pool's reader, held by a read transaction,
+/// is free again then).
+class lease_end_hook {
+ public:
+  virtual void ended() noexcept = 0;
+
+ protected:
+  ~lease_end_hook() = default;
+};
+
 /// A transaction's claim on its connection, shared by the transaction's handles and the
 /// worker, which marks it ended when SQLite reports no transaction open any more.
 struct lease_state {
   explicit lease_state(std::uint64_t lease_id) noexcept : id(lease_id) {}
   const std::uint64_t id;
   std::atomic<bool> ended{false};
+  // Set before the BEGIN is submitted, never changed after; called once the lease ends.
+  std::shared_ptr<lease_end_hook> on_end;
 };
 
 /// A fresh lease id: unique in the process, never 0.
@@ -123,6 +135,8 @@ class request {
 
   // The last request a worker completes before it exits: its completion joins that worker.
   bool joins_worker = false;
+  // Counted in the connection's routed load (a pool's read): uncounted when it completes.
+  bool counted = false;
   std::uint64_t worker = 0;  // which worker (connection_impl's generation), not a thread id: ids are reused
 
  protected:

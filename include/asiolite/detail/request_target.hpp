@@ -55,9 +55,10 @@ auto start_request(request_target_view target, Job&& j, diagnostics* diag, Token
 
 /// A whole initiating function: splits `args` into the inputs (the leading arguments
 /// IsInput accepts) and the trailing [diagnostics&] [token], makes the job with
-/// make_job(inputs_tuple), and starts it on `target`.
-template <template <class> class IsInput, class MakeJob, class... Args>
-auto async_request(request_target_view target, MakeJob&& make_job, Args&&... args) {
+/// make_job(inputs_tuple), and starts it on `target`: a request_target_view, or another
+/// target with its own start_request (a pool's, found by argument-dependent lookup).
+template <template <class> class IsInput, class Target, class MakeJob, class... Args>
+auto async_request(const Target& target, MakeJob&& make_job, Args&&... args) {
   return split_trailing<IsInput, default_token_t>(
       [&](auto&& inputs, diagnostics* diag, auto&& token) {
         return start_request(target, make_job(std::move(inputs)), diag, std::forward<decltype(token)>(token));
@@ -67,8 +68,8 @@ auto async_request(request_target_view target, MakeJob&& make_job, Args&&... arg
 
 /// The same for a function whose inputs all come before the pack: every argument is
 /// trailing, and the job is made already.
-template <class Job, class... Trailing>
-auto async_request(request_target_view target, Job&& j, Trailing&&... trailing) {
+template <class Target, class Job, class... Trailing>
+auto async_request(const Target& target, Job&& j, Trailing&&... trailing) {
   return split_trailing<no_input, default_token_t>(
       [&](auto&&, diagnostics* diag, auto&& token) {
         return start_request(target, std::forward<Job>(j), diag, std::forward<decltype(token)>(token));

@@ -15,7 +15,7 @@
 namespace asiolite {
 
 template <class Derived>
-detail::request_target_view statement_operations<Derived>::target() const noexcept {
+auto statement_operations<Derived>::target() const noexcept {
   return detail::access::target(static_cast<const Derived&>(*this));
 }
 
@@ -94,9 +94,12 @@ template <class Derived>
 template <class T, class... Args>
 auto statement_operations<Derived>::async_cursor(const cursor_options& opts, std::string_view sql, Args&&... args) {
   if constexpr (!std::is_same_v<T, rows>) detail::check_row_type<T>();
-  const detail::request_target to = target();
+  // A pool's target names no connection yet: the job is bound to the reader it is
+  // routed to (cursor_open_job::bind_reader).
+  const auto where = target();
+  const detail::request_target to = where;
   return detail::async_request<is_statement_input>(
-      to,
+      where,
       [&]<class... In>(std::tuple<In...>&& inputs) {
         using state = detail::cursor_state_with<T, detail::stored_t<In>...>;
         auto st = std::make_shared<state>(std::string(sql), opts.batch_size, to.impl.get(), to.lease,

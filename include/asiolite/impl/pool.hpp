@@ -1,0 +1,275 @@
+// Out-of-line bodies of pool.hpp.
+#pragma once
+
+#include <asiolite/detail/access.hpp>
+#include <asiolite/detail/composed.hpp>
+#include <asiolite/detail/pool_core.hpp>
+#include <asiolite/detail/request_target.hpp>
+#include <asiolite/detail/transaction_state.hpp>
+
+#include <string>
+#include <utility>
+
+namespace asiolite {
+
+namespace detail {
+
+/// A read transaction's BEGIN: routed like a read, it holds the reader it is routed to
+/// until its lease ends (reader_hold), and takes the snapshot at once by reading the
+/// schema, so that the transaction sees the database as it was when it began.
+class read_begin_job {
+ public:
+  static constexpr request_kind kind = request_kind::begin;
+  static constexpr bool holds_reader = true;
+  using result_type = read_transaction;
+
+  explicit read_begin_job(asio::any_io_executor ex)
+      : ex_(std::move(ex)), state_(std::make_shared<transaction_state>(next_lease_id())) {}
+
+  void bind_reader(const request_target& reader) { impl_ = reader.impl; }
+  void take_hold(std::shared_ptr<reader_hold> hold) noexcept { state_->lease->on_end = std::move(hold); }
+  std::shared_ptr<lease_state> lease_to_begin() const { return state_->lease; }
+
+  void operator()(database& s, failure& f) {
+    begun_ = s.execute_script(sql(), f);
+    if (!begun_ && s.in_transaction()) {
+      failure ignored;  // the failure that got us here is the one to report
+      s.execute_script("ROLLBACK", ignored);
+    }
+  }
+
+  result_type take_result() {
+    if (!begun_) return access::construct<read_transaction>(access::construct<transaction>(ex_, nullptr, nullptr));
+    return access::construct<read_transaction>(access::construct<transaction>(ex_, impl_, state_));
+  }
+
+  std::string_view sql() const noexcept { return "BEGIN DEFERRED; SELECT count(*) FROM sqlite_schema"; }
+
+ private:
+  asio::any_io_executor ex_;
+  std::shared_ptr<connection_impl> impl_;
+  std::shared_ptr<transaction_state> state_;
+  bool begun_ = false;
+};
+
+/// A database no second connection can see: the pool then has no readers.
+inline bool private_to_one_connection(std::string_view path, const options& o) noexcept {
+  return o.in_memory || path.empty() || path == ":memory:" || path.find("mode=memory") != std::string_view::npos;
+}
+
+}  // namespace detail
+
+template <class... Trailing>
+auto pool::async_open(const executor_type& ex, std::string_view path, Trailing&&... trailing) {
+  return detail::split_trailing<is_pool_options_input, default_token_t>(
+      [&](auto&& inputs, diagnostics* diag, auto&& token) {
+        pool_options po = detail::single_input(std::move(inputs), pool_options{});
+        // The coroutine is a function, not a lambda: its frame holds its arguments, while
+        // a lambda's captures would die with the closure before it ends.
+        auto make = [p = std::make_shared<pool>(ex), path = std::string(path), po = std::move(po)]() mutable {
+          return open_new(std::move(*p), std::move(path), std::move(po));
+        };
+        return detail::start_composed<pool>(ex, std::move(make), diag, std::forward<decltype(token)>(token));
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
+inline asio::awaitable<detail::composed_outcome<pool>> pool::open_new(pool p, std::string path, pool_options po) {
+  detail::composed_outcome<void> opened = co_await open_all(p.core_, p.members_, std::move(path), std::move(po));
+  detail::composed_outcome<pool> out;
+  out.f = std::move(opened.f);
+  out.value = std::move(p);
+  co_return out;
+}
+
+template <class... Trailing>
+auto pool::async_open(std::string_view path, Trailing&&... trailing) {
+  return detail::split_trailing<is_pool_options_input, default_token_t>(
+      [&](auto&& inputs, diagnostics* diag, auto&& token) {
+        pool_options po = detail::single_input(std::move(inputs), pool_options{});
+        auto make = [core = core_, m = members_, path = std::string(path), po = std::move(po)]() mutable {
+          return open_all(std::move(core), std::move(m), std::move(path), std::move(po));
+        };
+        return detail::start_composed<void>(ex_, std::move(make), diag, std::forward<decltype(token)>(token));
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
+auto pool::async_close(Trailing&&... trailing) {
+  return detail::split_trailing<detail::no_input, default_token_t>(
+      [&](auto&&, diagnostics* diag, auto&& token) {
+        auto make = [core = core_, m = members_]() mutable { return close_all(std::move(core), std::move(m)); };
+        return detail::start_composed<void>(ex_, std::move(make), diag, std::forward<decltype(token)>(token));
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
+auto pool::async_begin_read(Trailing&&... trailing) {
+  return detail::async_request(request_target(), detail::read_begin_job(ex_), std::forward<Trailing>(trailing)...);
+}
+
+inline asio::awaitable<detail::composed_outcome<void>> pool::open_all(std::shared_ptr<detail::pool_core> core,
+                                                                     std::shared_ptr<members> m, std::string path,
+                                                                     pool_options po) {
+  detail::composed_outcome<void> out;
+  if (!core || !m) {
+    out.f.set(errc::closed, "the pool is empty (moved from, or never constructed with an executor)");
+    co_return out;
+  }
+  {
+    std::lock_guard lock(m->mutex);
+    if (m->state != members::phase::closed) {
+      out.f.set(errc::already_open, "the pool is already open, opening or closing");
+      co_return out;
+    }
+    m->state = members::phase::opening;
+  }
+  const bool alone = detail::private_to_one_connection(path, po.connection);
+  options writer_opts = po.connection;
+  if (!alone) {
+    if (po.readers == 0)
+      out.f.set(errc::misuse, "pool_options::readers is 0: a pool of a file database needs at least one reader");
+    else if (writer_opts.mode == open_mode::read_only)
+      out.f.set(errc::misuse, "a pool's writer writes: open_mode::read_only cannot open a pool (open a connection)");
+    else if (writer_opts.journal && *writer_opts.journal != journal_mode::wal)
+      out.f.set(errc::misuse, "a pool needs WAL: options::journal must be unset or journal_mode::wal");
+    writer_opts.journal = journal_mode::wal;
+  }
+  std::vector<connection> readers;
+  if (!out.f) {
+    try {
+      co_await m->writer.async_open(path, writer_opts, asio::use_awaitable);
+    } catch (...) {
+      out.f.set_current_exception();
+      out.f.exception = nullptr;  // the message below names the connection
+      out.f.message = "the pool's writer: " + out.f.message;
+      if (!alone && out.f.message.find("journal_mode") != std::string::npos)
+        out.f.message += " (a pool needs WAL: its readers read beside the writer)";
+    }
+  }
+  if (!out.f && !alone) {
+    options reader_opts = po.connection;
+    reader_opts.mode = open_mode::read_only;
+    reader_opts.journal.reset();
+    for (std::size_t i = 0; i < po.readers && !out.f; ++i) {
+      connection reader(core->executor());
+      try {
+        co_await reader.async_open(path, reader_opts, asio::use_awaitable);
+        readers.push_back(std::move(reader));
+      } catch (...) {
+        out.f.set_current_exception();
+        out.f.exception = nullptr;
+        out.f.message = "the pool's reader " + std::to_string(i + 1) + ": " + out.f.message;
+      }
+    }
+  }
+  bool closed_meanwhile = false;
+  if (!out.f) {
+    std::vector<std::shared_ptr<detail::connection_impl>> routes;
+    if (alone) {
+      routes.push_back(detail::access::target(m->writer).impl);
+    } else {
+      for (const connection& r : readers) routes.push_back(detail::access::target(r).impl);
+    }
+    std::lock_guard lock(m->mutex);
+    if (m->state == members::phase::opening) {
+      core->open(std::move(routes));
+      m->reader_count.store(readers.size());
+      m->readers = std::move(readers);
+      m->state = members::phase::open;
+    } else {
+      closed_meanwhile = true;
+    }
+  }
+  if (out.f || closed_meanwhile) {
+    // Close what was opened; the open's failure is the outcome.
+    for (connection& r : readers) {
+      try {
+        co_await r.async_close(asio::use_awaitable);
+      } catch (...) {
+      }
+    }
+    try {
+      co_await m->writer.async_close(asio::use_awaitable);
+    } catch (...) {
+    }
+    std::lock_guard lock(m->mutex);
+    if (m->state == members::phase::opening) m->state = members::phase::closed;
+    if (closed_meanwhile && !out.f) out.f.set(errc::closed, "the pool was closed while it opened");
+  }
+  co_return out;
+}
+
+inline asio::awaitable<detail::composed_outcome<void>> pool::close_all(std::shared_ptr<detail::pool_core> core,
+                                                                      std::shared_ptr<members> m) {
+  detail::composed_outcome<void> out;
+  if (!core || !m) co_return out;  // an empty pool: nothing to close
+  std::vector<connection> readers;
+  {
+    std::lock_guard lock(m->mutex);
+    readers = std::move(m->readers);
+    m->readers.clear();
+    m->reader_count.store(0);
+    if (m->state != members::phase::closed) m->state = members::phase::closing;
+  }
+  core->close();
+  // Readers first: the last connection to a WAL database (the writer) checkpoints it.
+  for (connection& r : readers) {
+    try {
+      co_await r.async_close(asio::use_awaitable);
+    } catch (...) {
+      if (!out.f) out.f.set_current_exception();
+    }
+  }
+  try {
+    co_await m->writer.async_close(asio::use_awaitable);
+  } catch (...) {
+    if (!out.f) out.f.set_current_exception();
+  }
+  std::lock_guard lock(m->mutex);
+  if (m->state == members::phase::closing) m->state = members::phase::closed;
+  co_return out;
+}
+
+inline void pool::cancel() {
+  if (!core_) return;
+  core_->cancel_waiting();
+  members_->writer.cancel();
+  std::lock_guard lock(members_->mutex);
+  for (connection& r : members_->readers) r.cancel();
+}
+
+inline pool_stats pool::stats() const {
+  pool_stats s;
+  if (!core_) return s;
+  s.writer = members_->writer.stats();
+  for (const auto& route : core_->routes(s.waiting)) {
+    const auto load = route.impl->load();
+    pool_stats::reader r;
+    r.queued = load.queued;
+    r.running = load.running;
+    r.in_flight = route.impl->routed();
+    r.held = route.held;
+    s.readers.push_back(r);
+  }
+  return s;
+}
+
+inline void pool::detach() noexcept {
+  if (!core_) return;
+  core_->close();
+  std::vector<connection> readers;
+  {
+    std::lock_guard lock(members_->mutex);
+    readers = std::move(members_->readers);
+    members_->readers.clear();
+    members_->reader_count.store(0);
+    members_->state = members::phase::closed;
+  }
+  readers.clear();  // each closes after what is queued on it, as a connection's destructor does
+  members_->writer = connection(ex_);
+}
+
+}  // namespace asiolite
