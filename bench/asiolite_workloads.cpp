@@ -209,6 +209,31 @@ std::uint64_t point_select_with(int clients, const run_context& c, meter& m) {
   return l.run_clients(clients, c.ids.size(), op, m);
 }
 
+// W6c: autocommit inserts with synchronous=FULL, group commit on, from many coroutines.
+struct grouped_insert_op {
+  asiolite::connection& db;
+  std::uint64_t rowids = 0;
+
+  auto start(std::size_t i) {
+    row_values row;
+    const auto id = static_cast<std::int64_t>(i + 1);
+    row.make(id);
+    return db.async_execute(insert_with_id_sql, id, row.key(), row.value(), row.n());  // copied before it returns
+  }
+  std::uint64_t digest(std::size_t, const asiolite::execute_result& r) {
+    rowids += static_cast<std::uint64_t>(r.last_insert_rowid);
+    return 0;
+  }
+};
+
+asio::awaitable<void> open_grouped(asiolite::connection& db, std::string path) {
+  asiolite::options opts;  // named: see the g++ 12 note in the README
+  opts.journal = asiolite::journal_mode::wal;
+  opts.synchronous = asiolite::synchronous_mode::full;
+  opts.group_commit = 64;
+  co_await db.async_open(path, opts);
+}
+
 std::uint64_t pool_read_with(std::size_t readers, const run_context& c, meter& m) {
   lite_pool l(c.read_db, readers);
   point_select_op<asiolite::pool> op{l.pool(), c.ids};
@@ -471,6 +496,21 @@ std::uint64_t scan_stream(const run_context& c, meter& m) {
 }
 
 std::uint64_t hop(const run_context& c, meter& m) { return hop_with(1, c, m); }
+
+std::uint64_t group_commit(const run_context& c, meter& m) {
+  const auto path = c.fresh_db("group_commit-asiolite");
+  std::uint64_t rowids = 0;
+  {
+    lite_context l;
+    asiolite::connection db(l.ctx());
+    l.run(open_grouped(db, path.string()));
+    grouped_insert_op op{db};
+    l.run_clients(c.cfg.clients, c.cfg.commits, op, m);
+    rowids = op.rowids;
+    l.run(close(db));
+  }
+  return write_checksum(table_checksum(path), rowids);
+}
 
 std::uint64_t pool_read_1(const run_context& c, meter& m) { return pool_read_with(1, c, m); }
 std::uint64_t pool_read_2(const run_context& c, meter& m) { return pool_read_with(2, c, m); }

@@ -19,6 +19,9 @@ namespace bench {
 
 inline constexpr const char* create_sql = "CREATE TABLE kv(id INTEGER PRIMARY KEY, k TEXT NOT NULL, v BLOB, n REAL)";
 inline constexpr const char* insert_sql = "INSERT INTO kv(k, v, n) VALUES (?, ?, ?)";
+// W6c's inserts name their id, so that rows inserted concurrently, in any order, make
+// the same table as rows inserted one after another.
+inline constexpr const char* insert_with_id_sql = "INSERT INTO kv(id, k, v, n) VALUES (?, ?, ?, ?)";
 inline constexpr const char* select_sql = "SELECT k, v, n FROM kv WHERE id = ?";
 inline constexpr const char* scan_sql = "SELECT id, k, v, n FROM kv";
 

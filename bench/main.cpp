@@ -44,7 +44,7 @@ std::vector<workload> all_workloads() {
       {"W8a", "pool_read_2_readers", "select", n_ops, raw::point_select_2_threads, lite::pool_read_2, {}, ratio, 1.25},
       {"W8a", "pool_read_4_readers", "select", n_ops, raw::point_select_2_threads, lite::pool_read_4, {}, ratio, 1.25},
       {"W8b", "reads_during_writes", "select", n_ops, lite::reads_writer_idle, lite::reads_writer_busy, {}, ratio, 1.5},
-      {"W6c", "group_commit", "insert", commit_ops, raw::autocommit_insert, nullptr, "group commit on the pool's writer", ratio, 0.1},
+      {"W6c", "group_commit", "insert", commit_ops, raw::autocommit_insert_full, lite::group_commit, {}, ratio, 0.1},
   };
   // clang-format on
 }

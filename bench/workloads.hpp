@@ -17,6 +17,7 @@ std::uint64_t point_select(const run_context& c, meter& m);       // W3 (and W4:
 std::uint64_t scan_all(const run_context& c, meter& m);           // W5a
 std::uint64_t scan_stream(const run_context& c, meter& m);        // W5b
 std::uint64_t autocommit_insert(const run_context& c, meter& m);  // W6
+std::uint64_t autocommit_insert_full(const run_context& c, meter& m);  // W6c: W6 with synchronous=FULL, ids given
 std::uint64_t point_select_2_threads(const run_context& c, meter& m);  // W8a: W3's selects on 2 threads, a connection each
 }  // namespace bench::raw
 
@@ -32,6 +33,7 @@ std::uint64_t autocommit_insert(const run_context& c, meter& m);        // W6
 std::uint64_t hop(const run_context& c, meter& m);                      // W7, sequential
 std::uint64_t hop_concurrent(const run_context& c, meter& m);           // W7, c.cfg.clients coroutines
 std::uint64_t hop_among_idle(const run_context& c, meter& m);  // W7, sequential, c.cfg.idle_connections open and idle
+std::uint64_t group_commit(const run_context& c, meter& m);    // W6c: W6's inserts from c.cfg.clients coroutines, grouped
 std::uint64_t pool_read_1(const run_context& c, meter& m);     // W8a: W4's selects on a pool of 1 reader
 std::uint64_t pool_read_2(const run_context& c, meter& m);     // W8a: ... 2 readers
 std::uint64_t pool_read_4(const run_context& c, meter& m);     // W8a: ... 4 readers

@@ -64,6 +64,16 @@ struct options {
   /// are still delivered in batches, but nothing waits for them).
   std::chrono::microseconds spin_wait{50};
 
+  /// Group commit: autocommit writes (async_execute, async_execute_many and a prepared
+  /// statement's, outside any transaction) that are queued together, or arrive while
+  /// their group runs, run in one transaction, up to this many: each inside its own
+  /// SAVEPOINT (a failing one undoes only itself), and every handler completes once the
+  /// COMMIT covering it has succeeded; if the COMMIT fails, each of them fails with its
+  /// error. Nothing waits for writes to come: a write alone is committed at once. Once its
+  /// group runs, a write runs to its end (a cancellation removes it only while queued).
+  /// For independent writes: see the guide. 0 or 1: off.
+  std::size_t group_commit = 0;
+
   /// PRAGMA foreign_keys.
   bool foreign_keys = true;
 

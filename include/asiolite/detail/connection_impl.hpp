@@ -107,6 +107,9 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     spin_wait_ns_.store(std::chrono::nanoseconds(d).count(), std::memory_order_relaxed);
   }
 
+  /// How many autocommit writes one COMMIT may cover (options::group_commit); 0 or 1: off.
+  void set_group_commit(std::size_t most) noexcept { group_max_.store(most, std::memory_order_relaxed); }
+
   /// The caller's side of the handoff (see request::complete). On these machines a
   /// sleeping thread takes tens of microseconds to wake: a caller that submitted a
   /// request alone spins briefly for its result instead of going back to its event loop
@@ -195,6 +198,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       std::lock_guard lock(mutex_);
       refused = take_intake();
       list = queue_.cancel_all(running_);
+      for (request* m = group_; m; m = m->next) m->interrupt.store(true, std::memory_order_relaxed);
     }
     complete_all(refused);
     while (list) {
@@ -485,6 +489,10 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     for (;;) {
       request* r = next ? next : wait_for_request();
       next = nullptr;
+      if (r->groupable && group_max_.load(std::memory_order_relaxed) > 1 && !database_.in_transaction()) {
+        run_group(r);
+        continue;
+      }
       if (r->interruptible) database_.watch(&r->interrupt);
       r->run(database_);
       database_.unwatch();
@@ -537,6 +545,95 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       r->complete();
       return;
     }
+  }
+
+  // Group commit (options::group_commit): runs `first`, a write just popped, and the
+  // writes queued behind it or arriving while the group runs (up to the bound), in one
+  // transaction: each inside a SAVEPOINT, undone alone when it fails; then one COMMIT,
+  // whose failure fails every write in the group. Nothing waits for writes to come: the
+  // group closes as soon as none is queued. A write cancelled before its turn does not
+  // run; once its turn comes it is not interrupted (in a transaction SQLite answers an
+  // interrupted write by rolling back the whole transaction, the others' writes with
+  // it). If BEGIN fails, `first` runs alone as without group commit; if SQLite ends the
+  // transaction inside a write (an I/O error, a full disk), the writes before it fail
+  // with that write's error and the group ends there.
+  void run_group(request* first) {
+    first->next = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      group_ = first;
+    }
+    failure f;
+    bool grouped = database_.execute_script("BEGIN IMMEDIATE", f);
+    const std::size_t most = group_max_.load(std::memory_order_relaxed);
+    std::size_t count = 1;
+    for (request* m = first; m; m = m->next) {
+      if (m->interrupt.load(std::memory_order_relaxed)) {
+        m->fail(asio::error::operation_aborted, "cancelled before it ran");
+      } else if (!grouped) {
+        if (m->interruptible) database_.watch(&m->interrupt);
+        m->run(database_);
+        database_.unwatch();
+      } else {
+        failure step;
+        database_.execute_script("SAVEPOINT asiolite_group", step);
+        m->run(database_);
+        if (database_.in_transaction()) {
+          database_.execute_script(
+              m->failed() ? "ROLLBACK TO asiolite_group; RELEASE asiolite_group" : "RELEASE asiolite_group", step);
+        } else {
+          grouped = false;
+          const std::string why =
+              "the group commit's transaction was rolled back by a later write in it: " + m->failure_message();
+          for (request* e = first; e != m; e = e->next)
+            if (!e->failed()) e->fail(m->failure_code(), why.c_str());
+          break;
+        }
+      }
+      if (grouped && count < most && join_group(*m)) ++count;
+    }
+    if (grouped) {
+      failure commit;
+      if (!database_.execute_script("COMMIT", commit)) {
+        failure ignored;
+        if (database_.in_transaction()) database_.execute_script("ROLLBACK", ignored);
+        const std::string why = "the group commit's COMMIT failed: " + commit.message;
+        for (request* m = first; m; m = m->next)
+          if (!m->failed()) m->fail(commit.code, why.c_str());
+      }
+    }
+    store_if_changed(worker_cpu_, current_cpu());
+    {
+      std::lock_guard lock(mutex_);
+      for (request* m = first; m; m = m->next) queue_.ran(*m, !m->failed(), false);
+      group_ = nullptr;
+      running_ = nullptr;
+      publish_status();
+    }
+    while (first) {
+      request* m = first;
+      first = first->next;
+      m->complete();
+    }
+  }
+
+  // Adds the next queued write, if the queue's next request is one, to the group after
+  // `last`. Returns whether it did.
+  bool join_group(request& last) {
+    request* refused;
+    request* m;
+    {
+      std::lock_guard lock(mutex_);
+      refused = take_intake();
+      m = queue_.pop_groupable();
+      if (m) {
+        m->next = nullptr;
+        last.next = m;  // under the mutex: cancel_all walks the group
+      }
+      publish_status();
+    }
+    complete_all(refused);
+    return m != nullptr;
   }
 
   // The transaction holding the connection is over, after `r` ran: mark it, and finish
@@ -605,6 +702,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   std::shared_ptr<lease_state> lease_owner_;  // the transaction holding the connection; guarded by mutex_
   std::uint64_t generation_ = 0;              // of the worker in thread_, counted from 1; guarded by mutex_
   std::shared_ptr<std::atomic<bool>> thread_done_;
+  request* group_ = nullptr;  // the writes group commit runs now, linked by next; guarded by mutex_
+  std::atomic<std::size_t> group_max_{0};  // options::group_commit; read by the worker
   alignas(line) database database_;
   silent_close implicit_close_;
 };

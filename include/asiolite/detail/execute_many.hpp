@@ -405,6 +405,7 @@ struct execute_many_run {
 /// The statement once per element: P is the request's own copy of the elements.
 struct execute_many_form {
   using result_type = execute_many_result;
+  static constexpr bool groupable = true;  // a write group commit may batch (request::groupable)
   template <class Elements>
   static result_type run(database& s, statement_source sql, failure& f, const Elements& elements) {
     return execute_many_run::run(s, sql, f, elements);

@@ -28,7 +28,8 @@ namespace asiolite::detail {
 /// `bind_reader(const request_target&)`: a pool calls it with the reader it routed the job
 /// to, before the request is made (pool_core.hpp); `static constexpr bool holds_reader`
 /// marks a job that holds that reader for itself (a read transaction's BEGIN), which then
-/// gets the hold through `take_hold`.
+/// gets the hold through `take_hold`. `static constexpr bool groupable = true` marks an
+/// autocommit write that group commit may run with others in one transaction.
 template <class J>
 concept job = std::move_constructible<J> && requires(J& j, const J& cj, database& s, failure& f) {
   { J::kind } -> std::convertible_to<request_kind>;

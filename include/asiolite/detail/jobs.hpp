@@ -39,6 +39,7 @@ namespace asiolite::detail {
 
 struct execute_form {
   using result_type = execute_result;
+  static constexpr bool groupable = true;  // a write group commit may batch (request::groupable)
   template <class... P>
   static result_type run(database& s, statement_source sql, failure& f, const P&... p) {
     return s.execute(sql, f, p...);
@@ -143,6 +144,7 @@ template <class Form, class... P>
 class statement_job {
  public:
   static constexpr request_kind kind = request_kind::statement;
+  static constexpr bool groupable = requires { Form::groupable; };
   using result_type = typename Form::result_type;
 
   statement_job(std::string sql, std::tuple<P...> params) : sql_(std::move(sql)), params_(std::move(params)) {}

@@ -86,6 +86,7 @@ class operation final : public request {
       lease = begins->id;
     }
     if constexpr (requires { Job::interruptible; }) interruptible = Job::interruptible;
+    if constexpr (requires { Job::groupable; }) groupable = Job::groupable && lease_id == 0;
     // A handler on the connection's own executor can share the connection's completion
     // drain (see connection_impl::deliver_later).
     if constexpr (std::is_same_v<handler_executor, asio::any_io_executor>) {

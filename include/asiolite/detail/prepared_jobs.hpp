@@ -59,6 +59,7 @@ template <class Form, class... P>
 class prepared_job {
  public:
   static constexpr request_kind kind = request_kind::statement;
+  static constexpr bool groupable = requires { Form::groupable; };
   using result_type = typename Form::result_type;
 
   prepared_job(std::shared_ptr<held_statement> state, std::tuple<P...> params)

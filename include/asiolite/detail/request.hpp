@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <system_error>
 #include <thread>
 
@@ -99,6 +100,8 @@ class request {
   }
 
   bool failed() const noexcept { return static_cast<bool>(failure_); }
+  std::error_code failure_code() const noexcept { return failure_.code; }
+  const std::string& failure_message() const noexcept { return failure_.message; }
 
   /// Adds words to the failure's message (the worker knows things the request does not).
   void append_to_message(const char* words) noexcept {
@@ -135,6 +138,9 @@ class request {
 
   // The last request a worker completes before it exits: its completion joins that worker.
   bool joins_worker = false;
+  // An autocommit write that group commit may run in one transaction with the writes
+  // queued behind it (options::group_commit): an execute or execute_many without a lease.
+  bool groupable = false;
   // Counted in the connection's routed load (a pool's read): uncounted when it completes.
   bool counted = false;
   std::uint64_t worker = 0;  // which worker (connection_impl's generation), not a thread id: ids are reused

@@ -151,6 +151,15 @@ class request_queue {
     return r;
   }
 
+  /// The next request, if it is an autocommit write that may join a group commit
+  /// (request::groupable) and no transaction holds the connection (now marked running);
+  /// else nullptr, and the queue is unchanged.
+  request* pop_groupable() noexcept {
+    request* r = main_.front();
+    if (lease_ != 0 || !r || !r->groupable) return nullptr;
+    return pop();
+  }
+
   /// `r` (returned by pop) has run. `in_transaction`: the database has a transaction
   /// open now (!sqlite3_get_autocommit). After lease_ended, take_leased() holds what
   /// that transaction had still queued.

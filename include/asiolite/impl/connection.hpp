@@ -21,6 +21,7 @@ auto connection::async_open(const executor_type& ex, std::string_view path, Trai
       [&](auto&& inputs) {
         options opts = detail::single_input(std::move(inputs), options{});
         target.impl->set_spin_wait(opts.spin_wait);
+        target.impl->set_group_commit(opts.group_commit);
         return detail::open_new_job<connection>(std::string(path), std::move(opts), std::move(conn));
       },
       std::forward<Trailing>(trailing)...);
@@ -32,7 +33,10 @@ auto connection::async_open(std::string_view path, Trailing&&... trailing) {
       request_target(),
       [&](auto&& inputs) {
         options opts = detail::single_input(std::move(inputs), options{});
-        if (impl_) impl_->set_spin_wait(opts.spin_wait);
+        if (impl_) {
+          impl_->set_spin_wait(opts.spin_wait);
+          impl_->set_group_commit(opts.group_commit);
+        }
         return detail::open_job(std::string(path), std::move(opts));
       },
       std::forward<Trailing>(trailing)...);

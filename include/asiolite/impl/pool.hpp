@@ -153,6 +153,7 @@ inline asio::awaitable<detail::composed_outcome<void>> pool::open_all(std::share
     options reader_opts = po.connection;
     reader_opts.mode = open_mode::read_only;
     reader_opts.journal.reset();
+    reader_opts.group_commit = 0;  // readers do not write
     for (std::size_t i = 0; i < po.readers && !out.f; ++i) {
       connection reader(core->executor());
       try {
