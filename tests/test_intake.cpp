@@ -69,3 +69,17 @@ TEST_CASE("intake: closing takes what is left and refuses what comes after, unti
   CHECK(in.push(b).done);
   CHECK(as_vector(in.take()) == std::vector<request*>{&b});
 }
+
+TEST_CASE("intake: holds_requests is true only between a push and the take, never for a closed intake") {
+  intake in;
+  CHECK_FALSE(in.holds_requests());  // closed
+  in.open();
+  CHECK_FALSE(in.holds_requests());
+  test_request r;
+  REQUIRE(in.push(r).done);
+  CHECK(in.holds_requests());
+  CHECK(in.take() == &r);
+  CHECK_FALSE(in.holds_requests());
+  CHECK(in.take(true) == nullptr);
+  CHECK_FALSE(in.holds_requests());  // closed again
+}

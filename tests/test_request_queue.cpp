@@ -4,7 +4,9 @@
 #include <asiolite/detail/request_queue.hpp>
 #include <asiolite/error.hpp>
 
+#include <chrono>
 #include <deque>
+#include <optional>
 #include <string>
 #include <initializer_list>
 #include <vector>
@@ -621,4 +623,33 @@ TEST_CASE("request_queue: a request that can no longer run succeeds only if it h
   CHECK_FALSE(request_queue::succeeds_unrun(request_kind::statement));
   CHECK_FALSE(request_queue::succeeds_unrun(request_kind::begin));
   CHECK_FALSE(request_queue::succeeds_unrun(request_kind::open));
+}
+
+TEST_CASE("request_queue: take_overdue takes the queued requests whose deadline has passed, and says the next") {
+  open_queue o;
+  const auto t0 = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  auto& a = o.store.emplace_back(request_kind::statement);
+  auto& b = o.store.emplace_back(request_kind::statement);
+  auto& c = o.store.emplace_back(request_kind::begin);
+  auto& none = o.store.emplace_back(request_kind::statement);  // no deadline: never taken
+  a.deadline = t0 + std::chrono::milliseconds(10);
+  b.deadline = t0 + std::chrono::milliseconds(30);
+  c.deadline = t0 + std::chrono::milliseconds(20);
+  for (request* r : ptrs({&a, &b, &c, &none})) REQUIRE(o.q.push(*r) == push_result::queued);
+
+  std::optional<std::chrono::steady_clock::time_point> next;
+  CHECK(o.q.take_overdue(t0, next) == nullptr);
+  REQUIRE(next);
+  CHECK(*next == a.deadline);
+
+  CHECK(as_vector(o.q.take_overdue(t0 + std::chrono::milliseconds(20), next)) == ptrs({&a, &c}));
+  CHECK(a.state == request_state::done);
+  REQUIRE(next);
+  CHECK(*next == b.deadline);
+  CHECK(pop_all(o.q) == ptrs({&b, &none}));
+  o.q.ran(b, true);
+  o.q.ran(none, true);
+  // Running or done: no longer the queue's to take.
+  CHECK(o.q.take_overdue(t0 + std::chrono::hours(1), next) == nullptr);
+  CHECK_FALSE(next);
 }

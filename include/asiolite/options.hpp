@@ -52,6 +52,14 @@ struct options {
   /// close, COMMIT or ROLLBACK. Inside a transaction, SQLite may roll the transaction back.
   std::chrono::milliseconds statement_timeout{0};
 
+  /// Fails a request that has waited this long in the queue before starting to run
+  /// (behind a transaction that holds the connection, behind a long statement), with
+  /// asio::error::timed_out; it never runs. Counts only the wait, unlike
+  /// statement_timeout; on a pool, also a read's wait for a free reader. Applies to the
+  /// requests a cancellation may remove (statements, BEGIN; not open, close, COMMIT or
+  /// ROLLBACK). 0: no limit.
+  std::chrono::milliseconds queue_timeout{0};
+
   /// How long the thread that starts a request may spin for its result, when the request
   /// is alone (the worker awake, nothing queued ahead), before returning to its event loop.
   /// Waking a sleeping thread costs tens of microseconds on virtual machines; a caller

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <asiolite/detail/intake.hpp>
+#include <asiolite/detail/queue_deadline.hpp>
 #include <asiolite/detail/request.hpp>
 #include <asiolite/detail/request_queue.hpp>
 #include <asiolite/detail/database.hpp>
@@ -43,6 +44,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <thread>
 
@@ -105,6 +107,37 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   /// How long a caller may spin for the result of a request it submitted alone.
   void set_spin_wait(std::chrono::microseconds d) noexcept {
     spin_wait_ns_.store(std::chrono::nanoseconds(d).count(), std::memory_order_relaxed);
+  }
+
+  /// options::queue_timeout, and the sweeps that apply it (queue_deadline.hpp).
+  queue_deadline& deadline() noexcept { return deadline_; }
+
+  /// Fails the queued requests whose deadline has passed; returns the earliest left.
+  std::optional<deadline_clock::time_point> sweep_deadlines() {
+    std::optional<deadline_clock::time_point> next;
+    request* refused;
+    request* overdue;
+    {
+      std::lock_guard lock(mutex_);
+      refused = take_intake();
+      overdue = queue_.take_overdue(deadline_clock::now(), next);
+      if (!next) {
+        // A statement pushed through the intake after we took it in, whose arm() found
+        // us still armed, is swept by the next round.
+        if (intake_.holds_requests(std::memory_order_seq_cst))
+          next = deadline_clock::now() + std::chrono::milliseconds(1);
+        else
+          deadline_.disarm();
+      }
+      publish_status();
+    }
+    complete_all(refused);
+    while (overdue) {
+      request* r = overdue;
+      overdue = overdue->next;
+      r->abort(asio::error::timed_out, "it waited in the queue longer than options::queue_timeout");
+    }
+    return next;
   }
 
   /// How many autocommit writes one COMMIT may cover (options::group_commit); 0 or 1: off.
@@ -672,6 +705,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   std::atomic<int> caller_cpu_{-1};  // where the last thread waiting for the worker ran (see current_cpu)
   spin_backoff spin_backoff_;
   const asio::any_io_executor home_;
+  queue_deadline deadline_{home_};
   request* undelivered_ = nullptr;  // what a throwing handler left, oldest first
   std::chrono::steady_clock::time_point drain_found_{};
   std::atomic<std::uint32_t> routed_{0};  // see routed(); added and removed on callers' threads

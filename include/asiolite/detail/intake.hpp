@@ -55,6 +55,12 @@ class intake {
   /// the one to ask, only runs while it is open).
   bool empty(std::memory_order order = std::memory_order_relaxed) const noexcept { return head_.load(order) == 0; }
 
+  /// Requests were pushed and not taken yet (false for a closed intake).
+  bool holds_requests(std::memory_order order = std::memory_order_relaxed) const noexcept {
+    const std::uintptr_t head = head_.load(order);
+    return head != 0 && head != closed;
+  }
+
  private:
   static constexpr std::uintptr_t closed = 1;
   std::atomic<std::uintptr_t> head_{closed};

@@ -106,10 +106,14 @@ class operation final : public request {
     slot_type slot = asio::get_associated_cancellation_slot(handler_);
     if (cancellable && slot.is_connected()) slot.template emplace<cancel_handler>(this);
     if constexpr (cancellable) {
+      const auto timeout = impl_->deadline().timeout();
+      if (timeout.count() > 0 && interruptible) deadline = deadline_clock::now() + timeout;
       // The request may complete (and be handed back) as soon as it is submitted.
       handoff.store(caller_waits, std::memory_order_relaxed);
       auto impl = impl_;  // `this` may be freed once the completion is posted
-      if (impl->wait_for_result(*this, impl->submit(*this))) post_completion();
+      const bool alone = impl->submit(*this);
+      if (timeout.count() > 0) impl->deadline().arm(impl);
+      if (impl->wait_for_result(*this, alone)) post_completion();
     } else {
       impl_->submit(*this);
     }

@@ -17,16 +17,19 @@
 #include <asiolite/detail/immediate.hpp>
 #include <asiolite/detail/job.hpp>
 #include <asiolite/detail/operation.hpp>
+#include <asiolite/detail/queue_deadline.hpp>
 #include <asiolite/detail/request_target.hpp>
 #include <asiolite/error.hpp>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -68,6 +71,7 @@ class pool_waiter {
   virtual void fail(std::error_code ec, const char* why) noexcept = 0;
 
   const bool holds;  // takes the reader for itself (a read transaction's BEGIN)
+  deadline_clock::time_point deadline{};  // options::queue_timeout; unset: none
 
  protected:
   explicit pool_waiter(bool holds_reader) noexcept : holds(holds_reader) {}
@@ -82,8 +86,9 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
 
   const asio::any_io_executor& executor() const noexcept { return ex_; }
 
-  /// The pool is open: reads go to `routes`.
-  void open(std::vector<std::shared_ptr<connection_impl>> routes) {
+  /// The pool is open: reads go to `routes`, and wait at most `queue_timeout` for one.
+  void open(std::vector<std::shared_ptr<connection_impl>> routes, std::chrono::milliseconds queue_timeout) {
+    deadline_.set_timeout(queue_timeout);
     std::lock_guard lock(mutex_);
     routes_ = std::move(routes);
     held_.assign(routes_.size(), false);
@@ -141,8 +146,39 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
       }
     }
     auto* w = new waiting_read<Handler, Job, Error>(std::move(handler), std::move(j), diag, shared_from_this(), ex_);
+    const auto timeout = deadline_.timeout();
+    if (timeout.count() > 0) w->deadline = deadline_clock::now() + timeout;
     waiting_.push_back(w);
     w->watch_cancellation();
+    lock.unlock();
+    if (timeout.count() > 0) deadline_.arm(shared_from_this());
+  }
+
+  /// options::queue_timeout for the reads that wait here (queue_deadline.hpp).
+  queue_deadline& deadline() noexcept { return deadline_; }
+
+  /// Fails the waiting reads whose deadline has passed; returns the earliest left.
+  std::optional<deadline_clock::time_point> sweep_deadlines() {
+    std::vector<pool_waiter*> overdue;
+    std::optional<deadline_clock::time_point> next;
+    {
+      std::lock_guard lock(mutex_);
+      const auto now = deadline_clock::now();
+      for (auto it = waiting_.begin(); it != waiting_.end();) {
+        pool_waiter* w = *it;
+        if (w->deadline != deadline_clock::time_point{} && w->deadline <= now) {
+          overdue.push_back(w);
+          it = waiting_.erase(it);
+          continue;
+        }
+        if (w->deadline != deadline_clock::time_point{} && (!next || w->deadline < *next)) next = w->deadline;
+        ++it;
+      }
+      if (!next) deadline_.disarm();  // under the mutex: route() queues and arms after it
+    }
+    for (pool_waiter* w : overdue)
+      w->fail(make_error_code(asio::error::timed_out), "it waited for a free reader longer than options::queue_timeout");
+    return next;
   }
 
   /// Starts `j` on `reader`: binds the jobs that make handles to it, and counts it in the
@@ -245,6 +281,7 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
   }
 
   const asio::any_io_executor ex_;
+  queue_deadline deadline_{ex_};
   mutable std::mutex mutex_;
   bool open_ = false;
   std::vector<std::shared_ptr<connection_impl>> routes_;

@@ -4,6 +4,7 @@
 #include <asiolite/detail/failure.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -123,6 +124,9 @@ class request {
   std::shared_ptr<lease_state> begins;
   // False for requests that must run to their end once started (COMMIT).
   bool interruptible = true;
+
+  // When it has waited in the queue too long (options::queue_timeout); unset: never.
+  std::chrono::steady_clock::time_point deadline{};
 
   // Set by a cancellation while the request runs; the progress handler watches it.
   std::atomic<bool> interrupt{false};

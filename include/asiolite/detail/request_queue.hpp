@@ -8,7 +8,9 @@
 #include <asiolite/error.hpp>
 
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <system_error>
 
 namespace asiolite::detail {
@@ -233,6 +235,29 @@ class request_queue {
       }
     }
     if (running) cancel(*running);
+    return out.take_all();
+  }
+
+  /// Takes out the queued requests whose deadline (request::deadline) is `now` or
+  /// earlier, linked by `next`, for completion with timed_out; `next_deadline` becomes the
+  /// earliest deadline left (unset: none). A request that must run to its end once
+  /// queued behind its transaction (a COMMIT) or that nothing cancels has no deadline.
+  request* take_overdue(std::chrono::steady_clock::time_point now,
+                        std::optional<std::chrono::steady_clock::time_point>& next_deadline) noexcept {
+    request_list out;
+    next_deadline.reset();
+    for (request_list* list : {&leased_, &main_}) {
+      for (request* r = list->front(); r;) {
+        request* next = r->next;
+        if (r->deadline != std::chrono::steady_clock::time_point{}) {
+          if (r->deadline <= now && cancel(*r) == cancel_result::removed)
+            out.push_back(*r);
+          else if (!next_deadline || r->deadline < *next_deadline)
+            next_deadline = r->deadline;
+        }
+        r = next;
+      }
+    }
     return out.take_all();
   }
 

@@ -176,7 +176,7 @@ inline asio::awaitable<detail::composed_outcome<void>> pool::open_all(std::share
     }
     std::lock_guard lock(m->mutex);
     if (m->state == members::phase::opening) {
-      core->open(std::move(routes));
+      core->open(std::move(routes), po.connection.queue_timeout);
       m->reader_count.store(readers.size());
       m->readers = std::move(readers);
       m->state = members::phase::open;
