@@ -109,6 +109,15 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     spin_wait_ns_.store(std::chrono::nanoseconds(d).count(), std::memory_order_relaxed);
   }
 
+  /// Joins a group of connections whose workers the spinners here keep off (spin.hpp's
+  /// worker_cpus): a pool's readers. Before the connection is used.
+  void join_cpus(std::shared_ptr<worker_cpus> cpus, std::size_t slot) {
+    std::lock_guard lock(mutex_);
+    cpus_slot_ = slot;
+    cpus_.store(cpus.get(), std::memory_order_release);
+    cpus_owner_ = std::move(cpus);
+  }
+
   /// options::queue_timeout, and the sweeps that apply it (queue_deadline.hpp).
   queue_deadline& deadline() noexcept { return deadline_; }
 
@@ -161,7 +170,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
           break;
         }
         cpu_relax();
-        if (i % 32 == 0 && (std::chrono::steady_clock::now() >= deadline || same_cpu(cpu, worker_cpu_))) break;
+        if (i % 32 == 0 && (std::chrono::steady_clock::now() >= deadline || shares_cpu(cpu))) break;
       }
       spin_backoff_.record(done);
     }
@@ -371,7 +380,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       const auto budget = std::chrono::nanoseconds(spin_wait_ns_.load(std::memory_order_relaxed));
       const int cpu = current_cpu();
       caller_cpu_.store(cpu, std::memory_order_relaxed);
-      if (!(busy_.load(std::memory_order_relaxed) && now - drain_found_ < budget) || same_cpu(cpu, worker_cpu_)) {
+      if (!(busy_.load(std::memory_order_relaxed) && now - drain_found_ < budget) || shares_cpu(cpu)) {
         drain_active_.store(false, std::memory_order_seq_cst);
         // A completion delivered since we looked, whose deliverer saw us still active?
         if (delivered_.load(std::memory_order_seq_cst) == nullptr ||
@@ -491,22 +500,40 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       bool woken = false;
       const auto until = std::chrono::steady_clock::now() + worker_spin;
       int cpu = current_cpu();
-      store_if_changed(worker_cpu_, cpu);
+      note_worker_cpu(cpu);
+      worker_cpus* group = cpus_.load(std::memory_order_acquire);
       for (unsigned i = 1; !woken; ++i) {
         cpu_relax();
         woken = wake_seq_.load(std::memory_order_relaxed) != seen || !intake_.empty();
         if (i % 32 == 0) {
-          if (std::chrono::steady_clock::now() >= until || same_cpu(cpu, caller_cpu_)) break;
-          store_if_changed(worker_cpu_, cpu = current_cpu());
+          if (std::chrono::steady_clock::now() >= until || same_cpu(cpu, caller_cpu_) ||
+              (group && group->busy_on(cpu, cpus_slot_)))
+            break;
+          note_worker_cpu(cpu = current_cpu());
         }
       }
       if (woken) continue;
+      if (group) group->note(cpus_slot_, -1);  // parked: on no CPU
       // Submitters through the intake wake us only once they see this flag set.
       parked_.store(true, std::memory_order_seq_cst);
       if (wake_seq_.load(std::memory_order_seq_cst) == seen && intake_.empty(std::memory_order_seq_cst))
         wake_seq_.wait(seen, std::memory_order_acquire);
       parked_.store(false, std::memory_order_relaxed);
     }
+  }
+
+  // Where the worker runs now, for the spinners (here and in its group, if any).
+  void note_worker_cpu(int cpu) noexcept {
+    store_if_changed(worker_cpu_, cpu);
+    if (worker_cpus* group = cpus_.load(std::memory_order_acquire)) group->note(cpus_slot_, cpu);
+  }
+
+  // A spinner on `cpu` would take it from this connection's worker, or from a worker of
+  // its group.
+  bool shares_cpu(int cpu) const noexcept {
+    if (same_cpu(cpu, worker_cpu_)) return true;
+    const worker_cpus* group = cpus_.load(std::memory_order_acquire);
+    return group && group->busy_on(cpu);
   }
 
   // The connection whose worker this thread is, if any.
@@ -529,7 +556,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       if (r->interruptible) database_.watch(&r->interrupt);
       r->run(database_);
       database_.unwatch();
-      store_if_changed(worker_cpu_, current_cpu());
+      note_worker_cpu(current_cpu());
       const bool in_transaction = database_.in_transaction();
 
       request_queue::ran_result done;
@@ -635,7 +662,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
           if (!m->failed()) m->fail(commit.code, why.c_str());
       }
     }
-    store_if_changed(worker_cpu_, current_cpu());
+    note_worker_cpu(current_cpu());
     {
       std::lock_guard lock(mutex_);
       for (request* m = first; m; m = m->next) queue_.ran(*m, !m->failed(), false);
@@ -706,6 +733,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   spin_backoff spin_backoff_;
   const asio::any_io_executor home_;
   queue_deadline deadline_{home_};
+  std::atomic<worker_cpus*> cpus_{nullptr};  // see join_cpus; set once, before use
+  std::size_t cpus_slot_ = 0;
   request* undelivered_ = nullptr;  // what a throwing handler left, oldest first
   std::chrono::steady_clock::time_point drain_found_{};
   std::atomic<std::uint32_t> routed_{0};  // see routed(); added and removed on callers' threads
@@ -736,6 +765,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   std::shared_ptr<lease_state> lease_owner_;  // the transaction holding the connection; guarded by mutex_
   std::uint64_t generation_ = 0;              // of the worker in thread_, counted from 1; guarded by mutex_
   std::shared_ptr<std::atomic<bool>> thread_done_;
+  std::shared_ptr<worker_cpus> cpus_owner_;  // keeps cpus_ alive; guarded by mutex_
   request* group_ = nullptr;  // the writes group commit runs now, linked by next; guarded by mutex_
   std::atomic<std::size_t> group_max_{0};  // options::group_commit; read by the worker
   alignas(line) database database_;

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
+#include <memory>
 
 #if defined(__linux__) || defined(__APPLE__)
 #  include <pthread.h>
@@ -52,6 +54,30 @@ template <class T>
 void store_if_changed(std::atomic<T>& a, T v, std::memory_order order = std::memory_order_relaxed) noexcept {
   if (a.load(std::memory_order_relaxed) != v) a.store(v, order);
 }
+
+/// Where the workers of a group of connections (a pool's readers) last ran, -1 while
+/// parked: so that a spinner does not take a CPU one of them is working on. With more
+/// busy threads than CPUs, a thread that spins for one worker slows another.
+class worker_cpus {
+ public:
+  explicit worker_cpus(std::size_t n) : slots_(std::make_unique<std::atomic<int>[]>(n)), n_(n) {
+    for (std::size_t i = 0; i < n; ++i) slots_[i].store(-1, std::memory_order_relaxed);
+  }
+
+  void note(std::size_t slot, int cpu) noexcept { store_if_changed(slots_[slot], cpu); }
+
+  /// A worker of the group other than `except` is working on `cpu`.
+  bool busy_on(int cpu, std::size_t except = static_cast<std::size_t>(-1)) const noexcept {
+    if (cpu < 0) return false;
+    for (std::size_t i = 0; i < n_; ++i)
+      if (i != except && slots_[i].load(std::memory_order_relaxed) == cpu) return true;
+    return false;
+  }
+
+ private:
+  std::unique_ptr<std::atomic<int>[]> slots_;
+  std::size_t n_;
+};
 
 /// The caller's back-off: spins that time out make the next ones rarer (1, 2, 4 ... 64
 /// requests skipped), so that slow requests waste little; one that succeeds resets it.

@@ -169,6 +169,9 @@ inline asio::awaitable<detail::composed_outcome<void>> pool::open_all(std::share
   bool closed_meanwhile = false;
   if (!out.f) {
     std::vector<std::shared_ptr<detail::connection_impl>> routes;
+    // The readers' spinners keep off each other's CPUs.
+    auto cpus = std::make_shared<detail::worker_cpus>(readers.size());
+    for (std::size_t i = 0; i < readers.size(); ++i) detail::access::target(readers[i]).impl->join_cpus(cpus, i);
     if (alone) {
       routes.push_back(detail::access::target(m->writer).impl);
     } else {
