@@ -132,8 +132,8 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
     std::unique_lock lock(mutex_);
     if (!open_) {
       lock.unlock();
-      auto* op = operation<Handler, Job, Error>::create(std::move(handler), std::move(j), nullptr, ex_, diag, 0);
-      op->abort(make_error_code(errc::closed), "the pool is not open");
+      fail_unrun<Error>(std::move(handler), std::move(j), diag, ex_, make_error_code(errc::closed),
+                        "the pool is not open");
       return;
     }
     if (waiting_.empty()) {
@@ -192,6 +192,13 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
     auto* op = operation<Handler, Job, Error>::create(std::move(handler), std::move(j), reader, ex, diag, 0);
     op->counted = true;
     op->start();
+  }
+
+  /// Completes `j`'s handler with `ec` without running it, as a refused request does.
+  template <class Error, class Handler, class Job>
+  static void fail_unrun(Handler&& handler, Job&& j, diagnostics* diag, const asio::any_io_executor& ex,
+                         std::error_code ec, const char* why) {
+    operation<Handler, Job, Error>::create(std::move(handler), std::move(j), nullptr, ex, diag, 0)->abort(ec, why);
   }
 
   /// A waiting read's cancellation slot fired: takes it out of the queue if it is still
@@ -383,8 +390,7 @@ class pool_core::waiting_read final : public pool_waiter {
       start_on<Error>(std::move(reader_), std::move(hold_), std::move(handler_), std::move(job_), diag_, ex_);
       return;
     }
-    auto* op = operation<Handler, Job, Error>::create(std::move(handler_), std::move(job_), nullptr, ex_, diag_, 0);
-    op->abort(failure_, why_);
+    fail_unrun<Error>(std::move(handler_), std::move(job_), diag_, ex_, failure_, why_);
   }
 
   void abandon() noexcept {
