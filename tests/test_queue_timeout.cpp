@@ -6,9 +6,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
+#include <thread>
 
 using namespace std::chrono_literals;
 
@@ -26,7 +28,7 @@ TEST_CASE("queue_timeout: a request queued behind a transaction that holds the c
           "[queue_timeout]") {
   test::temp_dir dir;
   asio::io_context ctx;
-  auto db = test::open(ctx, dir.db(), queue_timeout(30ms));
+  auto db = test::open(ctx, dir.db(), queue_timeout(300ms));
   test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> {
     co_await c.async_execute("CREATE TABLE t(x)");
   }(db));
@@ -54,7 +56,7 @@ TEST_CASE("queue_timeout: a request queued behind a long one fails, while the lo
           "[queue_timeout]") {
   test::temp_dir dir;
   asio::io_context ctx;
-  auto db = test::open(ctx, dir.db(), queue_timeout(20ms));
+  auto db = test::open(ctx, dir.db(), queue_timeout(200ms));
   test::worker_gate gate;
   gate.hold(db);  // runs longer than the timeout: running time is not counted
   std::atomic<bool> ran{false};
@@ -78,7 +80,7 @@ TEST_CASE("queue_timeout: a read waiting at the pool for a free reader fails wit
   asio::io_context ctx;
   asiolite::pool_options po;
   po.readers = 1;
-  po.connection = queue_timeout(30ms);
+  po.connection = queue_timeout(300ms);
   auto db = test::run(ctx, [](asio::any_io_executor ex, std::string path,
                               asiolite::pool_options o) -> asio::awaitable<asiolite::pool> {
     co_return co_await asiolite::pool::async_open(ex, path, o);
@@ -112,4 +114,26 @@ TEST_CASE("queue_timeout: requests that start in time are not affected", "[queue
     CHECK(co_await c.async_query_scalar<std::int64_t>("SELECT count(*) FROM t") == 100);
     co_await c.async_close();
   }(db));
+}
+
+TEST_CASE("queue_timeout: an io_context destroyed while a sweep waits for a deadline", "[queue_timeout]") {
+  test::temp_dir dir;
+  std::atomic<bool> ran{false};
+  {
+    auto ctx = std::make_unique<asio::io_context>();
+    std::optional<asiolite::connection> db(std::in_place, test::open(*ctx, dir.db(), queue_timeout(60000ms)));
+    test::run(*ctx, [](asiolite::connection& c) -> asio::awaitable<void> {
+      co_await c.async_execute("CREATE TABLE t(x)");
+    }(*db));
+    auto tx = test::begin_with_row(*ctx, *db);
+    // Queued behind the transaction, with a deadline a minute away: a sweep's timer waits.
+    db->async_call([&ran](asiolite::sync_handle&) { ran = true; }, [](std::error_code) {});
+    ctx->restart();
+    for (int i = 0; i < 10; ++i) ctx->poll();
+    tx = asiolite::transaction();  // rolls back: the call runs, its completion waits in ctx
+    while (!ran || db->stats().running || db->stats().queued) std::this_thread::yield();
+    db.reset();   // closes on the worker, which posts nothing for it
+    ctx.reset();  // the waiting sweep, and the connection core it holds, go with the io_context
+  }
+  CHECK(ran);
 }

@@ -61,6 +61,9 @@ enum class errc : int {
   too_many_rows,        ///< a query that may return at most one row returned more
   user_exception,       ///< user code run on the worker threw (the message is its what())
   transaction_ended,    ///< the transaction was committed or rolled back (maybe by SQLite itself)
+  invalid_option,       ///< an options field holds a value outside its range (the open fails)
+  embedded_nul,         ///< SQL text or a path holds a NUL character, where SQLite would stop reading
+  on_own_worker,        ///< a request made from code running on the connection's own worker: it could never run
 };
 
 namespace detail {
@@ -103,6 +106,12 @@ class error_category_impl final : public std::error_category {
         return "user code on the worker thread threw an exception";
       case errc::transaction_ended:
         return "the transaction has ended";
+      case errc::invalid_option:
+        return "an option's value is outside its range";
+      case errc::embedded_nul:
+        return "the text holds a NUL character";
+      case errc::on_own_worker:
+        return "a request was made from the connection's own worker thread";
       default:
         return "unknown asiolite error";
     }

@@ -26,6 +26,11 @@ enum class synchronous_mode { off, normal, full, extra };
 
 /// Options for async_open. Name the object before co_await: g++ 12 destroys a braced
 /// temporary with non-trivial members twice inside a co_await expression.
+///
+/// A value outside its range fails the open with errc::invalid_option, naming the field:
+/// an enum value no enumerator has (a cast from a configuration file's integer), a
+/// negative duration, a cursor_batch_size of 0. A NUL in the path or in `vfs` fails it
+/// with errc::embedded_nul. duration::max() is a valid "no limit" for every duration.
 struct options {
   open_mode mode = open_mode::read_write_create;
 
@@ -90,7 +95,8 @@ struct options {
   std::size_t statement_cache_capacity = 100;
 
   /// How many rows a cursor fetches per request, unless async_cursor says otherwise
-  /// (cursor_options::batch_size). A cursor holds about three batches. 0 counts as 1.
+  /// (cursor_options::batch_size). A cursor holds about three batches. 0 fails the open
+  /// (errc::invalid_option).
   std::size_t cursor_batch_size = 256;
 
   /// More pragmas, each run as "PRAGMA <text>" after the ones above, e.g. "cache_size = -20000".

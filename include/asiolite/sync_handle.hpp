@@ -25,7 +25,7 @@ class sync_statement;
 /// asynchronous calls, but are not copied; failures throw sqlite_error.
 class sync_handle {
  public:
-  explicit sync_handle(detail::database& s) noexcept : database_(s) {}
+  explicit sync_handle(detail::database& s) noexcept : database_(s), user_code_(s) {}
   sync_handle(const sync_handle&) = delete;
   sync_handle& operator=(const sync_handle&) = delete;
 
@@ -75,6 +75,8 @@ class sync_handle {
 
  private:
   detail::database& database_;
+  // Requests made on this connection while the handle lives fail with errc::on_own_worker.
+  detail::user_code_scope user_code_;
 };
 
 /// A statement from sync_handle::prepare: prepared once, run any number of times with

@@ -32,6 +32,7 @@
 #include <asiolite/detail/database.hpp>
 #include <asiolite/detail/spin.hpp>
 #include <asiolite/detail/thread_reaper.hpp>
+#include <asiolite/detail/time_limit.hpp>
 
 #include <asiolite/config.hpp>
 
@@ -106,7 +107,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   /// How long a caller may spin for the result of a request it submitted alone.
   void set_spin_wait(std::chrono::microseconds d) noexcept {
-    spin_wait_ns_.store(std::chrono::nanoseconds(d).count(), std::memory_order_relaxed);
+    spin_wait_ns_.store(saturated_nanoseconds(d).count(), std::memory_order_relaxed);
   }
 
   /// Joins a group of connections whose workers the spinners here keep off (spin.hpp's
@@ -204,6 +205,9 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   /// alive for as long as it runs: code there need not take one (and so leaves the
   /// reference count's cache line to the caller's thread).
   bool on_worker() const noexcept { return this_threads_worker() == this; }
+
+  /// User code holding a sync_handle of this connection runs on this thread (its worker).
+  bool runs_user_code_here() const noexcept { return user_code_on == &database_; }
 
   /// Delivers `r` (whose handler runs on home()) through the completion drain: one
   /// handler on home() that runs every completion it finds, and, while requests are still

@@ -9,6 +9,7 @@
 #include <asiolite/detail/sqlite.hpp>
 #include <asiolite/detail/statement_cache.hpp>
 #include <asiolite/detail/statement_row.hpp>
+#include <asiolite/detail/time_limit.hpp>
 #include <asiolite/error.hpp>
 #include <asiolite/options.hpp>
 #include <asiolite/results.hpp>
@@ -44,6 +45,61 @@ struct statement_source {
 
 struct execute_many_run;  // execute_many.hpp
 
+class database;
+
+/// The database whose user code (an async_call callable, an on_open hook: whatever holds
+/// a sync_handle) runs on this thread now. A request made from there on the same
+/// connection would queue behind the very request that waits for it.
+inline thread_local const database* user_code_on = nullptr;
+
+/// Marks this thread as running user code on `db` for the scope's lifetime (nests).
+class user_code_scope {
+ public:
+  explicit user_code_scope(const database& db) noexcept : outer_(user_code_on) { user_code_on = &db; }
+  user_code_scope(const user_code_scope&) = delete;
+  user_code_scope& operator=(const user_code_scope&) = delete;
+  ~user_code_scope() { user_code_on = outer_; }
+
+ private:
+  const database* outer_;
+};
+
+/// Options often come from a configuration file, so a value outside its range (an enum
+/// cast from an integer, a negative duration) fails the open and names the field, rather
+/// than reaching a PRAGMA's text or a deadline's arithmetic. (duration::max() is a valid
+/// "no limit": deadlines saturate, see time_limit.hpp.)
+inline bool check_options(const std::string& path, const options& o, failure& f) {
+  const auto bad = [&f](errc code, std::string why) {
+    f.set(code, std::move(why));
+    return false;
+  };
+  // SQLite reads the path and the VFS name up to a NUL: "x.db\0.bak" would open x.db.
+  if (const auto nul = path.find('\0'); nul != std::string::npos)
+    return bad(errc::embedded_nul, "the path holds a NUL character at offset " + std::to_string(nul));
+  if (o.vfs.find('\0') != std::string::npos) return bad(errc::embedded_nul, "options::vfs holds a NUL character");
+  const auto outside = [](auto value, auto last) { return static_cast<int>(value) < 0 || value > last; };
+  if (outside(o.mode, open_mode::read_only))
+    return bad(errc::invalid_option, "options::mode is " + std::to_string(static_cast<int>(o.mode)) +
+                                         ", not an open_mode (0 to 2)");
+  if (o.journal && outside(*o.journal, journal_mode::off))
+    return bad(errc::invalid_option, "options::journal is " + std::to_string(static_cast<int>(*o.journal)) +
+                                         ", not a journal_mode (0 to 5)");
+  if (o.synchronous && outside(*o.synchronous, synchronous_mode::extra))
+    return bad(errc::invalid_option, "options::synchronous is " + std::to_string(static_cast<int>(*o.synchronous)) +
+                                         ", not a synchronous_mode (0 to 3)");
+  const auto negative = [&bad](auto d, const char* name, const char* unit) {
+    return bad(errc::invalid_option,
+               std::string("options::") + name + " is negative (" + std::to_string(d.count()) + unit + ")");
+  };
+  if (o.busy_timeout.count() < 0) return negative(o.busy_timeout, "busy_timeout", " ms");
+  if (o.statement_timeout.count() < 0) return negative(o.statement_timeout, "statement_timeout", " ms");
+  if (o.queue_timeout.count() < 0) return negative(o.queue_timeout, "queue_timeout", " ms");
+  if (o.spin_wait.count() < 0) return negative(o.spin_wait, "spin_wait", " us");
+  if (o.cursor_batch_size == 0)
+    return bad(errc::invalid_option, "options::cursor_batch_size is 0: a cursor fetches at least one row at a time");
+  return true;
+}
+
 class database {
  public:
   database() = default;
@@ -59,6 +115,7 @@ class database {
 
   /// Opens and configures the database (not the on_open hook: the worker runs that).
   bool open(const std::string& path, const options& o, failure& f) {
+    if (!check_options(path, o, f)) return false;
     int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
 #ifdef SQLITE_OPEN_EXRESCODE
     flags |= SQLITE_OPEN_EXRESCODE;
@@ -87,12 +144,13 @@ class database {
       return false;
     }
     sqlite3_extended_result_codes(db_, 1);
+    sqlite3_prepare_v2(db_, "SELECT 1", -1, &anchor_, nullptr);
     busy_timeout_ = o.busy_timeout;
     statement_timeout_ = o.statement_timeout;
     sqlite3_busy_handler(db_, &database::on_busy, this);
     sqlite3_progress_handler(db_, progress_interval, &database::on_progress, this);
     cache_.set_capacity(o.statement_cache_capacity);
-    cursor_batch_size_ = o.cursor_batch_size > 0 ? o.cursor_batch_size : 1;
+    cursor_batch_size_ = o.cursor_batch_size;
     if (!configure(o, f)) {
       close();
       return false;
@@ -104,7 +162,12 @@ class database {
     if (!db_) return;
     held_.close_all();  // before the cache: a cursor's statement may be one of its entries
     cache_.clear();
+    // The anchor goes last, after the close (which leaves a "zombie" until then): if user
+    // code already closed the handle with sqlite3_close_v2, our close is then a refused
+    // no-op on memory still valid, and the anchor's finalize frees the handle either way.
     sqlite3_close_v2(db_);
+    sqlite3_finalize(anchor_);
+    anchor_ = nullptr;
     db_ = nullptr;
   }
 
@@ -115,7 +178,7 @@ class database {
   void watch(const std::atomic<bool>* flag) noexcept {
     interrupt_ = flag;
     timed_out_ = false;
-    deadline_ = statement_timeout_.count() > 0 ? std::chrono::steady_clock::now() + statement_timeout_
+    deadline_ = statement_timeout_.count() > 0 ? deadline_after(statement_timeout_)
                                                : std::chrono::steady_clock::time_point::max();
   }
   void unwatch() noexcept {
@@ -216,6 +279,7 @@ class database {
 
   /// Several statements separated by semicolons, run in order; stops at the first failure.
   bool execute_script(std::string_view sql, failure& f) {
+    if (!check_sql_text(sql, f)) return false;
     const char* p = sql.data();
     const char* const end = p + sql.size();
     while (p != end) {
@@ -262,7 +326,15 @@ class database {
   }
 
   bool fail_with_db(int rc, failure& f) {
-    f.set(make_sqlite_error_code(rc), sqlite3_errmsg(db_));
+    std::string message = sqlite3_errmsg(db_);
+    // SQLite calls no busy handler for a connection that already reads (it could deadlock
+    // with the writer it waits for), so busy_timeout does not apply: say which cursor reads.
+    if ((rc & 0xff) == SQLITE_BUSY)
+      if (const std::string* sql = held_.part_way())
+        message += "; busy_timeout does not apply: a cursor on this connection is part way through its result (" +
+                   *sql + "), which holds a read transaction, and SQLite does not wait for a lock then: read it " +
+                   "to its end or close it before writing";
+    f.set(make_sqlite_error_code(rc), std::move(message));
     return false;
   }
 
@@ -355,6 +427,10 @@ class database {
   }
 
   sqlite3* db_ = nullptr;
+  // Never run, finalized only by close(): while it lives, user code's
+  // sqlite3_close(native_handle()) fails with SQLITE_BUSY and changes nothing, and its
+  // sqlite3_close_v2 cannot free the handle under the worker (see close()).
+  sqlite3_stmt* anchor_ = nullptr;
   statement_cache cache_;
   held_statements held_;
   std::size_t cursor_batch_size_ = 256;

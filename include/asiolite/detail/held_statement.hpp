@@ -30,6 +30,10 @@ class held_statements {
   /// The database is about to close: lets go of every statement, and marks each closed.
   void close_all() noexcept;
 
+  /// The SQL of a held statement stepped part way through its result (a cursor's), which
+  /// keeps a read transaction open; null if there is none.
+  const std::string* part_way() const noexcept;
+
  private:
   held_statement* head_ = nullptr;
 };
@@ -139,6 +143,12 @@ inline void held_statements::remove(held_statement& h) noexcept {
   (h.prev_ ? h.prev_->next_ : head_) = h.next_;
   if (h.next_) h.next_->prev_ = h.prev_;
   h.prev_ = h.next_ = nullptr;
+}
+
+inline const std::string* held_statements::part_way() const noexcept {
+  for (const held_statement* h = head_; h; h = h->next_)
+    if (h->statement() && sqlite3_stmt_busy(h->statement())) return &h->sql();
+  return nullptr;
 }
 
 inline void held_statements::close_all() noexcept {

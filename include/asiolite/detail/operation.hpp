@@ -8,6 +8,7 @@
 #include <asiolite/detail/immediate.hpp>
 #include <asiolite/detail/job.hpp>
 #include <asiolite/detail/request.hpp>
+#include <asiolite/detail/time_limit.hpp>
 #include <asiolite/error.hpp>
 
 #include <exception>
@@ -102,12 +103,19 @@ class operation final : public request {
       abort(make_error_code(errc::closed), "the handle is empty (moved from, or never opened)");
       return;
     }
+    if (impl_->runs_user_code_here()) {
+      // Waited for there (a future's get()), it would hang the connection for good.
+      abort(make_error_code(errc::on_own_worker),
+            "made from code running on the connection's own worker (async_call, on_open), where it would wait "
+            "behind the request that made it; use the sync_handle there");
+      return;
+    }
     constexpr bool cancellable = Job::kind == request_kind::statement || Job::kind == request_kind::begin;
     slot_type slot = asio::get_associated_cancellation_slot(handler_);
     if (cancellable && slot.is_connected()) slot.template emplace<cancel_handler>(this);
     if constexpr (cancellable) {
       const auto timeout = impl_->deadline().timeout();
-      if (timeout.count() > 0 && interruptible) deadline = deadline_clock::now() + timeout;
+      if (timeout.count() > 0 && interruptible) deadline = deadline_after(timeout);
       // The request may complete (and be handed back) as soon as it is submitted.
       handoff.store(caller_waits, std::memory_order_relaxed);
       auto impl = impl_;  // `this` may be freed once the completion is posted

@@ -19,6 +19,7 @@
 #include <asiolite/detail/operation.hpp>
 #include <asiolite/detail/queue_deadline.hpp>
 #include <asiolite/detail/request_target.hpp>
+#include <asiolite/detail/time_limit.hpp>
 #include <asiolite/error.hpp>
 
 #include <algorithm>
@@ -147,7 +148,7 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
     }
     auto* w = new waiting_read<Handler, Job, Error>(std::move(handler), std::move(j), diag, shared_from_this(), ex_);
     const auto timeout = deadline_.timeout();
-    if (timeout.count() > 0) w->deadline = deadline_clock::now() + timeout;
+    if (timeout.count() > 0) w->deadline = deadline_after(timeout);
     waiting_.push_back(w);
     w->watch_cancellation();
     lock.unlock();

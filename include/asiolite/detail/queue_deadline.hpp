@@ -1,12 +1,13 @@
 // options::queue_timeout: what waits in a queue (a connection's, a pool's) longer than
-// this fails without running. One timer per queue, on the queue's executor, armed only
-// while something with a deadline waits, and always for the earliest deadline.
+// this fails without running. Sweeps on the queue's executor, with one timer for the
+// earliest deadline, run only while something with a deadline waits.
 #pragma once
 
 #include <asiolite/config.hpp>
 
 #include <asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -37,7 +38,7 @@ class queue_deadline {
   void arm(std::shared_ptr<Owner> owner) noexcept {
     if (armed_.exchange(true, std::memory_order_seq_cst)) return;
     try {
-      asio::post(ex_, [owner = std::move(owner)] { owner->deadline().sweep(owner); });
+      asio::post(ex_, [owner = std::move(owner)] { sweep(owner, nullptr); });
     } catch (...) {
       armed_.store(false, std::memory_order_seq_cst);  // out of memory: no deadline, as before
     }
@@ -47,20 +48,29 @@ class queue_deadline {
   void disarm() noexcept { armed_.store(false, std::memory_order_seq_cst); }
 
  private:
+  // One round: fails what is overdue, then waits for the earliest deadline left. The
+  // timer belongs to the chain of rounds, not to the queue: it goes when the chain ends,
+  // on the executor, and so never outlives the executor's context (the queue may).
   template <class Owner>
-  void sweep(const std::shared_ptr<Owner>& owner) {
+  static void sweep(const std::shared_ptr<Owner>& owner, std::shared_ptr<asio::steady_timer> timer) {
     const std::optional<deadline_clock::time_point> next = owner->sweep_deadlines();
     if (!next) return;
-    if (!timer_) timer_ = std::make_unique<asio::steady_timer>(ex_);
-    timer_->expires_at(*next);
-    // The owner stays alive until the wait ends (a dropped connection at most this long).
-    timer_->async_wait([owner](std::error_code) { owner->deadline().sweep(owner); });
+    if (!timer) timer = std::make_shared<asio::steady_timer>(owner->deadline().ex_);
+    asio::steady_timer& t = *timer;
+    // Nothing tells the timer when the request with that deadline runs, so it looks again
+    // within `recheck`: once nothing with a deadline waits, the sweeps stop, and the wait
+    // no longer holds the owner and the executor's work (with a timeout of an hour, or
+    // duration::max() for "none", it would for that long).
+    t.expires_at(std::min(*next, deadline_clock::now() + recheck));
+    // The owner stays alive until the wait ends (a dropped connection at most `recheck`).
+    t.async_wait([owner, timer = std::move(timer)](std::error_code) mutable { sweep(owner, std::move(timer)); });
   }
+
+  static constexpr std::chrono::milliseconds recheck{50};
 
   asio::any_io_executor ex_;
   std::atomic<long long> timeout_ms_{0};
   std::atomic<bool> armed_{false};
-  std::unique_ptr<asio::steady_timer> timer_;  // used on ex_ only, by one sweep at a time
 };
 
 }  // namespace asiolite::detail

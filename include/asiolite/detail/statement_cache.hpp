@@ -6,6 +6,7 @@
 #include <asiolite/detail/sqlite.hpp>
 
 #include <cstddef>
+#include <limits>
 #include <list>
 #include <string>
 #include <string_view>
@@ -31,8 +32,25 @@ inline bool holds_statement(sqlite3* db, const char* tail, const char* end) {
   return false;
 }
 
+/// SQL text SQLite can read whole: SQLite stops at a NUL, so what followed one would be
+/// silently ignored, and it takes the length as an int.
+inline bool check_sql_text(std::string_view sql, failure& f) {
+  if (const auto nul = sql.find('\0'); nul != std::string_view::npos) {
+    f.set(errc::embedded_nul, "the SQL text holds a NUL character at offset " + std::to_string(nul) +
+                                  "; SQLite would ignore everything after it");
+    return false;
+  }
+  if (sql.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    f.set(make_sqlite_error_code(SQLITE_TOOBIG), "the SQL text is " + std::to_string(sql.size()) +
+                                                     " bytes, more than SQLite can take (2^31 - 1)");
+    return false;
+  }
+  return true;
+}
+
 /// Prepares exactly one statement from `sql`; fails on an empty text or on several statements.
 inline sqlite3_stmt* prepare_one(sqlite3* db, std::string_view sql, unsigned flags, failure& f) {
+  if (!check_sql_text(sql, f)) return nullptr;
   sqlite3_stmt* stmt = nullptr;
   const char* tail = nullptr;
   const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), flags, &stmt, &tail);
