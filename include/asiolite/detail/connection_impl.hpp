@@ -553,13 +553,17 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     for (;;) {
       request* r = next ? next : wait_for_request();
       next = nullptr;
-      if (r->groupable && group_max_.load(std::memory_order_relaxed) > 1 && !database_.in_transaction()) {
+      const bool runnable = settle_stray_transaction(*r);
+      if (runnable && r->groupable && group_max_.load(std::memory_order_relaxed) > 1 &&
+          !database_.in_transaction()) {
         run_group(r);
         continue;
       }
-      if (r->interruptible) database_.watch(&r->interrupt);
-      r->run(database_);
-      database_.unwatch();
+      if (runnable) {
+        if (r->interruptible) database_.watch(&r->interrupt);
+        r->run(database_);
+        database_.unwatch();
+      }
       note_worker_cpu(current_cpu());
       const bool in_transaction = database_.in_transaction();
 
@@ -611,6 +615,20 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     }
   }
 
+  // A clean-up ROLLBACK that failed (database::roll_back_own_transaction) left SQLite
+  // inside a transaction no handle owns: a request meant to run outside any transaction
+  // would run, and be acknowledged, inside it, then be lost with it. Ends it first, or
+  // fails `r` without running it (the next request tries again).
+  bool settle_stray_transaction(request& r) {
+    if (!database_.stray_transaction()) return true;
+    const bool outside = (r.lease == 0 || r.begins) &&
+                         (r.kind() == request_kind::statement || r.kind() == request_kind::begin);
+    failure f;
+    if (!outside || database_.end_stray_transaction(f)) return true;
+    r.fail(f.code, f.message.c_str());
+    return false;
+  }
+
   // Group commit (options::group_commit): runs `first`, a write just popped, and the
   // writes queued behind it or arriving while the group runs (up to the bound), in one
   // transaction: each inside a SAVEPOINT, undone alone when it fails; then one COMMIT,
@@ -659,8 +677,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     if (grouped) {
       failure commit;
       if (!database_.execute_script("COMMIT", commit)) {
-        failure ignored;
-        if (database_.in_transaction()) database_.execute_script("ROLLBACK", ignored);
+        database_.roll_back_own_transaction();
         const std::string why = "the group commit's COMMIT failed: " + commit.message;
         for (request* m = first; m; m = m->next)
           if (!m->failed()) m->fail(commit.code, why.c_str());

@@ -113,6 +113,34 @@ class database {
   /// A transaction is open (SQLite is out of autocommit mode).
   bool in_transaction() const noexcept { return db_ && !sqlite3_get_autocommit(db_); }
 
+  /// Rolls back, after a failure, a transaction the library began itself within one
+  /// request (execute_many, async_call_in_transaction, a commit group). If SQLite cannot
+  /// (out of memory, an I/O error), the transaction stays open with nothing to own it:
+  /// remembered, so that the worker ends it before anything runs outside a transaction.
+  void roll_back_own_transaction() noexcept {
+    if (!in_transaction()) return;
+    const auto* flag = std::exchange(interrupt_, nullptr);  // a cancelled request's undo must run
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    interrupt_ = flag;
+    stray_ = in_transaction();
+  }
+
+  /// A clean-up ROLLBACK failed: SQLite is inside a transaction that no handle owns.
+  bool stray_transaction() const noexcept { return stray_; }
+
+  /// Tries that ROLLBACK again; if it still fails, says why in `f`.
+  bool end_stray_transaction(failure& f) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (!in_transaction()) {
+      stray_ = false;
+      return true;
+    }
+    f.set(make_sqlite_error_code(sqlite3_extended_errcode(db_)),
+          std::string("not run: the transaction of an earlier failed request could not be rolled back (") +
+              sqlite3_errmsg(db_) + "), and this request would run inside it and be lost with it");
+    return false;
+  }
+
   /// Opens and configures the database (not the on_open hook: the worker runs that).
   bool open(const std::string& path, const options& o, failure& f) {
     if (!check_options(path, o, f)) return false;
@@ -169,6 +197,7 @@ class database {
     sqlite3_finalize(anchor_);
     anchor_ = nullptr;
     db_ = nullptr;
+    stray_ = false;  // the close rolled it back
   }
 
   /// Until unwatch(), statements stop (SQLITE_INTERRUPT, or SQLITE_BUSY while waiting for a
@@ -437,6 +466,7 @@ class database {
   const std::atomic<bool>* interrupt_ = nullptr;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   bool timed_out_ = false;
+  bool stray_ = false;  // see roll_back_own_transaction
   std::chrono::milliseconds statement_timeout_{0};
   std::chrono::milliseconds busy_timeout_{0};
   std::chrono::milliseconds busy_waited_{0};

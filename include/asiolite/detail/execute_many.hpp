@@ -387,13 +387,12 @@ struct execute_many_run {
   // whose interrupt flag is still set.
   static void undo(database& s, execute_many_result& out, bool own_transaction, failure& f, const std::string& prefix) {
     f.message = prefix + f.message + " (no element was applied)";
-    if (!sqlite3_get_autocommit(s.db_)) {
+    if (own_transaction) {
+      s.roll_back_own_transaction();
+    } else if (!sqlite3_get_autocommit(s.db_)) {
       const auto* flag = std::exchange(s.interrupt_, nullptr);
-      if (own_transaction)
-        sqlite3_exec(s.db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      else
-        sqlite3_exec(s.db_, "ROLLBACK TO asiolite_execute_many; RELEASE asiolite_execute_many", nullptr, nullptr,
-                     nullptr);
+      sqlite3_exec(s.db_, "ROLLBACK TO asiolite_execute_many; RELEASE asiolite_execute_many", nullptr, nullptr,
+                   nullptr);
       s.interrupt_ = flag;
     }
     out.changes = 0;

@@ -150,10 +150,8 @@ class call_in_transaction_job {
   std::string_view sql() const noexcept { return begin_; }
 
  private:
-  static void roll_back(database& s) noexcept {
-    failure ignored;  // the failure that got us here is the one to report
-    if (s.in_transaction()) s.execute_script("ROLLBACK", ignored);
-  }
+  // The failure that got us here is the one to report.
+  static void roll_back(database& s) noexcept { s.roll_back_own_transaction(); }
 
   struct nothing {};
   Fn fn_;
