@@ -317,7 +317,7 @@ class database {
       int rc = sqlite3_prepare_v2(db_, p, static_cast<int>(end - p), &stmt, &tail);
       if (rc != SQLITE_OK) return fail_with_db(rc, f);
       if (!stmt) break;  // only whitespace or comments remain
-      while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      while ((rc = step(stmt)) == SQLITE_ROW) {
       }
       sqlite3_finalize(stmt);
       if (rc != SQLITE_DONE) return fail_with_db(rc, f);
@@ -338,7 +338,23 @@ class database {
     return timed_out_;
   }
 
-  static int on_progress(void* self) noexcept { return static_cast<database*>(self)->should_stop() ? 1 : 0; }
+  // SQLite also calls this after a statement's last step, when an autocommit write has
+  // committed: stopped there, the write would be reported cancelled (or timed out) though
+  // it happened. Only a statement still running may be stopped.
+  static int on_progress(void* self) noexcept {
+    auto& s = *static_cast<database*>(self);
+    if (s.stepping_ && !sqlite3_stmt_busy(s.stepping_)) return 0;
+    return s.should_stop() ? 1 : 0;
+  }
+
+  // sqlite3_step, telling on_progress which statement runs (nested: SQL run by a user
+  // function inside another statement).
+  int step(sqlite3_stmt* stmt) noexcept {
+    sqlite3_stmt* const outer = std::exchange(stepping_, stmt);
+    const int rc = sqlite3_step(stmt);
+    stepping_ = outer;
+    return rc;
+  }
 
   // Waits for a lock like sqlite3_busy_timeout, in steps of at most 10 ms so that a
   // cancellation or the statement timeout stops the wait, not only a running statement.
@@ -379,7 +395,7 @@ class database {
 
   bool step_to_end(sqlite3_stmt* stmt, failure& f) {
     int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while ((rc = step(stmt)) == SQLITE_ROW) {
     }
     return rc == SQLITE_DONE || fail_with_db(rc, f);
   }
@@ -400,7 +416,7 @@ class database {
     if (!bind_all(stmt.get(), f, args...)) return false;
     on_start(stmt.get());
     for (;;) {
-      const int rc = sqlite3_step(stmt.get());
+      const int rc = step(stmt.get());
       if (rc == SQLITE_ROW) {
         if (!on_row(stmt.get())) return false;
       } else if (rc == SQLITE_DONE) {
@@ -464,6 +480,7 @@ class database {
   held_statements held_;
   std::size_t cursor_batch_size_ = 256;
   const std::atomic<bool>* interrupt_ = nullptr;
+  sqlite3_stmt* stepping_ = nullptr;  // the statement sqlite3_step runs now, for on_progress
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   bool timed_out_ = false;
   bool stray_ = false;  // see roll_back_own_transaction
