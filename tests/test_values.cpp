@@ -635,6 +635,10 @@ TEST_CASE("decoding converts only without loss: integral REAL to integers, exact
     AWAIT_CHECK_EQ(db.async_query_scalar<double>("SELECT 9007199254740992"), 9007199254740992.0);
     AWAIT_CHECK_EQ(db.async_query_scalar<double>("SELECT -9223372036854775807 - 1"), -9223372036854775808.0);
     AWAIT_CHECK_EQ(db.async_query_scalar<float>("SELECT 3"), 3.0f);
+    AWAIT_CHECK_EQ(db.async_query_scalar<float>("SELECT 16777216"), 16777216.0f);
+    // 2^63 and above: no int64_t holds it, uint64_t does.
+    AWAIT_CHECK_EQ(db.async_query_scalar<std::uint64_t>("SELECT 9223372036854775808.0"), 9223372036854775808u);
+    AWAIT_CHECK_EQ(db.async_query_scalar<std::uint64_t>("SELECT 18446744073709549568.0"), 18446744073709549568u);
 
     const auto text_bytes = co_await db.async_query_scalar<asiolite::blob>("SELECT 'AB'");
     CHECK(text_bytes == bytes_of({'A', 'B'}));
@@ -660,6 +664,13 @@ TEST_CASE("decoding converts only without loss: integral REAL to integers, exact
     CHECK(e8 == asiolite::errc::type_mismatch);
     auto [e9, d9] = co_await db.async_query_scalar<double>("SELECT 'x'", tuple_token);
     CHECK(e9 == asiolite::errc::type_mismatch);
+    // Rounded into a float, these integers would change: 16777217 -> 16777216.
+    auto [e10, f10] = co_await db.async_query_scalar<float>("SELECT 16777217", tuple_token);
+    CHECK(e10 == asiolite::errc::out_of_range);
+    auto [e11, f11] = co_await db.async_query_scalar<float>("SELECT 4294967295", tuple_token);
+    CHECK(e11 == asiolite::errc::out_of_range);
+    auto [e12, u12] = co_await db.async_query_scalar<std::uint64_t>("SELECT 18446744073709551616.0", tuple_token);
+    CHECK(e12 == asiolite::errc::out_of_range);
   });
 }
 
@@ -742,6 +753,23 @@ TEST_CASE("a char array binds up to its first NUL and never reads past its end")
     co_await db.async_execute("INSERT INTO v(rowid, x) VALUES (1, ?), (2, ?)", unterminated, early_nul);
     AWAIT_CHECK_EQ(get<std::string>(db, 1), std::string("abc"));
     AWAIT_CHECK_EQ(get<std::string>(db, 2), std::string("xy"));
+    // The same by name (named() used to decay the array to a pointer and read on past it).
+    co_await db.async_execute("INSERT INTO v(rowid, x) VALUES (3, :a), (4, :b)", asiolite::named("a", unterminated),
+                              asiolite::named("b", early_nul));
+    AWAIT_CHECK_EQ(get<std::string>(db, 3), std::string("abc"));
+    AWAIT_CHECK_EQ(get<std::string>(db, 4), std::string("xy"));
+  });
+}
+
+TEST_CASE("a parameter name holding a NUL matches no parameter, rather than the name before the NUL") {
+  values_db t;
+  t.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    using namespace std::string_view_literals;
+    asiolite::diagnostics diag;
+    auto [ec, r] = co_await db.async_execute("INSERT INTO v(x) VALUES (@x)", asiolite::named("@x\0junk"sv, 1), diag,
+                                             tuple_token);
+    CHECK(ec == asiolite::errc::unknown_parameter);
+    AWAIT_CHECK_EQ(db.async_query_scalar<std::int64_t>("SELECT count(*) FROM v"), 0);
   });
 }
 

@@ -177,6 +177,8 @@ bool bind_value(sqlite3_stmt* stmt, int index, const T& v, failure& f) {
 
 // Finds a named parameter; a name without prefix matches :name, @name or $name.
 inline int parameter_index(sqlite3_stmt* stmt, std::string_view name) {
+  // SQLite reads the name up to a NUL: "x\0junk" would bind :x.
+  if (name.find('\0') != std::string_view::npos) return 0;
   std::string key;
   key.reserve(name.size() + 1);
   if (!name.empty() && (name[0] == ':' || name[0] == '@' || name[0] == '$')) {

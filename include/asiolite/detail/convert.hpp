@@ -128,6 +128,13 @@ std::error_code read_field(const field_view& f, T& out) {
       if (t == column_type::integer) return narrow_integer(f.integer(), out);
       if (t == column_type::real) {
         const double d = f.real();
+        if constexpr (std::is_unsigned_v<T> && sizeof(T) == 8) {
+          // [2^63, 2^64) has no int64_t; every double there is whole.
+          if (d >= two_pow_63 && d < 2 * two_pow_63) {
+            out = static_cast<T>(d);
+            return {};
+          }
+        }
         if (!(d >= -two_pow_63 && d < two_pow_63)) return make_error_code(errc::out_of_range);
         if (std::trunc(d) != d) return make_error_code(errc::type_mismatch);
         return narrow_integer(static_cast<std::int64_t>(d), out);
@@ -146,6 +153,9 @@ std::error_code read_field(const field_view& f, T& out) {
       }
       if constexpr (std::is_same_v<T, float>) {
         if (std::isfinite(d) && std::fabs(d) > std::numeric_limits<float>::max())
+          return make_error_code(errc::out_of_range);
+        // An INTEGER must stay exact here too (16777217 has no float); a REAL may round.
+        if (t == column_type::integer && static_cast<double>(static_cast<float>(d)) != d)
           return make_error_code(errc::out_of_range);
       }
       out = static_cast<T>(d);
