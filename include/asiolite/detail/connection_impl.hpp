@@ -161,7 +161,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   bool wait_for_result(request& r, bool alone) noexcept {
     const auto budget = std::chrono::nanoseconds(spin_wait_ns_.load(std::memory_order_relaxed));
     if (alone && budget.count() > 0 && !spin_backoff_.skip()) {
-      const auto deadline = std::chrono::steady_clock::now() + budget;
+      const auto deadline = deadline_after(budget);  // spin_wait may be max(): no limit
       const int cpu = current_cpu();
       caller_cpu_.store(cpu, std::memory_order_relaxed);
       bool done = false;
