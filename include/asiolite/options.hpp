@@ -73,7 +73,7 @@ struct options {
   /// less once requests turn out slow (then the spins back off). The same bound limits how
   /// long the connection's completion drain keeps polling its io_context for results while
   /// requests are in flight. Neither spins when the worker last ran on the spinning
-  /// thread's own CPU. 0 disables both (completions
+  /// thread's own CPU. At most 10 ms (more counts as 10 ms). 0 disables both (completions
   /// are still delivered in batches, but nothing waits for them).
   std::chrono::microseconds spin_wait{50};
 

@@ -105,9 +105,13 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     return false;
   }
 
+  static constexpr std::chrono::microseconds max_spin_wait{10'000};
+
   /// How long a caller may spin for the result of a request it submitted alone.
   void set_spin_wait(std::chrono::microseconds d) noexcept {
-    spin_wait_ns_.store(saturated_nanoseconds(d).count(), std::memory_order_relaxed);
+    // Past a few microseconds a spin buys nothing; a long one would keep the completion
+    // drain polling the caller's io_context that long after its last result.
+    spin_wait_ns_.store(saturated_nanoseconds(std::min(d, max_spin_wait)).count(), std::memory_order_relaxed);
   }
 
   /// Joins a group of connections whose workers the spinners here keep off (spin.hpp's
