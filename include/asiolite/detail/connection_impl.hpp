@@ -32,7 +32,6 @@
 #include <asiolite/detail/database.hpp>
 #include <asiolite/detail/spin.hpp>
 #include <asiolite/detail/thread_reaper.hpp>
-#include <asiolite/detail/time_limit.hpp>
 
 #include <asiolite/config.hpp>
 
@@ -111,7 +110,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   void set_spin_wait(std::chrono::microseconds d) noexcept {
     // Past a few microseconds a spin buys nothing; a long one would keep the completion
     // drain polling the caller's io_context that long after its last result.
-    spin_wait_ns_.store(saturated_nanoseconds(std::min(d, max_spin_wait)).count(), std::memory_order_relaxed);
+    spin_wait_ns_.store(std::chrono::nanoseconds(std::min(d, max_spin_wait)).count(), std::memory_order_relaxed);
   }
 
   /// Joins a group of connections whose workers the spinners here keep off (spin.hpp's
@@ -165,7 +164,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   bool wait_for_result(request& r, bool alone) noexcept {
     const auto budget = std::chrono::nanoseconds(spin_wait_ns_.load(std::memory_order_relaxed));
     if (alone && budget.count() > 0 && !spin_backoff_.skip()) {
-      const auto deadline = deadline_after(budget);  // spin_wait may be max(): no limit
+      const auto deadline = std::chrono::steady_clock::now() + budget;  // at most max_spin_wait
       const int cpu = current_cpu();
       caller_cpu_.store(cpu, std::memory_order_relaxed);
       bool done = false;

@@ -72,9 +72,9 @@ class cursor_fetch_job {
 
   explicit cursor_fetch_job(std::shared_ptr<state_type> state) noexcept : state_(std::move(state)) {}
 
-  void operator()(database&, failure& f) {
+  void operator()(database& s, failure& f) {
     ran_ = true;
-    outcome_ = state_->fetch();
+    outcome_ = state_->fetch(s);
     // A failure with no rows before it fails this request; a cancellation does, whatever
     // it cut short.
     auto& e = outcome_.error;

@@ -74,7 +74,7 @@ class cursor_state : public held_statement {
     auto stmt = s.acquire(sql(), f);
     if (!stmt || !bind(stmt.get(), f)) return false;
     hold(std::move(stmt), s.held());
-    outcome first = step();
+    outcome first = step(s);
     if (first.error && (size(first.rows) == 0 || first.error.code == errc::interrupt)) {
       f = std::move(first.error);  // step() has let go of the statement
       return false;
@@ -86,13 +86,13 @@ class cursor_state : public held_statement {
 
   /// For a request of the caller's: the batch read ahead (a read-ahead queued before the
   /// request has run by now), or, if there is none, a fresh one.
-  outcome fetch() {
+  outcome fetch(database& s) {
     std::optional<outcome> got;
     {
       std::lock_guard lock(mutex_);
       got.swap(ahead_);
     }
-    outcome o = got ? std::move(*got) : step();
+    outcome o = got ? std::move(*got) : step(s);
     if (!o.done && !o.error) read_ahead();
     return o;
   }
@@ -189,10 +189,10 @@ class cursor_state : public held_statement {
     }
 
    private:
-    static void run_read_ahead(request& r, database&) noexcept {
+    static void run_read_ahead(request& r, database& s) noexcept {
       auto& self = static_cast<read_ahead_request&>(r);
       auto& state = self.owner_;
-      state.staged_ = state.step();
+      state.staged_ = state.step(s);
       if (self.interrupt.load(std::memory_order_relaxed) && state.staged_.error.code == errc::interrupt) {
         state.staged_.error.code = asio::error::operation_aborted;
         state.staged_.error.message.clear();
@@ -247,7 +247,7 @@ class cursor_state : public held_statement {
 
   // Up to batch_size_ rows. The end or a failure ends the cursor: the statement goes back
   // at once, not when the handle is destroyed.
-  outcome step() noexcept {
+  outcome step(database& s) noexcept {
     outcome out;
     sqlite3_stmt* stmt = statement();
     try {
@@ -261,7 +261,7 @@ class cursor_state : public held_statement {
       out.rows = take_spare();
       if constexpr (untyped) rows_access::start(out.rows, stmt);
       for (std::size_t n = 0; n < batch_size_; ++n) {
-        const int rc = sqlite3_step(stmt);
+        const int rc = s.step(stmt);
         if (rc == SQLITE_ROW) {
           if (!read_row(stmt, out)) break;
         } else if (rc == SQLITE_DONE) {

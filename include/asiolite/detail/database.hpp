@@ -77,16 +77,17 @@ inline bool check_options(const std::string& path, const options& o, failure& f)
   if (const auto nul = path.find('\0'); nul != std::string::npos)
     return bad(errc::embedded_nul, "the path holds a NUL character at offset " + std::to_string(nul));
   if (o.vfs.find('\0') != std::string::npos) return bad(errc::embedded_nul, "options::vfs holds a NUL character");
-  const auto outside = [](auto value, auto last) { return static_cast<int>(value) < 0 || value > last; };
-  if (outside(o.mode, open_mode::read_only))
-    return bad(errc::invalid_option, "options::mode is " + std::to_string(static_cast<int>(o.mode)) +
-                                         ", not an open_mode (0 to 2)");
-  if (o.journal && outside(*o.journal, journal_mode::off))
-    return bad(errc::invalid_option, "options::journal is " + std::to_string(static_cast<int>(*o.journal)) +
-                                         ", not a journal_mode (0 to 5)");
-  if (o.synchronous && outside(*o.synchronous, synchronous_mode::extra))
-    return bad(errc::invalid_option, "options::synchronous is " + std::to_string(static_cast<int>(*o.synchronous)) +
-                                         ", not a synchronous_mode (0 to 3)");
+  // An enum's values run from 0 to its `last` enumerator.
+  const auto in_range = [&bad](auto value, auto last, const char* field, const char* type) {
+    const int v = static_cast<int>(value);
+    return (v >= 0 && value <= last) ||
+           bad(errc::invalid_option, std::string("options::") + field + " is " + std::to_string(v) + ", outside " +
+                                         type + " (0 to " + std::to_string(static_cast<int>(last)) + ")");
+  };
+  if (!in_range(o.mode, open_mode::read_only, "mode", "open_mode")) return false;
+  if (o.journal && !in_range(*o.journal, journal_mode::off, "journal", "journal_mode")) return false;
+  if (o.synchronous && !in_range(*o.synchronous, synchronous_mode::extra, "synchronous", "synchronous_mode"))
+    return false;
   const auto negative = [&bad](auto d, const char* name, const char* unit) {
     return bad(errc::invalid_option,
                std::string("options::") + name + " is negative (" + std::to_string(d.count()) + unit + ")");
@@ -119,10 +120,17 @@ class database {
   /// remembered, so that the worker ends it before anything runs outside a transaction.
   void roll_back_own_transaction() noexcept {
     if (!in_transaction()) return;
-    const auto* flag = std::exchange(interrupt_, nullptr);  // a cancelled request's undo must run
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    interrupt_ = flag;
+    undo("ROLLBACK");
     stray_ = in_transaction();
+  }
+
+  /// Runs the library's own undo SQL (ROLLBACK, ROLLBACK TO), ignoring its outcome (the
+  /// failure that led here is the one to report), and never stopped by the cancellation
+  /// of the request it undoes.
+  void undo(const char* sql) noexcept {
+    const auto* flag = std::exchange(interrupt_, nullptr);
+    sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+    interrupt_ = flag;
   }
 
   /// A clean-up ROLLBACK failed: SQLite is inside a transaction that no handle owns.
@@ -130,7 +138,7 @@ class database {
 
   /// Tries that ROLLBACK again; if it still fails, says why in `f`.
   bool end_stray_transaction(failure& f) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    undo("ROLLBACK");
     if (!in_transaction()) {
       stray_ = false;
       return true;
@@ -306,6 +314,16 @@ class database {
       f.set(errc::no_rows, "the query returned no rows");
   }
 
+  /// sqlite3_step, telling the progress handler which statement runs (nested: SQL a user
+  /// function runs inside another statement). Every step on the worker goes through here:
+  /// see on_progress.
+  int step(sqlite3_stmt* stmt) noexcept {
+    sqlite3_stmt* const outer = std::exchange(stepping_, stmt);
+    const int rc = sqlite3_step(stmt);
+    stepping_ = outer;
+    return rc;
+  }
+
   /// Several statements separated by semicolons, run in order; stops at the first failure.
   bool execute_script(std::string_view sql, failure& f) {
     if (!check_sql_text(sql, f)) return false;
@@ -345,15 +363,6 @@ class database {
     auto& s = *static_cast<database*>(self);
     if (s.stepping_ && !sqlite3_stmt_busy(s.stepping_)) return 0;
     return s.should_stop() ? 1 : 0;
-  }
-
-  // sqlite3_step, telling on_progress which statement runs (nested: SQL run by a user
-  // function inside another statement).
-  int step(sqlite3_stmt* stmt) noexcept {
-    sqlite3_stmt* const outer = std::exchange(stepping_, stmt);
-    const int rc = sqlite3_step(stmt);
-    stepping_ = outer;
-    return rc;
   }
 
   // Waits for a lock like sqlite3_busy_timeout, in steps of at most 10 ms so that a
@@ -436,7 +445,7 @@ class database {
       return false;
     }
     int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+    while ((rc = step(stmt)) == SQLITE_ROW)
       if (result && sqlite3_column_type(stmt, 0) == SQLITE_TEXT)
         *result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
     sqlite3_finalize(stmt);

@@ -387,14 +387,10 @@ struct execute_many_run {
   // whose interrupt flag is still set.
   static void undo(database& s, execute_many_result& out, bool own_transaction, failure& f, const std::string& prefix) {
     f.message = prefix + f.message + " (no element was applied)";
-    if (own_transaction) {
+    if (own_transaction)
       s.roll_back_own_transaction();
-    } else if (!sqlite3_get_autocommit(s.db_)) {
-      const auto* flag = std::exchange(s.interrupt_, nullptr);
-      sqlite3_exec(s.db_, "ROLLBACK TO asiolite_execute_many; RELEASE asiolite_execute_many", nullptr, nullptr,
-                   nullptr);
-      s.interrupt_ = flag;
-    }
+    else if (s.in_transaction())
+      s.undo("ROLLBACK TO asiolite_execute_many; RELEASE asiolite_execute_many");
     out.changes = 0;
     out.last_insert_rowid = sqlite3_last_insert_rowid(s.db_);
     out.total_changes = total_changes(s.db_);

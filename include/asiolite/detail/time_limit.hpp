@@ -1,6 +1,5 @@
-// Deadlines and budgets from durations a user chose. "No limit" may well be spelled
-// duration::max(), which added to now() or converted to a finer unit would overflow:
-// these saturate at the largest value instead.
+// Deadlines from durations a user chose. "No limit" may well be spelled duration::max(),
+// which added to now() would overflow: the deadline saturates at the clock's end instead.
 #pragma once
 
 #include <chrono>
@@ -16,14 +15,6 @@ std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, 
   if (d >= std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(clock::time_point::max() - now))
     return clock::time_point::max();
   return now + std::chrono::duration_cast<clock::duration>(d);
-}
-
-/// d in nanoseconds, or nanoseconds::max() when it does not fit.
-template <class Rep, class Period>
-std::chrono::nanoseconds saturated_nanoseconds(std::chrono::duration<Rep, Period> d) noexcept {
-  if (d >= std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(std::chrono::nanoseconds::max()))
-    return std::chrono::nanoseconds::max();
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(d);
 }
 
 }  // namespace asiolite::detail
