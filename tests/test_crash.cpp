@@ -77,23 +77,12 @@ std::uint64_t base_seed() {
   return std::random_device{}();
 }
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool sanitized = true;
-#elif defined(__has_feature)
-#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool sanitized = true;
-#  else
-constexpr bool sanitized = false;
-#  endif
-#else
-constexpr bool sanitized = false;
-#endif
+constexpr bool sanitized = test::under_sanitizer;
 
 // Rounds of a power-cut test: halved under sanitizers (the SIGKILL test keeps its 24 kills,
 // so every build kills at least 45 children), ten times as many with ASIOLITE_STRESS=1.
 int scaled(int rounds, bool halve_when_sanitized = true) {
-  const char* s = std::getenv("ASIOLITE_STRESS");
-  if (s && *s && std::string(s) != "0") return rounds * 10;
+  if (test::stress()) return rounds * 10;
   return sanitized && halve_when_sanitized ? rounds / 2 : rounds;
 }
 

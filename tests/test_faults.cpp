@@ -33,22 +33,9 @@
 
 #include <sys/wait.h>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#  define ASIOLITE_FAULTS_SANITIZED 1
-#elif defined(__has_feature)
-#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#    define ASIOLITE_FAULTS_SANITIZED 1
-#  endif
-#endif
-
 namespace {
 
 constexpr auto tuple_token = asiolite::compat::as_tuple(asio::use_awaitable);
-
-bool stress_run() {
-  const char* v = std::getenv("ASIOLITE_STRESS");
-  return v && *v && std::string_view(v) != "0";
-}
 
 // ASIOLITE_FAULTS_VERBOSE=1: every judged request's outcome on stdout.
 bool verbose() {
@@ -59,11 +46,7 @@ bool verbose() {
   return on;
 }
 
-#ifdef ASIOLITE_FAULTS_SANITIZED
-constexpr bool sanitized = true;
-#else
-constexpr bool sanitized = false;
-#endif
+constexpr bool sanitized = test::under_sanitizer;
 
 bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
 
@@ -512,7 +495,7 @@ findings sweep(asiolite::journal_mode mode, const std::string& mode_name) {
   faults::fault_vfs vfs("asiolite_faults_" + mode_name, false);
 
   const auto clean = run_once(ctx, template_path, path, vfs, mode, mode_name, std::nullopt, found);
-  const bool stress = stress_run();
+  const bool stress = test::stress();
   // CI: one run per K (every 4th under the sanitizers), one-shot and persistent in turn.
   const std::uint64_t stride = stress ? 1 : sanitized ? 4 : 1;
   std::ostringstream calls_text;

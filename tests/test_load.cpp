@@ -35,42 +35,15 @@
 #include <tuple>
 #include <vector>
 
-// Sanitizers slow everything down (sizes shrink) and inflate RSS (its bounds are skipped).
-#if defined(__SANITIZE_THREAD__)
-#  define ASIOLITE_LOAD_TSAN 1
-#elif defined(__has_feature)
-#  if __has_feature(thread_sanitizer)
-#    define ASIOLITE_LOAD_TSAN 1
-#  endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#  define ASIOLITE_LOAD_ASAN 1
-#elif defined(__has_feature)
-#  if __has_feature(address_sanitizer)
-#    define ASIOLITE_LOAD_ASAN 1
-#  endif
-#endif
-
 using namespace std::chrono_literals;
 
 namespace {
 
-#if defined(ASIOLITE_LOAD_TSAN)
-constexpr bool under_tsan = true;
-#else
-constexpr bool under_tsan = false;
-#endif
-#if defined(ASIOLITE_LOAD_ASAN)
-constexpr bool under_asan = true;
-#else
-constexpr bool under_asan = false;
-#endif
-constexpr bool under_sanitizer = under_tsan || under_asan;
-
-bool stress() {
-  const char* s = std::getenv("ASIOLITE_STRESS");
-  return s && *s && std::string(s) != "0";
-}
+// Sanitizers slow everything down (sizes shrink) and inflate RSS (its bounds are skipped).
+using test::stress;
+using test::under_asan;
+using test::under_sanitizer;
+using test::under_tsan;
 
 // A positive integer from the environment, or `fallback`.
 int env_int(const char* name, int fallback) {

@@ -8,18 +8,55 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <future>
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
 
+// Which sanitizer the tests are built with (g++ says __SANITIZE_*__, clang __has_feature).
+#if defined(__SANITIZE_ADDRESS__)
+#  define ASIOLITE_TEST_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#  define ASIOLITE_TEST_TSAN 1
+#endif
+#if defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define ASIOLITE_TEST_ASAN 1
+#  endif
+#  if __has_feature(thread_sanitizer)
+#    define ASIOLITE_TEST_TSAN 1
+#  endif
+#endif
+
 namespace test {
+
+#ifdef ASIOLITE_TEST_ASAN
+inline constexpr bool under_asan = true;
+#else
+inline constexpr bool under_asan = false;
+#endif
+#ifdef ASIOLITE_TEST_TSAN
+inline constexpr bool under_tsan = true;
+#else
+inline constexpr bool under_tsan = false;
+#endif
+/// Sanitizers slow everything down: the reliability suites shrink their sizes.
+inline constexpr bool under_sanitizer = under_asan || under_tsan;
+
+/// ASIOLITE_STRESS set (to anything but 0): the reliability suites run their long forms.
+inline bool stress() {
+  const char* v = std::getenv("ASIOLITE_STRESS");
+  return v && *v && std::string_view(v) != "0";
+}
 
 /// A fresh directory under the system's temp directory, removed with its contents.
 class temp_dir {
