@@ -276,10 +276,17 @@ class pool : public statement_operations<pool> {
 
   void detach() noexcept;
 
+  // The coroutines are templates, and name the connection type as a parameter, only so
+  // that they cost nothing where unused: g++ emits every inline coroutine it instantiates
+  // in each translation unit that sees it, called or not, and instantiates the
+  // non-dependent co_awaits of a template's body with the template itself.
+  template <class = void>
   static asio::awaitable<detail::composed_outcome<pool>> open_new(pool p, std::string path, pool_options po);
+  template <class Connection = connection>
   static asio::awaitable<detail::composed_outcome<void>> open_all(std::shared_ptr<detail::pool_core> core,
                                                                   std::shared_ptr<members> m, std::string path,
                                                                   pool_options po);
+  template <class Connection = connection>
   static asio::awaitable<detail::composed_outcome<void>> close_all(std::shared_ptr<detail::pool_core> core,
                                                                    std::shared_ptr<members> m);
 

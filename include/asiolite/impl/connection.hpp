@@ -68,13 +68,15 @@ using body_result_t = typename std::invoke_result_t<Body&, transaction&>::value_
 template <class Body>
 auto connection::async_transaction(Body body, transaction_options opts) {
   using result_type = detail::body_result_t<Body>;
-  return [](connection& db, Body tx_body, transaction_options tx_opts) -> asio::awaitable<result_type> {
+  // db is `auto&`, and the awaited types come from it, so that nothing here is
+  // instantiated (and, coroutines being emitted once instantiated, compiled) unless used.
+  return [](auto& db, Body tx_body, transaction_options tx_opts) -> asio::awaitable<result_type> {
     auto backoff = tx_opts.first_backoff;
     for (unsigned attempt = 1;; ++attempt) {
       std::exception_ptr failure;
       bool busy = false;
       try {
-        transaction tx = co_await db.async_begin(tx_opts.mode);
+        auto tx = co_await db.async_begin(tx_opts.mode);
         if constexpr (std::is_void_v<result_type>) {
           co_await tx_body(tx);
           co_await tx.async_commit();
@@ -93,7 +95,7 @@ auto connection::async_transaction(Body body, transaction_options opts) {
       // The transaction, destroyed above, has queued its ROLLBACK: it runs before any
       // later request on this connection, the next BEGIN included.
       if (!busy || attempt >= tx_opts.max_attempts) std::rethrow_exception(failure);
-      asio::steady_timer timer(co_await asio::this_coro::executor, backoff);
+      detail::dependent_t<asio::steady_timer, decltype(db)> timer(co_await asio::this_coro::executor, backoff);
       co_await timer.async_wait(asio::use_awaitable);
       backoff = std::min(backoff * 2, tx_opts.max_backoff);
     }

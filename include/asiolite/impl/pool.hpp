@@ -74,7 +74,8 @@ auto pool::async_open(const executor_type& ex, std::string_view path, Trailing&&
       std::forward<Trailing>(trailing)...);
 }
 
-inline asio::awaitable<detail::composed_outcome<pool>> pool::open_new(pool p, std::string path, pool_options po) {
+template <class>
+asio::awaitable<detail::composed_outcome<pool>> pool::open_new(pool p, std::string path, pool_options po) {
   detail::composed_outcome<void> opened = co_await open_all(p.core_, p.members_, std::move(path), std::move(po));
   detail::composed_outcome<pool> out;
   out.f = std::move(opened.f);
@@ -110,7 +111,8 @@ auto pool::async_begin_read(Trailing&&... trailing) {
   return detail::async_request(request_target(), detail::read_begin_job(ex_), std::forward<Trailing>(trailing)...);
 }
 
-inline asio::awaitable<detail::composed_outcome<void>> pool::open_all(std::shared_ptr<detail::pool_core> core,
+template <class Connection>
+asio::awaitable<detail::composed_outcome<void>> pool::open_all(std::shared_ptr<detail::pool_core> core,
                                                                      std::shared_ptr<members> m, std::string path,
                                                                      pool_options po) {
   detail::composed_outcome<void> out;
@@ -137,10 +139,11 @@ inline asio::awaitable<detail::composed_outcome<void>> pool::open_all(std::share
       out.f.set(errc::misuse, "a pool needs WAL: options::journal must be unset or journal_mode::wal");
     writer_opts.journal = journal_mode::wal;
   }
-  std::vector<connection> readers;
+  Connection& writer = m->writer;
+  std::vector<Connection> readers;
   if (!out.f) {
     try {
-      co_await m->writer.async_open(path, writer_opts, asio::use_awaitable);
+      co_await writer.async_open(path, writer_opts, asio::use_awaitable);
     } catch (...) {
       out.f.set_current_exception();
       out.f.exception = nullptr;  // the message below names the connection
@@ -155,7 +158,7 @@ inline asio::awaitable<detail::composed_outcome<void>> pool::open_all(std::share
     reader_opts.journal.reset();
     reader_opts.group_commit = 0;  // readers do not write
     for (std::size_t i = 0; i < po.readers && !out.f; ++i) {
-      connection reader(core->executor());
+      Connection reader(core->executor());
       try {
         co_await reader.async_open(path, reader_opts, asio::use_awaitable);
         readers.push_back(std::move(reader));
@@ -175,7 +178,7 @@ inline asio::awaitable<detail::composed_outcome<void>> pool::open_all(std::share
     if (alone) {
       routes.push_back(detail::access::target(m->writer).impl);
     } else {
-      for (const connection& r : readers) routes.push_back(detail::access::target(r).impl);
+      for (const Connection& r : readers) routes.push_back(detail::access::target(r).impl);
     }
     std::lock_guard lock(m->mutex);
     if (m->state == members::phase::opening) {
@@ -189,14 +192,14 @@ inline asio::awaitable<detail::composed_outcome<void>> pool::open_all(std::share
   }
   if (out.f || closed_meanwhile) {
     // Close what was opened; the open's failure is the outcome.
-    for (connection& r : readers) {
+    for (Connection& r : readers) {
       try {
         co_await r.async_close(asio::use_awaitable);
       } catch (...) {
       }
     }
     try {
-      co_await m->writer.async_close(asio::use_awaitable);
+      co_await writer.async_close(asio::use_awaitable);
     } catch (...) {
     }
     std::lock_guard lock(m->mutex);
@@ -206,11 +209,13 @@ inline asio::awaitable<detail::composed_outcome<void>> pool::open_all(std::share
   co_return out;
 }
 
-inline asio::awaitable<detail::composed_outcome<void>> pool::close_all(std::shared_ptr<detail::pool_core> core,
+template <class Connection>
+asio::awaitable<detail::composed_outcome<void>> pool::close_all(std::shared_ptr<detail::pool_core> core,
                                                                       std::shared_ptr<members> m) {
   detail::composed_outcome<void> out;
   if (!core || !m) co_return out;  // an empty pool: nothing to close
-  std::vector<connection> readers;
+  Connection& writer = m->writer;
+  std::vector<Connection> readers;
   {
     std::lock_guard lock(m->mutex);
     readers = std::move(m->readers);
@@ -220,7 +225,7 @@ inline asio::awaitable<detail::composed_outcome<void>> pool::close_all(std::shar
   }
   core->close();
   // Readers first: the last connection to a WAL database (the writer) checkpoints it.
-  for (connection& r : readers) {
+  for (Connection& r : readers) {
     try {
       co_await r.async_close(asio::use_awaitable);
     } catch (...) {
@@ -228,7 +233,7 @@ inline asio::awaitable<detail::composed_outcome<void>> pool::close_all(std::shar
     }
   }
   try {
-    co_await m->writer.async_close(asio::use_awaitable);
+    co_await writer.async_close(asio::use_awaitable);
   } catch (...) {
     if (!out.f) out.f.set_current_exception();
   }

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# What compiling asiolite costs a program, against bare Asio, in one run:
+#   (a) a_bare_asio.cpp        a coroutine handing work to a std::thread, bare Asio (the floor)
+#   (b) b_one_query.cpp        asiolite: open + one async_query<std::tuple<int, std::string>>
+#   (c) c_every_operation.cpp  asiolite: every public asynchronous operation once
+# and what including <asiolite.hpp> alone leaves in the object file at -O0.
+# Each TU is compiled to an object file (no link) --runs times per compiler and level, the
+# builds interleaved; the table shows medians and (b)/(a), (c)/(a).
+# Usage: bench/compile_time.sh [--runs N] [--compilers "g++ clang++"] [--levels "-O2 -O0"]
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+include="$here/../include"
+# clang 14 with Asio 1.22 does not detect coroutine support by itself (asiolite's config.hpp
+# says so for its own TUs; (a) includes no asiolite header, so every TU gets it here).
+flags="-std=c++20 -DASIO_HAS_CO_AWAIT=1 -DASIO_HAS_STD_COROUTINE=1"
+runs=3
+compilers="g++ clang++"
+levels="-O2 -O0"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs=$2; shift 2 ;;
+    --compilers) compilers=$2; shift 2 ;;
+    --levels) levels=$2; shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "compile_time.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+case "$runs" in ''|*[!0-9]*|0) echo "compile_time.sh: --runs: expected a number >= 1, got '$runs'" >&2; exit 2 ;; esac
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+tus="a_bare_asio b_one_query c_every_operation"
+
+seconds() {  # compiler level tu -> wall seconds of one compile
+  local start end
+  start=$(date +%s%N)
+  "$1" $flags "$2" -I"$include" -c "$here/compile_time/$3.cpp" -o "$out/$3.o"
+  end=$(date +%s%N)
+  awk -v ns=$((end - start)) 'BEGIN {printf "%.3f\n", ns / 1e9}' 
+}
+
+median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+
+echo "| compiler | level | (a) bare Asio, s | (b) one query, s | (b)/(a) | (c) every operation, s | (c)/(a) |"
+echo "|---|---|--:|--:|--:|--:|--:|"
+for cxx in $compilers; do
+  for level in $levels; do
+    for ((i = 0; i < runs; ++i)); do
+      for tu in $tus; do seconds "$cxx" "$level" "$tu" >> "$out/$cxx$level.$tu"; done
+    done
+    a=$(median < "$out/$cxx$level.a_bare_asio")
+    b=$(median < "$out/$cxx$level.b_one_query")
+    c=$(median < "$out/$cxx$level.c_every_operation")
+    awk -v cxx="$("$cxx" --version | head -1 | sed 's/ (.*)//')" -v level="$level" -v a="$a" -v b="$b" -v c="$c" \
+      'BEGIN {printf "| %s | %s | %.2f | %.2f | %.2fx | %.2f | %.2fx |\n", cxx, level, a, b, b / a, c, c / a}' 
+  done
+done
+
+# Including the library and using none of it.
+for cxx in $compilers; do
+  "$cxx" $flags -O0 -I"$include" -c "$here/compile_time/include_only.cpp" -o "$out/include_only.o"
+  text=$(size -A "$out/include_only.o" | awk '$1 ~ /^\.text/ {s += $2} END {print s + 0}')
+  fns=$(nm --defined-only "$out/include_only.o" | grep -c ' [TtWw] ' || true)
+  echo "include only, $cxx -O0: $text bytes of code, $fns functions"
+done
