@@ -24,6 +24,7 @@ struct config {
   std::vector<std::string> only;  // workload ids to run; empty: all
   bool keep = false;              // keep the temporary directories
   bool pin = true;                // see placement
+  bool busy = false;              // measure with every CPU busy (see background_load)
 };
 
 // ---- where the threads run
@@ -85,10 +86,58 @@ class meter {
   long faults_ = 0;
 };
 
-/// The machine's own floor for a hop: µs per round trip of two threads that wake each
-/// other through a condition variable, as a thread parked in the kernel must be woken.
-/// Not a workload: context for W7 (a hop wakes up to two sleeping threads).
-double wakeup_round_trip_us(std::size_t rounds);
+// ---- the machine's floors: context for W7, not workloads
+
+/// One round trip's wall time and the process's CPU time (every thread's), in µs.
+struct round_trip {
+  double wall_us = 0;
+  double cpu_us = 0;
+};
+
+/// Two threads that wake each other through a condition variable, as a thread parked in
+/// the kernel must be woken: two futex wake + wait pairs per round trip (a hop wakes up
+/// to two sleeping threads). The threads are placed as a run's SQLite thread and caller.
+round_trip wakeup_round_trip(std::size_t rounds, placement where);
+
+/// An Asio hop: a coroutine on one io_context's thread awaits asio::post to a second
+/// io_context, run by another thread, and resumes on its own (use_awaitable), one round
+/// trip at a time. Placed as wakeup_round_trip's threads.
+round_trip asio_hop_round_trip(std::size_t rounds, placement where);
+
+// ---- --busy
+
+/// What the background load did, as its process reported it when it stopped.
+struct load_totals {
+  unsigned threads = 0;
+  std::uint64_t iterations = 0;  // of the spinning loops, all threads
+  double cpu_s = 0;              // the load process's CPU time
+  double wall_s = 0;             // from the last spinner's start to the stop
+};
+
+/// One spinning thread per CPU this process may use, at normal priority and unpinned, in
+/// a child process: the CPU time the benchmark reports is its own process's, and must
+/// not include the load's. The child is forked, so start() must run while this process
+/// has a single thread (it checks); it dies with this process (PR_SET_PDEATHSIG), and the
+/// destructor kills and reaps it on every path that skips stop().
+class background_load {
+ public:
+  background_load() = default;
+  ~background_load();
+  background_load(const background_load&) = delete;
+  background_load& operator=(const background_load&) = delete;
+
+  /// Forks the load and returns once every spinner runs.
+  void start();
+  /// Stops the load, reaps its process and returns what it did; throws if the process
+  /// did not report or could not be reaped.
+  load_totals stop();
+
+ private:
+  int pid_ = -1;
+  int control_fd_ = -1;  // the write end of the child's stop pipe: closing it stops the load
+  int report_fd_ = -1;   // the read end of the child's report
+  void kill_and_reap() noexcept;
+};
 
 // ---- what a workload's side gets
 

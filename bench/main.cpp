@@ -54,7 +54,7 @@ namespace {
 const char* const usage =
     "usage: asiolite_bench [--n N] [--runs R] [--json FILE] [--only W1,W3,...] [--clients C]\n"
     "                      [--commits K] [--idle-ms MS] [--idle-connections K] [--dir DIR] [--keep]\n"
-    "                      [--no-pin]\n"
+    "                      [--no-pin] [--busy]\n"
     "  --n N         rows, selects and hops per workload (default 50000)\n"
     "  --runs R      repetitions; the table shows median, min and max (default 5)\n"
     "  --json FILE   also write the results as JSON\n"
@@ -68,7 +68,9 @@ const char* const usage =
     "  --dir DIR     where to make each run's temporary directory (default: the system's)\n"
     "  --keep        keep the temporary directories\n"
     "  --no-pin      leave the threads where the scheduler puts them (default: the thread\n"
-    "                that runs SQLite on the same CPU on both sides; see the README)\n";
+    "                that runs SQLite on the same CPU on both sides; see the README)\n"
+    "  --busy        measure on a busy machine: one spinning thread per CPU, in a child\n"
+    "                process, from before the first run to after the last\n";
 
 template <class T>
 T number(std::string_view flag, const char* text, T min) {
@@ -96,6 +98,10 @@ config parse(int argc, char** argv) {
     }
     if (a == "--no-pin") {
       c.pin = false;
+      continue;
+    }
+    if (a == "--busy") {
+      c.busy = true;
       continue;
     }
     if (i + 1 >= argc) throw std::invalid_argument(std::string(a) + ": missing value, or unknown flag");
@@ -223,7 +229,11 @@ bool run_once(int run, bool after_the_rest, const config& cfg, const std::vector
 }
 
 int run_benchmark(const config& cfg) {
-  report rep{cfg, describe_machine(cfg.parent), {}, {}, {}, {}, {}, true};
+  // First, while this is the only thread (the load is forked). Its destructor kills and
+  // reaps it on every early way out: an exception, an error.
+  background_load load;
+  if (cfg.busy) load.start();
+  report rep{cfg, describe_machine(cfg.parent), {}, {}, {}, {}, {}, {}, {}, true};
   for (const workload& w : all_workloads()) {
     if (!selected(cfg, w)) continue;
     if (w.lite)
@@ -233,8 +243,11 @@ int run_benchmark(const config& cfg) {
   }
   const std::vector<std::int64_t> ids = point_ids(cfg.n);
   for (int run = 0; run < cfg.runs; ++run) {
-    std::cerr << "run " << run + 1 << "/" << cfg.runs << ": wake-up floor" << std::flush;
-    rep.wakeup_us.push_back(wakeup_round_trip_us(std::min<std::size_t>(cfg.n, 10'000)));
+    // The floors, placed as this run's workloads (and as busy).
+    std::cerr << "run " << run + 1 << "/" << cfg.runs << ": floors" << std::flush;
+    const std::size_t rounds = std::min<std::size_t>(cfg.n, 10'000);
+    rep.wakeup.push_back(wakeup_round_trip(rounds, placement_for_run(cfg, run)));
+    rep.asio_hop.push_back(asio_hop_round_trip(rounds, placement_for_run(cfg, run)));
     rep.ok = run_once(run, false, cfg, ids, rep.results) && rep.ok;
     std::cerr << "\n";
   }
@@ -246,6 +259,9 @@ int run_benchmark(const config& cfg) {
       std::cerr << "\n";
     }
   }
+  // After the last run (the idle workers below are measured without the load).
+  // stop() throws unless the load's process reported and was reaped.
+  if (cfg.busy) rep.load = load.stop();
   {
     std::cerr << "idle workers: 1, then " << cfg.idle_connections << ", 2 x " << cfg.idle.count() << " ms each\n";
     temp_dir one(cfg.parent, cfg.keep), many(cfg.parent, cfg.keep);

@@ -130,6 +130,27 @@ std::string json_summary(const std::vector<double>& v) {
          ", \"max\": " + json_number(s.max) + ", \"runs\": " + json_array(v) + "}";
 }
 
+// The wall and CPU µs of a floor, one vector each.
+std::vector<double> walls(const std::vector<round_trip>& v) {
+  std::vector<double> out;
+  for (const round_trip& t : v) out.push_back(t.wall_us);
+  return out;
+}
+std::vector<double> cpus(const std::vector<round_trip>& v) {
+  std::vector<double> out;
+  for (const round_trip& t : v) out.push_back(t.cpu_us);
+  return out;
+}
+
+std::string floor_text(const std::vector<round_trip>& v) {
+  return with_range(summarize(walls(v)), us) + " µs per round trip, " + with_range(summarize(cpus(v)), us) +
+         " µs of the process's CPU";
+}
+
+std::string floor_json(const std::vector<round_trip>& v) {
+  return "{\"wall_us\": " + json_summary(walls(v)) + ", \"cpu_us\": " + json_summary(cpus(v)) + "}";
+}
+
 void write_side_json(std::ostream& out, const side_result& s, bool mallocs) {
   out << "{\"us_per_op\": " << json_summary(s.us_per_op) << ", \"cpu_us_per_op\": " << json_summary(s.cpu_us_per_op)
       << ", \"news_per_op\": " << json_number(summarize(s.news_per_op).median)
@@ -197,11 +218,22 @@ machine_info describe_machine(const std::filesystem::path& dir) {
 void write_markdown(std::ostream& out, const report& r) {
   const machine_info& m = r.machine;
   out << "asiolite ÷ raw SQLite, N = " << r.cfg.n << ", " << r.cfg.runs << (r.cfg.runs == 1 ? " run" : " runs") << ", "
-      << r.cfg.clients << " coroutines in W4 and W7 hop_concurrent\n\n"
+      << r.cfg.clients << " coroutines in W4 and W7 hop_concurrent, " << (r.cfg.busy ? "busy" : "idle")
+      << " machine\n\n"
       << "Machine: " << m.cpu << ", " << m.cores << " cores, " << m.kernel << "; " << m.compiler << " (" << m.build
       << "); SQLite " << m.sqlite << "; Asio " << m.asio << "; databases on " << m.filesystem << "; " << m.date
       << ".\n\n"
       << placement_text(r.cfg) << "\n\n";
+  if (r.load)
+    out << "Background load (--busy): " << r.load->threads << " threads, " << format("%.1f", r.load->cpu_s)
+        << " CPU-s in " << format("%.1f", r.load->wall_s) << " s ("
+        << format("%.2f", r.load->wall_s > 0 ? r.load->cpu_s / r.load->wall_s : 0.0) << " CPUs' worth), "
+        << format("%.3g", static_cast<double>(r.load->iterations))
+        << " iterations: one spinning thread per CPU the process may use, at normal priority and unpinned, "
+           "in a child process (its CPU time is not in the table), from before the first run to after the "
+           "last.\n\n";
+  else
+    out << "Background load: none (idle machine; --busy measures with one spinning thread per CPU).\n\n";
   out << "| workload | raw µs/op | asiolite µs/op | asiolite ÷ raw | target | met | CPU µs/op raw / asiolite "
          "| new/op raw / asiolite | malloc/op raw / asiolite | page faults/run raw / asiolite |\n"
       << "|---|--:|--:|--:|--:|:-:|--:|--:|--:|--:|\n";
@@ -232,8 +264,12 @@ void write_markdown(std::ostream& out, const report& r) {
           << r.unavailable[i].needs << ")";
     out << ".\n";
   }
-  out << "\nThe machine's floor: two threads waking each other through a condition variable take "
-      << with_range(summarize(r.wakeup_us), us) << " µs per round trip.\n";
+  out << "\nThe machine's floors, measured in every run under its workloads' conditions ("
+      << (r.cfg.busy ? "busy" : "idle")
+      << " machine, the two threads placed as the run's SQLite thread and caller): two threads waking each other "
+         "through a condition variable (two futex wake + wait pairs) take "
+      << floor_text(r.wakeup) << "; an Asio hop (a coroutine awaits asio::post to another thread's io_context "
+      << "and resumes on its own, use_awaitable) takes " << floor_text(r.asio_hop) << ".\n";
   out << "\nIdle workers: one connection's used " << us(r.idle_one.first_us) << " µs of CPU in the "
       << r.cfg.idle.count() << " ms after its last request (its spin before parking included), "
       << us(r.idle_one.next_us) << " µs in the next " << r.cfg.idle.count() << " ms; "
@@ -255,7 +291,15 @@ void write_json(std::ostream& out, const report& r) {
   out << "  \"config\": {\"n\": " << r.cfg.n << ", \"commits\": " << r.cfg.commits << ", \"runs\": " << r.cfg.runs
       << ", \"clients\": " << r.cfg.clients << ", \"idle_ms\": " << r.cfg.idle.count()
       << ", \"idle_connections\": " << r.cfg.idle_connections
-      << ", \"pinned\": " << (placement_for_run(r.cfg, 0).sqlite_cpu >= 0 ? "true" : "false") << "},\n";
+      << ", \"pinned\": " << (placement_for_run(r.cfg, 0).sqlite_cpu >= 0 ? "true" : "false")
+      << ", \"load\": " << (r.cfg.busy ? "\"busy\"" : "\"idle\"") << "},\n";
+  out << "  \"background_load\": ";
+  if (r.load)
+    out << "{\"threads\": " << r.load->threads << ", \"cpu_s\": " << json_number(r.load->cpu_s)
+        << ", \"wall_s\": " << json_number(r.load->wall_s)
+        << ", \"iterations\": " << r.load->iterations << "},\n";
+  else
+    out << "null,\n";
   out << "  \"workloads\": [\n";
   for (std::size_t i = 0; i < r.results.size(); ++i) {
     const workload_result& w = r.results[i];
@@ -280,7 +324,8 @@ void write_json(std::ostream& out, const report& r) {
     out << (i ? ", " : "") << "{\"id\": " << json_string(r.unavailable[i].id)
         << ", \"name\": " << json_string(r.unavailable[i].name)
         << ", \"needs\": " << json_string(r.unavailable[i].needs) << "}";
-  out << "],\n  \"wakeup_round_trip_us\": " << json_summary(r.wakeup_us)
+  out << "],\n  \"floors\": {\"wakeup_round_trip\": " << floor_json(r.wakeup)
+      << ", \"asio_hop_round_trip\": " << floor_json(r.asio_hop) << "}"
       << ",\n  \"idle_workers_cpu_us\": [";
   for (const lite::idle_cpu* idle : {&r.idle_one, &r.idle_many})
     out << (idle == &r.idle_one ? "" : ", ") << "{\"connections\": " << idle->connections

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,7 +55,9 @@ struct report {
   machine_info machine;
   std::vector<workload_result> results;
   std::vector<workload> unavailable;
-  std::vector<double> wakeup_us;  // wakeup_round_trip_us, per run
+  std::vector<round_trip> wakeup;    // wakeup_round_trip, per run
+  std::vector<round_trip> asio_hop;  // asio_hop_round_trip, per run
+  std::optional<load_totals> load;   // with --busy
   lite::idle_cpu idle_one{};   // one connection
   lite::idle_cpu idle_many{};  // cfg.idle_connections of them
   bool ok = true;
