@@ -162,17 +162,9 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   /// to sleep, and posts the completion itself (see spin_backoff for the spins that fail).
   /// Returns true when the caller must post the completion (r.post_completion()).
   bool wait_for_result(request& r, bool alone) noexcept {
-    const auto budget = spin_budget();
-    // One lone request in explore_every does not spin, so that the cost of not spinning
-    // (what the drain measures) stays known even while every spin succeeds.
-    bool explore = false;
-    if (alone) {
-      const unsigned n = explored_.load(std::memory_order_relaxed) + 1;
-      explored_.store(n, std::memory_order_relaxed);
-      explore = n % explore_every == 0;
-    }
-    if (alone && !explore && budget.count() > 0 && !spin_backoff_.skip()) {
-      spin_clock clock(budget);  // at most max_spin_wait
+    const auto budget = std::chrono::nanoseconds(spin_wait_ns_.load(std::memory_order_relaxed));
+    if (alone && budget.count() > 0 && !spin_backoff_.skip()) {
+      const auto deadline = std::chrono::steady_clock::now() + budget;  // at most max_spin_wait
       const int cpu = current_cpu();
       caller_cpu_.store(cpu, std::memory_order_relaxed);
       bool done = false;
@@ -182,7 +174,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
           break;
         }
         cpu_relax();
-        if (i % 32 == 0 && (clock.expired() || shares_cpu(cpu))) break;
+        if (i % 32 == 0 && (std::chrono::steady_clock::now() >= deadline || shares_cpu(cpu))) break;
       }
       spin_backoff_.record(done);
     }
@@ -232,10 +224,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       r.next = head;
     } while (!delivered_.compare_exchange_weak(head, &r, std::memory_order_seq_cst, std::memory_order_relaxed));
     // Pairs with the end of drain(): either it sees `r`, or we see it has ended.
-    if (!drain_active_.load(std::memory_order_seq_cst) && !drain_active_.exchange(true, std::memory_order_seq_cst)) {
-      drain_posted_at_.store(steady_ticks(), std::memory_order_relaxed);
+    if (!drain_active_.load(std::memory_order_seq_cst) && !drain_active_.exchange(true, std::memory_order_seq_cst))
       post_drain();
-    }
   }
 
   /// A cancellation slot fired for `r`.
@@ -391,15 +381,10 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   // One pass of the drain, on home(): runs what was delivered, then posts itself again,
   // or ends when there is nothing left to wait for. Only one drain is active at a time.
   void drain() {
-    // How long the completion that posted this drain waited for the caller's event loop:
-    // what a caller that does not spin pays (see wake_cost).
-    if (drain_posted_at_.load(std::memory_order_relaxed) != 0)
-      if (const auto posted = drain_posted_at_.exchange(0, std::memory_order_relaxed); posted != 0)
-        wake_cost_.observe(std::chrono::steady_clock::duration(steady_ticks() - posted));
     request* list = take_delivered();
     if (!list) {
       const auto now = std::chrono::steady_clock::now();
-      const auto budget = spin_budget();
+      const auto budget = std::chrono::nanoseconds(spin_wait_ns_.load(std::memory_order_relaxed));
       const int cpu = current_cpu();
       caller_cpu_.store(cpu, std::memory_order_relaxed);
       if (!(busy_.load(std::memory_order_relaxed) && now - drain_found_ < budget) || shares_cpu(cpu)) {
@@ -501,19 +486,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   void wake_worker() noexcept {
     wake_seq_.fetch_add(1, std::memory_order_seq_cst);
-    if (parked_.load(std::memory_order_seq_cst)) {
-      woken_at_.store(steady_ticks(), std::memory_order_relaxed);
-      wake_seq_.notify_one();
-    }
-  }
-
-  static std::chrono::steady_clock::rep steady_ticks() noexcept {
-    return std::chrono::steady_clock::now().time_since_epoch().count();
-  }
-
-  // How long a spin here may last: options::spin_wait, cut to what a wake-up costs.
-  std::chrono::nanoseconds spin_budget() const noexcept {
-    return wake_cost_.spin_limit(std::chrono::nanoseconds(spin_wait_ns_.load(std::memory_order_relaxed)));
+    if (parked_.load(std::memory_order_seq_cst)) wake_seq_.notify_one();
   }
 
   // The next request to run; spins a little, then sleeps until one is queued.
@@ -532,7 +505,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       // Spin a little before sleeping: the next request of a busy caller comes within
       // microseconds, and waking a sleeping thread here costs tens of them.
       bool woken = false;
-      spin_clock clock(wake_cost_.spin_limit(worker_spin));
+      const auto until = std::chrono::steady_clock::now() + worker_spin;
       int cpu = current_cpu();
       note_worker_cpu(cpu);
       worker_cpus* group = cpus_.load(std::memory_order_acquire);
@@ -540,7 +513,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
         cpu_relax();
         woken = wake_seq_.load(std::memory_order_relaxed) != seen || !intake_.empty();
         if (i % 32 == 0) {
-          if (clock.expired() || same_cpu(cpu, caller_cpu_) ||
+          if (std::chrono::steady_clock::now() >= until || same_cpu(cpu, caller_cpu_) ||
               (group && group->busy_on(cpu, cpus_slot_)))
             break;
           note_worker_cpu(cpu = current_cpu());
@@ -550,12 +523,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       if (group) group->note(cpus_slot_, -1);  // parked: on no CPU
       // Submitters through the intake wake us only once they see this flag set.
       parked_.store(true, std::memory_order_seq_cst);
-      if (wake_seq_.load(std::memory_order_seq_cst) == seen && intake_.empty(std::memory_order_seq_cst)) {
+      if (wake_seq_.load(std::memory_order_seq_cst) == seen && intake_.empty(std::memory_order_seq_cst))
         wake_seq_.wait(seen, std::memory_order_acquire);
-        // What the wake-up cost: from the waker's clock reading to ours (see wake_cost).
-        if (const auto sent = woken_at_.exchange(0, std::memory_order_relaxed); sent != 0)
-          wake_cost_.observe(std::chrono::steady_clock::duration(steady_ticks() - sent));
-      }
       parked_.store(false, std::memory_order_relaxed);
     }
   }
@@ -775,7 +744,6 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   static constexpr auto worker_spin = std::chrono::microseconds(50);
   static constexpr int drain_rounds = 16;
-  static constexpr unsigned explore_every = 256;
 
   // Members are grouped by the thread that writes them, each group on cache lines of its
   // own: a line written by one thread and read or written by the other for every request
@@ -787,7 +755,6 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   alignas(line) std::atomic<std::int64_t> spin_wait_ns_{0};
   std::atomic<int> caller_cpu_{-1};  // where the last thread waiting for the worker ran (see current_cpu)
   spin_backoff spin_backoff_;
-  std::atomic<unsigned> explored_{0};  // lone requests counted for explore_every; racy by design
   const asio::any_io_executor home_;
   queue_deadline deadline_{home_};
   std::atomic<worker_cpus*> cpus_{nullptr};  // see join_cpus; set once, before use
@@ -799,14 +766,11 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   // The handover of completions, written by both.
   alignas(line) std::atomic<request*> delivered_{nullptr};  // completions for the drain, newest first
   std::atomic<bool> drain_active_{false};                   // a drain is posted or running
-  std::atomic<std::chrono::steady_clock::rep> drain_posted_at_{0};  // by a completion; 0: measured
 
   // The worker's side.
   alignas(line) std::atomic<int> worker_cpu_{-1};  // where the worker last ran
   std::atomic<std::uint32_t> wake_seq_{0};
   std::atomic<bool> parked_{false};
-  wake_cost wake_cost_;  // read by every spinner; changes only when the worker is woken
-  std::atomic<std::chrono::steady_clock::rep> woken_at_{0};  // when a waker found us parked; 0: taken
 
   // Statements submitted without the mutex (see submit). Pushed by any thread, taken and
   // opened or closed under the mutex.

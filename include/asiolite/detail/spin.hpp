@@ -5,9 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstddef>
-#include <cstdint>
 #include <memory>
 
 #if defined(__linux__) || defined(__APPLE__)
@@ -79,60 +77,6 @@ class worker_cpus {
  private:
   std::unique_ptr<std::atomic<int>[]> slots_;
   std::size_t n_;
-};
-
-/// What a sleep costs on this machine, as the program observes it: how long a parked
-/// worker took to run again after it was woken, averaged (1/8 weight to the newest). A
-/// spin that lasts longer than a sleep and a wake-up would have burns more CPU than it
-/// saves, so every spin stops after twice this (spinning for at most the cost of
-/// blocking, then blocking, spends at most about three times the CPU of the best choice
-/// made in hindsight). Until a wake-up has been seen, spins keep the full spin_wait.
-/// Written by the worker, read by every spinner; racy by design.
-class wake_cost {
- public:
-  void observe(std::chrono::nanoseconds woke_after) noexcept {
-    const std::int64_t x = std::clamp<std::int64_t>(woke_after.count(), min_ns, max_ns);
-    const std::int64_t mean = mean_ns_.load(std::memory_order_relaxed);
-    mean_ns_.store(mean == 0 ? x : mean + (x - mean) / 8, std::memory_order_relaxed);
-  }
-
-  /// How long a spin may last: twice the cost of a wake-up, at most `cap`.
-  std::chrono::nanoseconds spin_limit(std::chrono::nanoseconds cap) const noexcept {
-    const std::int64_t mean = mean_ns_.load(std::memory_order_relaxed);
-    return mean == 0 ? cap : std::min(cap, std::chrono::nanoseconds(2 * mean));
-  }
-
-  /// The current estimate; 0 until a wake-up has been seen.
-  std::chrono::nanoseconds estimate() const noexcept { return std::chrono::nanoseconds(mean_ns_.load(std::memory_order_relaxed)); }
-
- private:
-  // A futex wake-up takes a microsecond at the very least; past 10 ms the thread was
-  // not waiting for the wake-up but for a CPU, which no spin would have bought.
-  static constexpr std::int64_t min_ns = 1'000;
-  static constexpr std::int64_t max_ns = 10'000'000;
-  std::atomic<std::int64_t> mean_ns_{0};
-};
-
-/// A spinner's clock, read every few dozen spins: the deadline, and whether the thread
-/// lost its CPU since the last reading (a gap no pause loop takes: the machine is busy,
-/// and the thread it waits for may be the one that took the CPU). Either ends the spin.
-class spin_clock {
- public:
-  explicit spin_clock(std::chrono::nanoseconds budget) noexcept
-      : last_(std::chrono::steady_clock::now()), deadline_(last_ + budget) {}
-
-  bool expired() noexcept {
-    const auto now = std::chrono::steady_clock::now();
-    const bool preempted = now - last_ > preempted_gap;
-    last_ = now;
-    return preempted || now >= deadline_;
-  }
-
- private:
-  // 32 pauses take 1-5 us; a gap this long means the scheduler ran something else.
-  static constexpr std::chrono::microseconds preempted_gap{25};
-  std::chrono::steady_clock::time_point last_;
-  std::chrono::steady_clock::time_point deadline_;
 };
 
 /// The caller's back-off: spins that time out make the next ones rarer (1, 2, 4 ... 64
