@@ -67,8 +67,10 @@ class lite_context {
   /// Runs `a` to its end; rethrows what it threw.
   void run(asio::awaitable<void> a) {
     std::exception_ptr error;
-    ctx_.restart();  // see run_clients
+    auto hold = asio::make_work_guard(ctx_);  // see run_clients
+    ctx_.restart();
     asio::co_spawn(ctx_, std::move(a), [&](std::exception_ptr e) { error = e; });
+    hold.reset();
     ctx_.run();
     ctx_.restart();
     if (error) std::rethrow_exception(error);
@@ -82,8 +84,12 @@ class lite_context {
     std::uint64_t sum = 0;
     std::exception_ptr error;
     int running = clients;
-    // Work a connection counted on ctx_ for a handler elsewhere (W8b's writer) may have
-    // ended while ctx_ was not running, which stops it.
+    // Work a connection counted on ctx_ for a handler elsewhere (W8b's writer) may end
+    // while ctx_ is not running, which stops it: restart it, with work of our own held
+    // until the clients hold theirs, or such an end between restart() and co_spawn
+    // stops it again and run() returns at once (seen under --busy: one run of W8b timed
+    // nothing).
+    auto hold = asio::make_work_guard(ctx_);
     ctx_.restart();
     m.start();
     for (int i = 0; i < clients; ++i)
@@ -91,6 +97,7 @@ class lite_context {
         if (e && !error) error = e;
         if (--running == 0) m.stop();  // not when run() returns: other work may still hold ctx_
       });
+    hold.reset();
     ctx_.run();
     ctx_.restart();
     if (error) std::rethrow_exception(error);

@@ -7,6 +7,7 @@
 # Each TU is compiled to an object file (no link) --runs times per compiler and level, the
 # builds interleaved; the table shows medians and (b)/(a), (c)/(a).
 # Usage: bench/compile_time.sh [--runs N] [--compilers "g++ clang++"] [--levels "-O2 -O0"]
+#                              [--include DIR]  (another asiolite include/ tree, to compare)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,7 +23,8 @@ while [ $# -gt 0 ]; do
     --runs) runs=$2; shift 2 ;;
     --compilers) compilers=$2; shift 2 ;;
     --levels) levels=$2; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --include) include=$2; shift 2 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "compile_time.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -177,6 +177,9 @@ struct workload {
   bool after_the_rest = false;
 };
 
+/// With --busy, each workload's target is its idle-machine target times this.
+inline constexpr double busy_target_factor = 1.5;
+
 /// The workloads, in table order (main.cpp).
 std::vector<workload> all_workloads();
 

@@ -59,7 +59,10 @@ std::string with_range(const summary& s, std::string (*f)(double), const char* u
 std::string ratio(double v) { return format("%.2f", v); }
 
 std::string target_text(const workload& w) {
-  if (w.target == target_kind::ratio) return "≤ " + format("%.1f", w.target_value) + "×";
+  if (w.target == target_kind::ratio) {
+    const bool tenths = std::round(w.target_value * 10) == w.target_value * 10;  // 1.95 under --busy
+    return "≤ " + format(tenths ? "%.1f" : "%.2f", w.target_value) + "×";
+  }
   return "≤ " + format("%g", w.target_value) + " µs";
 }
 
@@ -253,7 +256,9 @@ void write_markdown(std::ostream& out, const report& r) {
         << pair(&side_result::minor_faults, count) << " |\n";
   }
   out << "\nEach cell: the median over the runs (min–max). asiolite ÷ raw is the median of the per-run ratios; "
-         "\"met\" compares it (W7: the median µs/op) with the target. CPU is the whole process's, the worker "
+         "\"met\" compares it (W7: the median µs/op) with the target"
+      << (r.cfg.busy ? " (on a busy machine, 1.5 times the idle machine's)" : "")
+      << ". CPU is the whole process's, the worker "
          "thread's included. new/op counts the global operator new; malloc/op the C allocator (SQLite's own "
          "allocations, Asio's recycling allocator). Page faults are the process's minor faults in a run's timed "
          "section (not per op): on a VM each can cost several microseconds.\n";
