@@ -27,8 +27,6 @@
 #include <asio/use_future.hpp>
 #include <asio/version.hpp>
 
-#include <type_traits>
-
 #if ASIO_VERSION >= 102300
 #  include <asio/as_tuple.hpp>
 #  include <asio/deferred.hpp>
@@ -56,16 +54,3 @@ inline constexpr bool can_await_deferred = false;
 #endif
 
 }  // namespace asiolite::compat
-
-namespace asiolite::detail {
-
-// T, named so that it depends on Context. g++ compiles every coroutine it instantiates,
-// called or not, and instantiates what a template's non-dependent expressions use when
-// it reads the template: a library coroutine that awaits a type named this way costs
-// nothing in a program that never calls it.
-template <class>
-inline constexpr bool always_true = true;
-template <class T, class Context>
-using dependent_t = std::conditional_t<always_true<Context>, T, T>;
-
-}  // namespace asiolite::detail

@@ -276,10 +276,11 @@ class pool : public statement_operations<pool> {
 
   void detach() noexcept;
 
-  // The coroutines are templates, and name the connection type as a parameter, only so
-  // that they cost nothing where unused: g++ emits every inline coroutine it instantiates
-  // in each translation unit that sees it, called or not, and instantiates the
-  // non-dependent co_awaits of a template's body with the template itself.
+  // The coroutines are templates, and take the connection type as a parameter, only so
+  // that they cost nothing where unused: g++ compiles every inline coroutine it
+  // instantiates in each translation unit that sees it, called or not, and instantiates
+  // what a template's non-dependent co_awaits use when it reads the template. (The test
+  // including_asiolite_emits_next_to_nothing watches for this.)
   template <class = void>
   static asio::awaitable<detail::composed_outcome<pool>> open_new(pool p, std::string path, pool_options po);
   template <class Connection = connection>

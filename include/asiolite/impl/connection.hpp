@@ -8,7 +8,9 @@
 #include <asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
+#include <type_traits>
 
 namespace asiolite {
 
@@ -68,9 +70,11 @@ using body_result_t = typename std::invoke_result_t<Body&, transaction&>::value_
 template <class Body>
 auto connection::async_transaction(Body body, transaction_options opts) {
   using result_type = detail::body_result_t<Body>;
-  // db is `auto&`, and the awaited types come from it, so that nothing here is
-  // instantiated (and, coroutines being emitted once instantiated, compiled) unless used.
+  // db is `auto&` and every awaited type comes from it, so that nothing here is
+  // instantiated unless used: g++ compiles every coroutine it instantiates (see pool.hpp).
   return [](auto& db, Body tx_body, transaction_options tx_opts) -> asio::awaitable<result_type> {
+    using timer_type = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
+                                                  typename std::remove_cvref_t<decltype(db)>::executor_type>;
     auto backoff = tx_opts.first_backoff;
     for (unsigned attempt = 1;; ++attempt) {
       std::exception_ptr failure;
@@ -95,7 +99,7 @@ auto connection::async_transaction(Body body, transaction_options opts) {
       // The transaction, destroyed above, has queued its ROLLBACK: it runs before any
       // later request on this connection, the next BEGIN included.
       if (!busy || attempt >= tx_opts.max_attempts) std::rethrow_exception(failure);
-      detail::dependent_t<asio::steady_timer, decltype(db)> timer(co_await asio::this_coro::executor, backoff);
+      timer_type timer(co_await asio::this_coro::executor, backoff);
       co_await timer.async_wait(asio::use_awaitable);
       backoff = std::min(backoff * 2, tx_opts.max_backoff);
     }

@@ -113,8 +113,8 @@ auto pool::async_begin_read(Trailing&&... trailing) {
 
 template <class Connection>
 asio::awaitable<detail::composed_outcome<void>> pool::open_all(std::shared_ptr<detail::pool_core> core,
-                                                                     std::shared_ptr<members> m, std::string path,
-                                                                     pool_options po) {
+                                                              std::shared_ptr<members> m, std::string path,
+                                                              pool_options po) {
   detail::composed_outcome<void> out;
   if (!core || !m) {
     out.f.set(errc::closed, "the pool is empty (moved from, or never constructed with an executor)");
@@ -211,7 +211,7 @@ asio::awaitable<detail::composed_outcome<void>> pool::open_all(std::shared_ptr<d
 
 template <class Connection>
 asio::awaitable<detail::composed_outcome<void>> pool::close_all(std::shared_ptr<detail::pool_core> core,
-                                                                      std::shared_ptr<members> m) {
+                                                               std::shared_ptr<members> m) {
   detail::composed_outcome<void> out;
   if (!core || !m) co_return out;  // an empty pool: nothing to close
   Connection& writer = m->writer;
