@@ -29,6 +29,16 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$runs" in ''|*[!0-9]*|0) echo "compile_time.sh: --runs: expected a number >= 1, got '$runs'" >&2; exit 2 ;; esac
+if [ ! -f "$include/asiolite.hpp" ]; then
+  echo "compile_time.sh: --include: no asiolite.hpp in '$include'" >&2
+  exit 2
+fi
+for cxx in $compilers; do
+  command -v "$cxx" > /dev/null || { echo "compile_time.sh: --compilers: '$cxx' not found" >&2; exit 2; }
+done
+for level in $levels; do
+  case "$level" in -O*) ;; *) echo "compile_time.sh: --levels: expected -O flags, got '$level'" >&2; exit 2 ;; esac
+done
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

@@ -25,6 +25,7 @@
 #include <cstring>
 #include <exception>
 #include <fstream>
+#include <iostream>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -115,20 +116,6 @@ class floor_thread {
  private:
   std::exception_ptr error_;
   std::thread thread_;
-};
-
-// The calling thread placed on `cpu` until the end of the scope, then on every CPU again.
-class pinned_scope {
- public:
-  explicit pinned_scope(int cpu) { pin_this_thread(cpu); }
-  ~pinned_scope() {
-    try {
-      pin_this_thread(-1);
-    } catch (...) {  // the next pin (the run's workloads) reports it
-    }
-  }
-  pinned_scope(const pinned_scope&) = delete;
-  pinned_scope& operator=(const pinned_scope&) = delete;
 };
 
 round_trip per_round(const meter& m, std::size_t rounds) {
@@ -387,6 +374,18 @@ void pin_this_thread(int cpu) {
   }
   if (const int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set); rc != 0)
     throw std::runtime_error("cannot pin a thread to CPU " + std::to_string(cpu) + ": " + std::strerror(rc));
+}
+
+pinned_scope::pinned_scope(int cpu) : pinned_(cpu >= 0) {
+  if (pinned_) pin_this_thread(cpu);
+}
+
+pinned_scope::~pinned_scope() {
+  try {
+    if (pinned_) pin_this_thread(-1);
+  } catch (const std::exception& e) {
+    std::cerr << "\nasiolite_bench: " << e.what() << "\n";
+  }
 }
 
 std::filesystem::path run_context::fresh_db(std::string_view name) const {

@@ -46,6 +46,19 @@ placement placement_for_run(const config& cfg, int run);
 /// Pins the calling thread to `cpu`; -1: lets it run on every CPU the process started with.
 void pin_this_thread(int cpu);
 
+/// The calling thread pinned to `cpu` (-1: left alone) until the end of the scope, then
+/// free to run on every CPU again.
+class pinned_scope {
+ public:
+  explicit pinned_scope(int cpu);
+  ~pinned_scope();
+  pinned_scope(const pinned_scope&) = delete;
+  pinned_scope& operator=(const pinned_scope&) = delete;
+
+ private:
+  bool pinned_;
+};
+
 // ---- heap allocations (alloc_counter.cpp)
 
 struct alloc_counts {

@@ -162,26 +162,6 @@ class temp_dir {
   bool keep_;
 };
 
-// The benchmark thread pinned to one CPU for one side of a workload (see placement).
-class pinned_thread {
- public:
-  explicit pinned_thread(int cpu) : pinned_(cpu >= 0) {
-    if (pinned_) pin_this_thread(cpu);
-  }
-  ~pinned_thread() {
-    try {
-      if (pinned_) pin_this_thread(-1);
-    } catch (const std::exception& e) {
-      std::cerr << "\nasiolite_bench: " << e.what() << "\n";
-    }
-  }
-  pinned_thread(const pinned_thread&) = delete;
-  pinned_thread& operator=(const pinned_thread&) = delete;
-
- private:
-  bool pinned_;
-};
-
 // Runs every selected workload whose after_the_rest is `after_the_rest` once, both sides,
 // in an order that alternates with the run so neither side always goes first.
 bool run_once(int run, bool after_the_rest, const config& cfg, const std::vector<std::int64_t>& ids,
@@ -197,11 +177,11 @@ bool run_once(int run, bool after_the_rest, const config& cfg, const std::vector
     std::uint64_t lite_sum = 0;
     meter raw_meter, lite_meter;
     const auto run_raw = [&] {
-      pinned_thread here(ctx.where.sqlite_cpu);
+      pinned_scope here(ctx.where.sqlite_cpu);
       if (r.w.raw) raw_sum = r.w.raw(ctx, raw_meter);
     };
     const auto run_lite = [&] {
-      pinned_thread here(ctx.where.caller_cpu);  // the worker pins itself (see lite_db)
+      pinned_scope here(ctx.where.caller_cpu);  // the worker pins itself (see lite_db)
       lite_sum = r.w.lite(ctx, lite_meter);
     };
     if (run % 2 == 0) {
@@ -236,7 +216,7 @@ int run_benchmark(const config& cfg) {
   report rep{cfg, describe_machine(cfg.parent), {}, {}, {}, {}, {}, {}, {}, true};
   for (workload w : all_workloads()) {
     if (!selected(cfg, w)) continue;
-    // On a busy machine every target is 1.5 times its idle-machine value.
+    // On a busy machine every target is busy_target_factor times its idle-machine value.
     if (cfg.busy) w.target_value *= busy_target_factor;
     if (w.lite)
       rep.results.push_back({w, w.ops(cfg), {}, {}, {}, 0, true});
@@ -248,8 +228,9 @@ int run_benchmark(const config& cfg) {
     // The floors, placed as this run's workloads (and as busy).
     std::cerr << "run " << run + 1 << "/" << cfg.runs << ": floors" << std::flush;
     const std::size_t rounds = std::min<std::size_t>(cfg.n, 10'000);
-    rep.wakeup.push_back(wakeup_round_trip(rounds, placement_for_run(cfg, run)));
-    rep.asio_hop.push_back(asio_hop_round_trip(rounds, placement_for_run(cfg, run)));
+    const placement where = placement_for_run(cfg, run);
+    rep.wakeup.push_back(wakeup_round_trip(rounds, where));
+    rep.asio_hop.push_back(asio_hop_round_trip(rounds, where));
     rep.ok = run_once(run, false, cfg, ids, rep.results) && rep.ok;
     std::cerr << "\n";
   }

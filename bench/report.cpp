@@ -133,25 +133,21 @@ std::string json_summary(const std::vector<double>& v) {
          ", \"max\": " + json_number(s.max) + ", \"runs\": " + json_array(v) + "}";
 }
 
-// The wall and CPU µs of a floor, one vector each.
-std::vector<double> walls(const std::vector<round_trip>& v) {
+// One column of a floor's runs: its wall or its CPU µs.
+std::vector<double> column(const std::vector<round_trip>& v, double round_trip::*field) {
   std::vector<double> out;
-  for (const round_trip& t : v) out.push_back(t.wall_us);
-  return out;
-}
-std::vector<double> cpus(const std::vector<round_trip>& v) {
-  std::vector<double> out;
-  for (const round_trip& t : v) out.push_back(t.cpu_us);
+  for (const round_trip& t : v) out.push_back(t.*field);
   return out;
 }
 
 std::string floor_text(const std::vector<round_trip>& v) {
-  return with_range(summarize(walls(v)), us) + " µs per round trip, " + with_range(summarize(cpus(v)), us) +
-         " µs of the process's CPU";
+  return with_range(summarize(column(v, &round_trip::wall_us)), us) + " µs per round trip, " +
+         with_range(summarize(column(v, &round_trip::cpu_us)), us) + " µs of the process's CPU";
 }
 
 std::string floor_json(const std::vector<round_trip>& v) {
-  return "{\"wall_us\": " + json_summary(walls(v)) + ", \"cpu_us\": " + json_summary(cpus(v)) + "}";
+  return "{\"wall_us\": " + json_summary(column(v, &round_trip::wall_us)) +
+         ", \"cpu_us\": " + json_summary(column(v, &round_trip::cpu_us)) + "}";
 }
 
 void write_side_json(std::ostream& out, const side_result& s, bool mallocs) {
@@ -257,7 +253,7 @@ void write_markdown(std::ostream& out, const report& r) {
   }
   out << "\nEach cell: the median over the runs (min–max). asiolite ÷ raw is the median of the per-run ratios; "
          "\"met\" compares it (W7: the median µs/op) with the target"
-      << (r.cfg.busy ? " (on a busy machine, 1.5 times the idle machine's)" : "")
+      << (r.cfg.busy ? " (on a busy machine, " + format("%g", busy_target_factor) + " times the idle machine's)" : "")
       << ". CPU is the whole process's, the worker "
          "thread's included. new/op counts the global operator new; malloc/op the C allocator (SQLite's own "
          "allocations, Asio's recycling allocator). Page faults are the process's minor faults in a run's timed "
