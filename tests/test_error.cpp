@@ -5,6 +5,7 @@
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/redirect_error.hpp>
+#include <asio/use_future.hpp>
 
 #include <cerrno>
 #include <cmath>

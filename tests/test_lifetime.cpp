@@ -16,6 +16,7 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
 #include <asio/strand.hpp>
+#include <asio/use_future.hpp>
 
 #include <atomic>
 #include <chrono>

@@ -12,6 +12,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
+#include <asio/use_future.hpp>
 
 #include <unistd.h>
 #if defined(__GLIBC__)

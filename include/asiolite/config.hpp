@@ -12,6 +12,16 @@
 #  endif
 #endif
 
+// Separate compilation (opt-in): define ASIOLITE_SEPARATE_COMPILATION in every translation
+// unit of a program and compile <asiolite/src.hpp> in exactly one of them; the library's
+// code that depends on no template argument is then compiled once, there, instead of in
+// every translation unit that includes asiolite. ASIOLITE_DECL marks those functions.
+#if defined(ASIOLITE_SEPARATE_COMPILATION)
+#  define ASIOLITE_DECL
+#else
+#  define ASIOLITE_DECL inline
+#endif
+
 #include <asio/any_io_executor.hpp>
 #include <asio/associated_allocator.hpp>
 #include <asio/associated_cancellation_slot.hpp>
@@ -24,7 +34,6 @@
 #include <asio/prefer.hpp>
 #include <asio/recycling_allocator.hpp>
 #include <asio/use_awaitable.hpp>
-#include <asio/use_future.hpp>
 #include <asio/version.hpp>
 
 #if ASIO_VERSION >= 102300
@@ -34,6 +43,13 @@
 #  include <asio/experimental/as_tuple.hpp>
 #  include <asio/experimental/deferred.hpp>
 #endif
+
+// Named by the library (operation.hpp: use_future reports exceptions) without the cost of
+// parsing <asio/use_future.hpp> in every program that does not use it.
+namespace asio {
+template <typename Allocator>
+class use_future_t;
+}  // namespace asio
 
 namespace asiolite::compat {
 

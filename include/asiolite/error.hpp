@@ -1,6 +1,9 @@
 // Error codes, conditions and the exception thrown on the co_await path.
+// Functions that depend on no template argument are defined in impl/error.ipp (see
+// config.hpp, ASIOLITE_DECL).
 #pragma once
 
+#include <asiolite/config.hpp>
 #include <asiolite/detail/sqlite.hpp>
 
 #include <string>
@@ -73,49 +76,9 @@ class error_category_impl final : public std::error_category {
  public:
   const char* name() const noexcept override { return "asiolite"; }
 
-  std::string message(int value) const override {
-    if (value < own_codes_begin) return sqlite3_errstr(value);
-    switch (static_cast<errc>(value)) {
-      case errc::closed:
-        return "the connection is not open";
-      case errc::already_open:
-        return "the connection is already open";
-      case errc::multiple_statements:
-        return "the SQL text holds more than one statement";
-      case errc::empty_statement:
-        return "the SQL text holds no statement";
-      case errc::parameter_count:
-        return "wrong number of arguments for the statement's parameters";
-      case errc::unknown_parameter:
-        return "no parameter of that name in the statement";
-      case errc::type_mismatch:
-        return "the value's type does not match the requested type";
-      case errc::unexpected_null:
-        return "NULL where a value was required";
-      case errc::out_of_range:
-        return "the value is out of range for the requested type";
-      case errc::invalid_utf8:
-        return "the text is not valid UTF-8";
-      case errc::column_count:
-        return "the number of columns does not match the requested type";
-      case errc::no_rows:
-        return "the query returned no rows";
-      case errc::too_many_rows:
-        return "the query returned more rows than expected";
-      case errc::user_exception:
-        return "user code on the worker thread threw an exception";
-      case errc::transaction_ended:
-        return "the transaction has ended";
-      case errc::invalid_option:
-        return "an option's value is outside its range";
-      case errc::embedded_nul:
-        return "the text holds a NUL character";
-      case errc::on_own_worker:
-        return "a request was made from the connection's own worker thread";
-      default:
-        return "unknown asiolite error";
-    }
-  }
+  // Declared inline when header-only: a virtual function declared but not defined in the
+  // class would be its key function, and every translation unit would emit the vtable.
+  ASIOLITE_DECL std::string message(int value) const override;
 
   // Extended SQLite codes carry their primary code in the low byte.
   std::error_condition default_error_condition(int value) const noexcept override {
@@ -169,17 +132,7 @@ class sqlite_error : public std::system_error {
   const std::string& sql() const noexcept { return diag_.sql(); }
 
  private:
-  static std::string describe(std::error_code ec, const diagnostics& d) {
-    std::string s = d.message().empty() ? ec.message() : d.message();
-    if (!d.sql().empty()) {
-      constexpr std::size_t shown = 200;  // the whole text stays available through sql()
-      s += " (while running: ";
-      s.append(d.sql(), 0, shown);
-      if (d.sql().size() > shown) s += "...";
-      s += ')';
-    }
-    return s;
-  }
+  static std::string describe(std::error_code ec, const diagnostics& d);
 
   diagnostics diag_;
   std::string what_;
@@ -189,3 +142,7 @@ class sqlite_error : public std::system_error {
 
 template <>
 struct std::is_error_condition_enum<asiolite::errc> : std::true_type {};
+
+#ifndef ASIOLITE_SEPARATE_COMPILATION
+#  include <asiolite/impl/error.ipp>
+#endif

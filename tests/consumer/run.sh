@@ -2,7 +2,8 @@
 # Builds and runs the consumer project (tests/consumer) against asiolite every way the
 # README shows: FetchContent of a copy, of a git URL and tag, and of a release archive;
 # add_subdirectory (with g++ and with clang++); find_package after `cmake --install` to a
-# temporary prefix; and pkg-config from that prefix, without CMake (g++ and clang++). The
+# temporary prefix; and pkg-config from that prefix, without CMake (g++ and clang++); and
+# separate compilation (asiolite::compiled, and by hand with pkg-config). The
 # consumer compiles with -Werror and the strict warnings, so a warning from asiolite's
 # headers fails here. Checks that a consumed asiolite builds none of its own tests,
 # examples or benchmarks. No network. Usage: run.sh [asiolite-checkout] (default: two
@@ -33,10 +34,15 @@ consume() {
 
   # asiolite's own tests, examples and benchmarks must not be defined (CMakeLists.txt
   # checks that), built, or registered with CTest. asiolite is header-only: the
-  # consumer's main.cpp.o is the only object file the build may produce.
-  local stray
-  stray=$(find "$build" -type f \( -name '*.o' -o -name 'asiolite_*' -o -name 'quickstart*' \) \
-    ! -path '*/CMakeFiles/consumer.dir/main.cpp.o' ! -path '*/CMakeFiles/CMake*' ! -path '*/_deps/*-src/*' -print)
+  # consumer's main.cpp.o is the only object file the build may produce, but for
+  # asiolite::compiled's library when the consumer links it (the -compiled variant; its
+  # one-line source is written when asiolite is configured).
+  local stray compiled=()
+  [ "${mode#*-}" = compiled ] && compiled=(! -path '*/asiolite_compiled.dir/*' ! -name 'libasiolite_compiled.a')
+  stray=$(find "$build" -type f \( -name '*.o' -o -name 'asiolite_*' -o -name 'libasiolite_*' -o -name 'quickstart*' \) \
+    ! -path '*/CMakeFiles/consumer.dir/main.cpp.o' ! -path '*/CMakeFiles/CMake*' ! -path '*/_deps/*-src/*' \
+    ! -name asiolite_compiled.cpp \
+    ${compiled[@]+"${compiled[@]}"} -print)
   [ -z "$stray" ] || fail "$mode: asiolite's own tests/examples were built: $stray"
   local listed
   listed=$(ctest --test-dir "$build" -N | sed -n 's/^ *Test *#[0-9]*: //p')
@@ -76,6 +82,10 @@ fi
 consume subdirectory -DASIOLITE_SOURCE_DIR="$root"
 consume subdirectory-clang -DASIOLITE_SOURCE_DIR="$root" \
   -DCMAKE_CXX_COMPILER=clang++
+# Separate compilation through the CMake target.
+consume subdirectory-compiled -DASIOLITE_SOURCE_DIR="$root" -DASIOLITE_CONSUMER_COMPILED=ON
+[ -f "$tmp/subdirectory-compiled/asiolite/libasiolite_compiled.a" ] ||
+  fail "subdirectory-compiled: asiolite::compiled's library was not built"
 
 echo "---- consumer: install asiolite to a temporary prefix"
 prefix=$tmp/prefix
@@ -109,5 +119,21 @@ for cxx in g++ clang++; do
     "$here/main.cpp" -o "$tmp/consumer-pc-$cxx" $flags || fail "pkg-config: $cxx could not build the consumer"
   "$tmp/consumer-pc-$cxx" | grep -qx "asiolite consumer: ok" || fail "pkg-config: the $cxx build did not report ok"
 done
+
+# Separate compilation by hand, as the README shows it for builds without the CMake target:
+# the macro everywhere, and <asiolite/src.hpp> in one more .cpp of the program.
+printf '#include <asiolite/src.hpp>\n' > "$tmp/asiolite_src.cpp"
+for f in main asiolite_src; do
+  src=$here/main.cpp
+  [ $f = asiolite_src ] && src=$tmp/asiolite_src.cpp
+  # shellcheck disable=SC2086 # pkg-config's output is a list of flags
+  g++ -std=c++20 -DASIOLITE_SEPARATE_COMPILATION -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion \
+    -Werror -c "$src" -o "$tmp/separate-$f.o" $(PKG_CONFIG_PATH="$prefix/share/pkgconfig" pkg-config --cflags asiolite) ||
+    fail "separate compilation: g++ could not compile $src"
+done
+# shellcheck disable=SC2086
+g++ "$tmp/separate-main.o" "$tmp/separate-asiolite_src.o" -o "$tmp/consumer-separate" $flags ||
+  fail "separate compilation: the program does not link"
+"$tmp/consumer-separate" | grep -qx "asiolite consumer: ok" || fail "separate compilation: the program did not report ok"
 
 echo "---- consumer: every way passed"

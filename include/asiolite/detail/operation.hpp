@@ -120,7 +120,7 @@ class operation final : public request {
       handoff.store(caller_waits, std::memory_order_relaxed);
       auto impl = impl_;  // `this` may be freed once the completion is posted
       const bool alone = impl->submit(*this);
-      if (timeout.count() > 0) impl->deadline().arm(impl);
+      if (timeout.count() > 0) impl->arm_deadline();
       if (impl->wait_for_result(*this, alone)) post_completion();
     } else {
       impl_->submit(*this);

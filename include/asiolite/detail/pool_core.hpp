@@ -10,6 +10,8 @@
 //
 // A database in memory has no readers (another connection would not see it): its
 // routes are the writer alone, which a read transaction then holds like a reader.
+// Functions that depend on no template argument are defined in detail/impl/pool_core.ipp (see
+// config.hpp, ASIOLITE_DECL).
 #pragma once
 
 #include <asiolite/config.hpp>
@@ -52,7 +54,7 @@ class reader_hold final : public lease_end_hook {
   void ended() noexcept override { release(); }
 
  private:
-  void release() noexcept;  // below pool_core
+  void release() noexcept;  // impl/pool_core.ipp
 
   std::shared_ptr<pool_core> core_;
   std::size_t index_;
@@ -81,21 +83,14 @@ class pool_waiter {
 
 class pool_core : public std::enable_shared_from_this<pool_core> {
  public:
-  explicit pool_core(asio::any_io_executor ex) : ex_(std::move(ex)) {}
+  explicit pool_core(asio::any_io_executor ex);
   pool_core(const pool_core&) = delete;
   pool_core& operator=(const pool_core&) = delete;
 
   const asio::any_io_executor& executor() const noexcept { return ex_; }
 
   /// The pool is open: reads go to `routes`, and wait at most `queue_timeout` for one.
-  void open(std::vector<std::shared_ptr<connection_impl>> routes, std::chrono::milliseconds queue_timeout) {
-    deadline_.set_timeout(queue_timeout);
-    std::lock_guard lock(mutex_);
-    routes_ = std::move(routes);
-    held_.assign(routes_.size(), false);
-    ++generation_;
-    open_ = true;
-  }
+  void open(std::vector<std::shared_ptr<connection_impl>> routes, std::chrono::milliseconds queue_timeout);
 
   /// The pool closes (or is gone): new reads fail with errc::closed, and so do the reads
   /// waiting for a reader.
@@ -116,14 +111,7 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
     bool held = false;
   };
   /// The routes, and how many reads wait: for pool::stats.
-  std::vector<route_snapshot> routes(std::size_t& waiting) const {
-    std::lock_guard lock(mutex_);
-    std::vector<route_snapshot> out;
-    out.reserve(routes_.size());
-    for (std::size_t i = 0; i < routes_.size(); ++i) out.push_back({routes_[i], held_[i] != 0});
-    waiting = waiting_.size();
-    return out;
-  }
+  std::vector<route_snapshot> routes(std::size_t& waiting) const;
 
   /// Routes one read (see the top of this file). Called by the initiation, on the
   /// initiating thread.
@@ -152,35 +140,17 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
     waiting_.push_back(w);
     w->watch_cancellation();
     lock.unlock();
-    if (timeout.count() > 0) deadline_.arm(shared_from_this());
+    if (timeout.count() > 0) arm_deadline();
   }
 
   /// options::queue_timeout for the reads that wait here (queue_deadline.hpp).
   queue_deadline& deadline() noexcept { return deadline_; }
 
+  /// A read with a deadline waits: starts the sweeps (queue_deadline::arm).
+  void arm_deadline() noexcept;
+
   /// Fails the waiting reads whose deadline has passed; returns the earliest left.
-  std::optional<deadline_clock::time_point> sweep_deadlines() {
-    std::vector<pool_waiter*> overdue;
-    std::optional<deadline_clock::time_point> next;
-    {
-      std::lock_guard lock(mutex_);
-      const auto now = deadline_clock::now();
-      for (auto it = waiting_.begin(); it != waiting_.end();) {
-        pool_waiter* w = *it;
-        if (w->deadline != deadline_clock::time_point{} && w->deadline <= now) {
-          overdue.push_back(w);
-          it = waiting_.erase(it);
-          continue;
-        }
-        if (w->deadline != deadline_clock::time_point{} && (!next || w->deadline < *next)) next = w->deadline;
-        ++it;
-      }
-      if (!next) deadline_.disarm();  // under the mutex: route() queues and arms after it
-    }
-    for (pool_waiter* w : overdue)
-      w->fail(make_error_code(asio::error::timed_out), "it waited for a free reader longer than options::queue_timeout");
-    return next;
-  }
+  std::optional<deadline_clock::time_point> sweep_deadlines();
 
   /// Starts `j` on `reader`: binds the jobs that make handles to it, and counts it in the
   /// reader's load until it finishes.
@@ -204,41 +174,11 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
 
   /// A waiting read's cancellation slot fired: takes it out of the queue if it is still
   /// there (it then completes with operation_aborted).
-  bool withdraw(pool_waiter* w) noexcept {
-    std::lock_guard lock(mutex_);
-    const auto it = std::find(waiting_.begin(), waiting_.end(), w);
-    if (it == waiting_.end()) return false;
-    waiting_.erase(it);
-    return true;
-  }
+  bool withdraw(pool_waiter* w) noexcept;
 
   /// A read transaction ended on route `index`: it takes reads again, and the waiting
   /// reads go to the routes now free.
-  void release(std::size_t index, std::uint64_t generation) noexcept {
-    struct handed {
-      pool_waiter* w;
-      std::shared_ptr<connection_impl> reader;
-      std::shared_ptr<reader_hold> hold;
-    };
-    std::vector<handed> go;
-    {
-      std::lock_guard lock(mutex_);
-      if (generation != generation_ || index >= held_.size()) return;
-      held_[index] = false;
-      try {
-        while (!waiting_.empty()) {
-          const std::size_t i = pick();
-          if (i == none) break;
-          pool_waiter* w = waiting_.front();
-          go.push_back({w, routes_[i], claim(i, w->holds)});
-          waiting_.pop_front();
-        }
-      } catch (...) {
-        // Out of memory while handing over: the rest wait for the next release.
-      }
-    }
-    for (auto& h : go) h.w->dispatch(std::move(h.reader), std::move(h.hold));
-  }
+  void release(std::size_t index, std::uint64_t generation) noexcept;
 
  private:
   template <class Handler, class Job, class Error>
@@ -248,45 +188,12 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
 
   // The free route with the fewest unfinished routed requests (the first of equals: an
   // idle pool keeps using one warm reader). Under the mutex.
-  std::size_t pick() const noexcept {
-    std::size_t best = none;
-    std::uint32_t best_load = 0;
-    for (std::size_t i = 0; i < routes_.size(); ++i) {
-      if (held_[i]) continue;
-      const std::uint32_t load = routes_[i]->routed();
-      if (best == none || load < best_load) {
-        best = i;
-        best_load = load;
-      }
-    }
-    return best;
-  }
+  std::size_t pick() const noexcept;
 
   // Counts a read on route `i`; a read transaction also holds it. Under the mutex.
-  std::shared_ptr<reader_hold> claim(std::size_t i, bool holds) {
-    std::shared_ptr<reader_hold> hold;
-    if (holds) {
-      hold = std::make_shared<reader_hold>(shared_from_this(), i, generation_);
-      held_[i] = true;
-    }
-    routes_[i]->routed_add();
-    return hold;
-  }
+  std::shared_ptr<reader_hold> claim(std::size_t i, bool holds);
 
-  void fail_waiting(std::error_code ec, const char* why, bool closing) noexcept {
-    std::deque<pool_waiter*> failed;
-    {
-      std::lock_guard lock(mutex_);
-      failed.swap(waiting_);
-      if (closing) {
-        open_ = false;
-        routes_.clear();
-        held_.clear();
-        ++generation_;
-      }
-    }
-    for (pool_waiter* w : failed) w->fail(ec, why);
-  }
+  void fail_waiting(std::error_code ec, const char* why, bool closing) noexcept;
 
   const asio::any_io_executor ex_;
   queue_deadline deadline_{ex_};
@@ -297,10 +204,6 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
   std::deque<pool_waiter*> waiting_;  // oldest first
   std::uint64_t generation_ = 0;      // of routes_: a hold from an earlier opening frees nothing
 };
-
-inline void reader_hold::release() noexcept {
-  if (!released_.exchange(true, std::memory_order_acq_rel)) core_->release(index_, generation_);
-}
 
 /// A read waiting for a reader, with its handler and job. Whichever happens first, its
 /// dispatch or its failure, posts one step to the handler's executor, which starts the
@@ -463,3 +366,7 @@ auto start_request(const pool_target_view& target, Job&& j, diagnostics* diag, T
 }
 
 }  // namespace asiolite::detail
+
+#ifndef ASIOLITE_SEPARATE_COMPILATION
+#  include <asiolite/detail/impl/pool_core.ipp>
+#endif

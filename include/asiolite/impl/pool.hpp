@@ -1,4 +1,6 @@
 // Out-of-line bodies of pool.hpp.
+// Functions that depend on no template argument are defined in impl/pool.ipp (see
+// config.hpp, ASIOLITE_DECL).
 #pragma once
 
 #include <asiolite/detail/access.hpp>
@@ -242,43 +244,8 @@ asio::awaitable<detail::composed_outcome<void>> pool::close_all(std::shared_ptr<
   co_return out;
 }
 
-inline void pool::cancel() {
-  if (!core_) return;
-  core_->cancel_waiting();
-  members_->writer.cancel();
-  std::lock_guard lock(members_->mutex);
-  for (connection& r : members_->readers) r.cancel();
-}
-
-inline pool_stats pool::stats() const {
-  pool_stats s;
-  if (!core_) return s;
-  s.writer = members_->writer.stats();
-  for (const auto& route : core_->routes(s.waiting)) {
-    const auto load = route.impl->load();
-    pool_stats::reader r;
-    r.queued = load.queued;
-    r.running = load.running;
-    r.in_flight = route.impl->routed();
-    r.held = route.held;
-    s.readers.push_back(r);
-  }
-  return s;
-}
-
-inline void pool::detach() noexcept {
-  if (!core_) return;
-  core_->close();
-  std::vector<connection> readers;
-  {
-    std::lock_guard lock(members_->mutex);
-    readers = std::move(members_->readers);
-    members_->readers.clear();
-    members_->reader_count.store(0);
-    members_->state = members::phase::closed;
-  }
-  readers.clear();  // each closes after what is queued on it, as a connection's destructor does
-  members_->writer = connection(ex_);
-}
-
 }  // namespace asiolite
+
+#ifndef ASIOLITE_SEPARATE_COMPILATION
+#  include <asiolite/impl/pool.ipp>
+#endif
