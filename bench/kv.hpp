@@ -24,6 +24,9 @@ inline constexpr const char* insert_sql = "INSERT INTO kv(k, v, n) VALUES (?, ?,
 inline constexpr const char* insert_with_id_sql = "INSERT INTO kv(id, k, v, n) VALUES (?, ?, ?, ?)";
 inline constexpr const char* select_sql = "SELECT k, v, n FROM kv WHERE id = ?";
 inline constexpr const char* scan_sql = "SELECT id, k, v, n FROM kv";
+// W9: a user-defined scalar function called once per row (registered as "mix" on each side).
+inline constexpr const char* function_sql = "SELECT sum(mix(id)) FROM kv";
+inline std::int64_t mix(std::int64_t x) noexcept { return x * 3 + 1; }
 
 inline constexpr std::size_t blob_size = 100;
 

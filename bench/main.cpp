@@ -45,6 +45,7 @@ std::vector<workload> all_workloads() {
       {"W8a", "pool_read_4_readers", "select", n_ops, raw::point_select_2_threads, lite::pool_read_4, {}, ratio, 1.25},
       {"W8b", "reads_during_writes", "select", n_ops, lite::reads_writer_idle, lite::reads_writer_busy, {}, ratio, 1.5},
       {"W6c", "group_commit", "insert", commit_ops, raw::autocommit_insert_full, lite::group_commit, {}, ratio, 0.1},
+      {"W9", "scalar_function", "call", n_ops, raw::scalar_function, lite::scalar_function, {}, ratio, 1.3},
   };
   // clang-format on
 }

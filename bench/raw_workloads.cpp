@@ -190,4 +190,28 @@ std::uint64_t scan_stream(const run_context& c, meter& m) {
   return sum;
 }
 
+void mix_function(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  sqlite3_result_int64(ctx, mix(sqlite3_value_int64(argv[0])));
+}
+
+std::uint64_t scalar_function(const run_context& c, meter& m) {
+  raw_db db(c.read_db);
+  if (sqlite3_create_function_v2(db.get(), "mix", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, &mix_function,
+                                 nullptr, nullptr, nullptr) != SQLITE_OK)
+    db.fail("create_function");
+  raw_statement query(db, function_sql);
+  sqlite3_stmt* s = query.get();
+  const auto sum = [&] {
+    if (sqlite3_step(s) != SQLITE_ROW) db.fail("mix");
+    const std::int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return v;
+  };
+  sum();  // untimed, as in scan_all
+  m.start();
+  const std::int64_t v = sum();
+  m.stop();
+  return static_cast<std::uint64_t>(v);
+}
+
 }  // namespace bench::raw

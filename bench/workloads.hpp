@@ -19,6 +19,7 @@ std::uint64_t scan_stream(const run_context& c, meter& m);        // W5b
 std::uint64_t autocommit_insert(const run_context& c, meter& m);  // W6
 std::uint64_t autocommit_insert_full(const run_context& c, meter& m);  // W6c: W6 with synchronous=FULL, ids given
 std::uint64_t point_select_2_threads(const run_context& c, meter& m);  // W8a: W3's selects on 2 threads, a connection each
+std::uint64_t scalar_function(const run_context& c, meter& m);  // W9: sqlite3_create_function_v2
 }  // namespace bench::raw
 
 namespace bench::lite {
@@ -39,6 +40,7 @@ std::uint64_t pool_read_2(const run_context& c, meter& m);     // W8a: ... 2 rea
 std::uint64_t pool_read_4(const run_context& c, meter& m);     // W8a: ... 4 readers
 std::uint64_t reads_writer_idle(const run_context& c, meter& m);  // W8b's baseline: W3's selects on a pool, writer idle
 std::uint64_t reads_writer_busy(const run_context& c, meter& m);  // W8b: the same while the writer runs W1-style transactions
+std::uint64_t scalar_function(const run_context& c, meter& m);    // W9: async_create_function
 
 /// CPU time the worker threads of `count` idle connections use together: in the
 /// `window` right after their last requests completed (their spins before they park

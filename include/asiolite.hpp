@@ -7,6 +7,7 @@
 #include <asiolite/default_token.hpp>
 #include <asiolite/error.hpp>
 #include <asiolite/field_view.hpp>
+#include <asiolite/functions.hpp>
 #include <asiolite/options.hpp>
 #include <asiolite/parameters.hpp>
 #include <asiolite/pool.hpp>

@@ -7,7 +7,9 @@
 #include <asiolite/detail/bind.hpp>
 #include <asiolite/detail/connection_impl.hpp>
 #include <asiolite/detail/request_target.hpp>
+#include <asiolite/detail/user_functions.hpp>
 #include <asiolite/error.hpp>
+#include <asiolite/functions.hpp>
 #include <asiolite/options.hpp>
 #include <asiolite/parameters.hpp>
 #include <asiolite/results.hpp>
@@ -17,6 +19,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <type_traits>
 
@@ -194,6 +197,54 @@ class connection : public statement_operations<connection> {
   template <class Fn, class... Trailing>
   auto async_call_in_transaction(Fn&& fn, Trailing&&... trailing);
 
+  // ---- SQL functions and collations (functions.hpp; docs/guide.md says more)
+
+  /// Registers `fn` as the SQL function `name` of this connection, replacing the one of
+  /// that name and number of arguments. fn runs on the worker, inside the statements that
+  /// call it: its parameters (field types, or one function_args for any number) are read
+  /// as columns are, its result is bound as a parameter is (void: NULL); an exception it
+  /// throws, or an argument or result that does not convert, fails that statement with
+  /// errc::error and a message naming the function. Flags: function_flags.
+  /// - Signature: void(error_code). Trailing: [function_flags] [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's; fn runs on the worker.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: the name; fn is moved into the request, then given to SQLite, which
+  ///   destroys it on the worker when it is replaced or removed or the connection closes
+  ///   (a request that never runs destroys it on the handler's executor).
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class Fn, class... Trailing>
+  auto async_create_function(std::string_view name, Fn fn, Trailing&&... trailing);
+
+  /// Removes the SQL function `name` taking `arg_count` arguments (-1: the one taking
+  /// function_args).
+  /// - Signature: void(error_code). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: the name.
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class... Trailing>
+  auto async_remove_function(std::string_view name, int arg_count, Trailing&&... trailing);
+
+  /// Registers `cmp(std::string_view, std::string_view)`, returning an integer (< 0, 0,
+  /// > 0) or the result of <=>, as the collation `name` (COLLATE name), replacing the one
+  /// of that name. It runs on the worker; one that throws compares the texts equal.
+  /// - Signature: void(error_code). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's; cmp runs on the worker.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: the name; cmp is moved as fn is for async_create_function.
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class Cmp, class... Trailing>
+  auto async_create_collation(std::string_view name, Cmp cmp, Trailing&&... trailing);
+
+  /// Removes the collation `name`.
+  /// - Signature: void(error_code). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: the name.
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class... Trailing>
+  auto async_remove_collation(std::string_view name, Trailing&&... trailing);
+
  private:
   friend struct detail::access;
 
@@ -202,6 +253,9 @@ class connection : public statement_operations<connection> {
 
   template <class T>
   struct is_options_input : std::is_same<std::remove_cvref_t<T>, options> {};
+
+  template <class T>
+  struct is_function_flags : std::is_same<std::remove_cvref_t<T>, function_flags> {};
 
   // Where this connection's requests go, and those of the cursors and prepared
   // statements made here: no lease.

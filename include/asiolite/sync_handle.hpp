@@ -5,7 +5,9 @@
 #include <asiolite/detail/bind.hpp>
 #include <asiolite/detail/database.hpp>
 #include <asiolite/detail/sync_forms.hpp>
+#include <asiolite/detail/user_functions.hpp>
 #include <asiolite/error.hpp>
+#include <asiolite/functions.hpp>
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
 
@@ -70,7 +72,40 @@ class sync_handle {
   /// Prepares one statement to run many times (see sync_statement).
   sync_statement prepare(std::string_view sql);
 
-  /// The raw handle, for anything asiolite does not wrap (sqlite3_create_function, ...).
+  /// Registers `fn` as the SQL function `name` of this connection, as
+  /// connection::async_create_function does (docs/guide.md).
+  template <class Fn>
+  void create_function(std::string_view name, Fn fn, function_flags flags = function_flags::none) {
+    detail::check_function<Fn>();
+    detail::failure f;
+    detail::create_function(database_.native(), name, std::move(fn), flags, f);
+    detail::sync_forms::check(f, {});
+  }
+
+  /// Removes the SQL function `name` taking `arg_count` arguments (-1: function_args).
+  void remove_function(std::string_view name, int arg_count) {
+    detail::failure f;
+    detail::remove_function(database_.native(), name, arg_count, f);
+    detail::sync_forms::check(f, {});
+  }
+
+  /// Registers `cmp` as the collation `name`, as connection::async_create_collation does.
+  template <class Cmp>
+  void create_collation(std::string_view name, Cmp cmp) {
+    detail::check_collation<Cmp>();
+    detail::failure f;
+    detail::create_collation(database_.native(), name, std::move(cmp), f);
+    detail::sync_forms::check(f, {});
+  }
+
+  /// Removes the collation `name`.
+  void remove_collation(std::string_view name) {
+    detail::failure f;
+    detail::remove_collation(database_.native(), name, f);
+    detail::sync_forms::check(f, {});
+  }
+
+  /// The raw handle, for anything asiolite does not wrap.
   sqlite3* native_handle() const noexcept { return database_.native(); }
 
  private:

@@ -119,4 +119,50 @@ auto connection::async_call_in_transaction(Fn&& fn, Trailing&&... trailing) {
       std::forward<Trailing>(trailing)...);
 }
 
+template <class Fn, class... Trailing>
+auto connection::async_create_function(std::string_view name, Fn fn, Trailing&&... trailing) {
+  detail::check_function<Fn>();
+  return detail::async_request<is_function_flags>(
+      request_target(),
+      [&](auto&& inputs) {
+        const function_flags flags = detail::single_input(std::move(inputs), function_flags::none);
+        return detail::registration_job(
+            [n = std::string(name), f = std::move(fn), flags](sqlite3* db, detail::failure& out) mutable {
+              detail::create_function(db, n, std::move(f), flags, out);
+            });
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
+auto connection::async_remove_function(std::string_view name, int arg_count, Trailing&&... trailing) {
+  return detail::async_request(request_target(),
+                               detail::registration_job([n = std::string(name), arg_count](sqlite3* db,
+                                                                                          detail::failure& out) {
+                                 detail::remove_function(db, n, arg_count, out);
+                               }),
+                               std::forward<Trailing>(trailing)...);
+}
+
+template <class Cmp, class... Trailing>
+auto connection::async_create_collation(std::string_view name, Cmp cmp, Trailing&&... trailing) {
+  detail::check_collation<Cmp>();
+  return detail::async_request(
+      request_target(),
+      detail::registration_job([n = std::string(name), c = std::move(cmp)](sqlite3* db, detail::failure& out) mutable {
+        detail::create_collation(db, n, std::move(c), out);
+      }),
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
+auto connection::async_remove_collation(std::string_view name, Trailing&&... trailing) {
+  return detail::async_request(
+      request_target(),
+      detail::registration_job([n = std::string(name)](sqlite3* db, detail::failure& out) {
+        detail::remove_collation(db, n, out);
+      }),
+      std::forward<Trailing>(trailing)...);
+}
+
 }  // namespace asiolite

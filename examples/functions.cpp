@@ -1,0 +1,120 @@
+// SQL functions and collations written in C++: a deterministic slug() used by a
+// generated column and an index, a variadic join_nonempty(), a collation that sorts
+// version strings by their numbers, and what a failing function does to its statement.
+#include <asiolite.hpp>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+
+#include <cctype>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <tuple>
+
+namespace {
+
+// "Hello, World!" -> "hello-world"
+std::string slug(std::string_view title) {
+  std::string out;
+  for (char c : title) {
+    if (std::isalnum(static_cast<unsigned char>(c)))
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    else if (!out.empty() && out.back() != '-')
+      out += '-';
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
+}
+
+// Any number of arguments: the non-empty texts, joined by ", ".
+std::string join_nonempty(asiolite::function_args args) {
+  std::string out;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i].is_null()) continue;
+    const auto text = args.get<std::string_view>(i);  // throws (fails the statement) if not text
+    if (text.empty()) continue;
+    if (!out.empty()) out += ", ";
+    out += text;
+  }
+  return out;
+}
+
+// "1.10" after "1.9": compares the dot-separated numbers one by one.
+int by_version(std::string_view a, std::string_view b) {
+  auto next = [](std::string_view& s) {
+    std::uint64_t n = 0;
+    while (!s.empty() && s.front() != '.') {
+      n = n * 10 + static_cast<std::uint64_t>(s.front() - '0');
+      s.remove_prefix(1);
+    }
+    if (!s.empty()) s.remove_prefix(1);
+    return n;
+  };
+  while (!a.empty() || !b.empty()) {
+    const auto x = next(a), y = next(b);
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+asio::awaitable<void> run(std::string path) {
+  auto ex = co_await asio::this_coro::executor;
+  auto db = co_await asiolite::connection::async_open(ex, path);
+
+  // Deterministic: SQLite may use it in a generated column and an index.
+  co_await db.async_create_function("slug", &slug, asiolite::function_flags::deterministic);
+  co_await db.async_create_function("join_nonempty", &join_nonempty);
+  co_await db.async_create_collation("version", &by_version);
+
+  co_await db.async_execute_script(
+      "CREATE TABLE releases(version TEXT, title TEXT, url TEXT GENERATED ALWAYS AS (slug(title)));"
+      "CREATE INDEX releases_url ON releases(slug(title));");
+  for (const char* v : {"1.9", "1.10", "1.2", "2.0"}) {
+    const std::string title = "Release " + std::string(v) + ": faster, safer!";
+    co_await db.async_execute("INSERT INTO releases(version, title) VALUES (?, ?)", v, title);
+  }
+
+  std::printf("releases, newest first:\n");
+  const auto releases = co_await db.async_query<std::tuple<std::string, std::string>>(
+      "SELECT version, url FROM releases ORDER BY version COLLATE version DESC");
+  for (const auto& [version, url] : releases) std::printf("  %-5s %s\n", version.c_str(), url.c_str());
+
+  const auto joined = co_await db.async_query_scalar<std::string>("SELECT join_nonempty('a', NULL, '', 'b', 'c')");
+  std::printf("join_nonempty: %s\n", joined.c_str());
+
+  // A function that fails fails its statement, with a message naming it; the
+  // connection goes on.
+  try {
+    co_await db.async_query_scalar<std::string>("SELECT join_nonempty('a', 42)");
+  } catch (const asiolite::sqlite_error& e) {
+    std::printf("as expected: %s\n", e.what());
+  }
+  co_await db.async_close();
+}
+
+}  // namespace
+
+int main() {
+  const auto path = (std::filesystem::temp_directory_path() / "asiolite_functions_example.db").string();
+  std::filesystem::remove(path);
+  asio::io_context ctx;
+  std::exception_ptr failed;
+  asio::co_spawn(ctx, run(path), [&](std::exception_ptr e) { failed = e; });
+  ctx.run();
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + "-wal");
+  std::filesystem::remove(path + "-shm");
+  if (failed) {
+    try {
+      std::rethrow_exception(failed);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "functions: %s\n", e.what());
+    }
+    return 1;
+  }
+  return 0;
+}

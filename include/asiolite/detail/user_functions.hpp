@@ -1,0 +1,368 @@
+// User-defined SQL functions and collations on the worker: the callable's parameters read
+// from sqlite3_values by the decoding rules (convert.hpp, as a column is read), its result
+// written by the binding rules (bind.hpp, as a parameter is bound), and what SQLite calls
+// back. Worker thread only.
+#pragma once
+
+#include <asiolite/config.hpp>
+#include <asiolite/detail/bind.hpp>
+#include <asiolite/detail/convert.hpp>
+#include <asiolite/detail/database.hpp>
+#include <asiolite/detail/failure.hpp>
+#include <asiolite/detail/request.hpp>
+#include <asiolite/detail/sqlite.hpp>
+#include <asiolite/detail/sqlite_value.hpp>
+#include <asiolite/detail/utf8.hpp>
+#include <asiolite/error.hpp>
+#include <asiolite/functions.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <new>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace asiolite::detail {
+
+// ---- what a callable takes and returns
+
+// The parameters and result of a callable with one call operator that is not a template
+// (a lambda without auto parameters, a function object) or of a function pointer.
+template <class F>
+struct callable_signature : callable_signature<decltype(&F::operator())> {};
+template <class R, class... A>
+struct callable_signature<R (*)(A...)> {
+  using result = R;
+  using args = std::tuple<A...>;
+};
+template <class R, class... A>
+struct callable_signature<R (*)(A...) noexcept> : callable_signature<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct callable_signature<R (C::*)(A...)> : callable_signature<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct callable_signature<R (C::*)(A...) const> : callable_signature<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct callable_signature<R (C::*)(A...) noexcept> : callable_signature<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct callable_signature<R (C::*)(A...) const noexcept> : callable_signature<R (*)(A...)> {};
+
+template <class F>
+concept has_callable_signature = requires { typename callable_signature<F>::args; };
+
+template <class Args>
+struct function_parameters;
+template <class... A>
+struct function_parameters<std::tuple<A...>> {
+  // One parameter of type function_args: any number of arguments.
+  static constexpr bool variadic = sizeof...(A) == 1 && (std::is_same_v<std::remove_cvref_t<A>, function_args> && ...);
+  // Otherwise each is read as a column is: a field type, by value or const reference.
+  static constexpr bool readable = ((field_type<std::remove_cvref_t<A>> &&
+                                     (!std::is_reference_v<A> || std::is_const_v<std::remove_reference_t<A>>)) &&
+                                    ...);
+  static constexpr int count = variadic ? -1 : static_cast<int>(sizeof...(A));
+  using values = std::tuple<std::remove_cvref_t<A>...>;
+};
+
+/// R can be a user function's result: void (NULL), or anything that binds as a parameter,
+/// or a field_view.
+template <class R>
+concept function_result = std::is_void_v<R> || bindable<R> || std::is_same_v<std::remove_cvref_t<R>, field_view>;
+
+template <class Fn>
+constexpr void check_function() {
+  static_assert(has_callable_signature<Fn>,
+                "asiolite: a user function must be a function pointer or a callable with one call operator that is "
+                "not a template (a lambda without auto parameters)");
+  if constexpr (has_callable_signature<Fn>) {
+    using params = function_parameters<typename callable_signature<Fn>::args>;
+    static_assert(params::variadic || params::readable,
+                  "asiolite: a user function's parameters must be field types (int64_t, double, std::string_view, "
+                  "std::string, blob_view, field_view, std::optional<...>, ...) taken by value or const reference, "
+                  "or one asiolite::function_args for any number of arguments");
+    static_assert(function_result<typename callable_signature<Fn>::result>,
+                  "asiolite: a user function must return void or a value that binds as a parameter "
+                  "(integer, double, text, blob, std::optional<...>, std::nullopt) or a field_view");
+  }
+}
+
+// ---- results
+
+inline void result_error(sqlite3_context* ctx, std::string_view name, std::string_view what) noexcept {
+  try {
+    std::string message(name);
+    message += "(): ";
+    message += what;
+    sqlite3_result_error(ctx, message.c_str(), static_cast<int>(std::min<std::size_t>(message.size(), INT32_MAX)));
+  } catch (...) {
+    sqlite3_result_error_nomem(ctx);
+  }
+}
+
+inline void result_text(sqlite3_context* ctx, std::string_view name, std::string_view text) {
+  if (!is_valid_utf8(text)) return result_error(ctx, name, "the result is not valid UTF-8 text (return it as a blob)");
+  sqlite3_result_text64(ctx, text.data() ? text.data() : "", text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
+inline void result_blob(sqlite3_context* ctx, blob_view bytes) {
+  // A zero-length blob with a null pointer would be NULL; keep it an empty blob.
+  if (bytes.empty()) return sqlite3_result_zeroblob(ctx, 0);
+  sqlite3_result_blob64(ctx, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+}
+
+/// Sets the function's result to `v` by the binding rules (a value that would not bind
+/// fails the call with the same reason).
+template <class T>
+void set_result(sqlite3_context* ctx, std::string_view name, const T& v) {
+  if constexpr (std::is_same_v<T, std::nullptr_t> || std::is_same_v<T, std::nullopt_t>) {
+    sqlite3_result_null(ctx);
+  } else if constexpr (is_optional_v<T>) {
+    if (!v) return sqlite3_result_null(ctx);
+    set_result(ctx, name, *v);
+  } else if constexpr (std::is_same_v<T, field_view>) {
+    switch (v.type()) {
+      case column_type::integer:
+        return sqlite3_result_int64(ctx, v.integer());
+      case column_type::real:
+        return sqlite3_result_double(ctx, v.real());
+      case column_type::text:
+        return result_text(ctx, name, v.text());
+      case column_type::blob:
+        return result_blob(ctx, v.bytes());
+      default:
+        return sqlite3_result_null(ctx);
+    }
+  } else if constexpr (std::is_same_v<T, bool>) {
+    sqlite3_result_int(ctx, v ? 1 : 0);
+  } else if constexpr (integer_value<T>) {
+    if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
+      if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        return result_error(ctx, name,
+                            "the result (" + std::to_string(v) + ") does not fit SQLite's 64-bit signed INTEGER");
+    }
+    sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(v));
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(v)) return result_error(ctx, name, "the result is NaN, which SQLite would store as NULL");
+    sqlite3_result_double(ctx, static_cast<double>(v));
+  } else if constexpr (text_arg<T>) {
+    if constexpr (std::is_pointer_v<T>)
+      if (v == nullptr) return sqlite3_result_null(ctx);
+    result_text(ctx, name, as_text(v));
+  } else {
+    static_assert(blob_arg<T>);
+    result_blob(ctx, std::as_bytes(std::span(v)));
+  }
+}
+
+// ---- scalar functions
+
+/// What SQLite holds for one registered function: the callable and its name (for messages).
+template <class Fn>
+class scalar_function {
+ public:
+  using signature = callable_signature<Fn>;
+  using params = function_parameters<typename signature::args>;
+  using result = typename signature::result;
+
+  scalar_function(Fn fn, std::string name) : fn_(std::move(fn)), name_(std::move(name)) {}
+
+  const std::string& name() const noexcept { return name_; }
+
+  static void call(sqlite3_context* ctx, int argc, sqlite3_value** argv) noexcept {
+    auto& self = *static_cast<scalar_function*>(sqlite3_user_data(ctx));
+    try {
+      self.invoke(ctx, argc, argv);
+    } catch (const std::bad_alloc&) {
+      sqlite3_result_error_nomem(ctx);
+    } catch (const sqlite_error& e) {
+      result_error(ctx, self.name_, e.get_diagnostics().message().empty() ? std::string_view(e.what())
+                                                                           : e.get_diagnostics().message());
+    } catch (const std::exception& e) {
+      result_error(ctx, self.name_, e.what());
+    } catch (...) {
+      result_error(ctx, self.name_, "threw an exception that is not a std::exception");
+    }
+  }
+
+  static void destroy(void* self) noexcept { delete static_cast<scalar_function*>(self); }
+
+ private:
+  void invoke(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    if constexpr (params::variadic) {
+      finish(ctx, [&]() -> decltype(auto) { return fn_(function_args(argc, argv)); });
+    } else {
+      typename params::values values;
+      std::error_code ec;
+      std::size_t bad = 0;
+      std::string_view type;
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        // SQLite checks the count (it was registered with it): each argument is there.
+        (void)((ec = read_field(value_of(argv[I]), std::get<I>(values)),
+                ec ? (bad = I + 1, type = type_name<std::tuple_element_t<I, typename params::values>>(), false)
+                   : true) &&
+               ...);
+      }(std::make_index_sequence<std::tuple_size_v<typename params::values>>());
+      if (ec)
+        return result_error(ctx, name_,
+                            "argument " + std::to_string(bad) + " (read as " + std::string(type) + "): " + ec.message());
+      finish(ctx, [&]() -> decltype(auto) { return std::apply(fn_, std::move(values)); });
+    }
+  }
+
+  template <class Call>
+  void finish(sqlite3_context* ctx, Call&& call) {
+    if constexpr (std::is_void_v<result>) {
+      call();
+      sqlite3_result_null(ctx);
+    } else {
+      const auto& r = call();  // a temporary lives as long as this reference
+      set_result(ctx, name_, r);
+    }
+  }
+
+  Fn fn_;
+  std::string name_;
+};
+
+/// The name of a function or collation: SQLite reads it up to a NUL.
+inline bool check_name(std::string_view name, const char* what, failure& f) {
+  if (name.find('\0') == std::string_view::npos) return true;
+  f.set(errc::embedded_nul, std::string(what) + " name holds a NUL character");
+  return false;
+}
+
+inline int function_text_rep(function_flags flags) noexcept {
+  int rep = SQLITE_UTF8;
+  if (has_flag(flags, function_flags::deterministic)) rep |= SQLITE_DETERMINISTIC;
+  if (has_flag(flags, function_flags::innocuous)) rep |= SQLITE_INNOCUOUS;
+  if (has_flag(flags, function_flags::direct_only)) rep |= SQLITE_DIRECTONLY;
+  return rep;
+}
+
+/// Registers `fn` as the SQL function `name` (replacing one of the same name and number
+/// of arguments). False, with `f` set, if SQLite refuses.
+template <class Fn>
+bool create_function(sqlite3* db, std::string_view name, Fn fn, function_flags flags, failure& f) {
+  check_function<Fn>();
+  using holder = scalar_function<Fn>;
+  if (!check_name(name, "the function's", f)) return false;
+  auto h = std::make_unique<holder>(std::move(fn), std::string(name));
+  const char* const c_name = h->name().c_str();
+  // SQLite owns the holder from here on, failure or not: it calls destroy either way.
+  const int rc = sqlite3_create_function_v2(db, c_name, holder::params::count, function_text_rep(flags), h.release(),
+                                            &holder::call, nullptr, nullptr, &holder::destroy);
+  if (rc == SQLITE_OK) return true;
+  f.set(make_sqlite_error_code(rc),
+        "could not register the function " + std::string(name) + "(): " + sqlite3_errmsg(db));
+  return false;
+}
+
+/// Removes the SQL function `name` taking `arg_count` arguments (-1: the variadic one).
+inline bool remove_function(sqlite3* db, std::string_view name, int arg_count, failure& f) {
+  if (!check_name(name, "the function's", f)) return false;
+  const std::string c_name(name);
+  const int rc =
+      sqlite3_create_function_v2(db, c_name.c_str(), arg_count, SQLITE_UTF8, nullptr, nullptr, nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK) return true;
+  f.set(make_sqlite_error_code(rc), "could not remove the function " + c_name + "(): " + sqlite3_errmsg(db));
+  return false;
+}
+
+// ---- collations
+
+template <class Cmp>
+concept collation_compare = std::is_invocable_v<Cmp&, std::string_view, std::string_view> &&
+    !std::is_same_v<std::remove_cvref_t<std::invoke_result_t<Cmp&, std::string_view, std::string_view>>, bool> &&
+    requires(std::invoke_result_t<Cmp&, std::string_view, std::string_view> r) {
+  { r < 0 } -> std::convertible_to<bool>;
+  { r > 0 } -> std::convertible_to<bool>;
+};
+
+template <class Cmp>
+class collation {
+ public:
+  explicit collation(Cmp cmp) : cmp_(std::move(cmp)) {}
+
+  // A comparison cannot fail in SQLite: one that throws compares equal (see
+  // sync_handle::create_collation).
+  static int compare(void* self, int na, const void* a, int nb, const void* b) noexcept {
+    try {
+      const auto r = static_cast<collation*>(self)->cmp_(
+          std::string_view(static_cast<const char*>(a), static_cast<std::size_t>(na)),
+          std::string_view(static_cast<const char*>(b), static_cast<std::size_t>(nb)));
+      return r < 0 ? -1 : r > 0 ? 1 : 0;
+    } catch (...) {
+      return 0;
+    }
+  }
+
+  static void destroy(void* self) noexcept { delete static_cast<collation*>(self); }
+
+ private:
+  Cmp cmp_;
+};
+
+template <class Cmp>
+constexpr void check_collation() {
+  static_assert(collation_compare<Cmp>,
+                "asiolite: a collation compares two std::string_view and returns an integer (< 0, 0, > 0) or the "
+                "result of <=>; not a bool");
+}
+
+/// Registers `cmp` as the collation `name` (replacing one of that name).
+template <class Cmp>
+bool create_collation(sqlite3* db, std::string_view name, Cmp cmp, failure& f) {
+  check_collation<Cmp>();
+  if (!check_name(name, "the collation's", f)) return false;
+  const std::string c_name(name);
+  auto c = std::make_unique<collation<Cmp>>(std::move(cmp));
+  const int rc = sqlite3_create_collation_v2(db, c_name.c_str(), SQLITE_UTF8, c.get(), &collation<Cmp>::compare,
+                                             &collation<Cmp>::destroy);
+  if (rc != SQLITE_OK) {
+    // Unlike a function's, a collation's destructor is not called when SQLite refuses it.
+    f.set(make_sqlite_error_code(rc), "could not register the collation " + c_name + ": " + sqlite3_errmsg(db));
+    return false;
+  }
+  c.release();
+  return true;
+}
+
+inline bool remove_collation(sqlite3* db, std::string_view name, failure& f) {
+  if (!check_name(name, "the collation's", f)) return false;
+  const std::string c_name(name);
+  const int rc = sqlite3_create_collation_v2(db, c_name.c_str(), SQLITE_UTF8, nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK) return true;
+  f.set(make_sqlite_error_code(rc), "could not remove the collation " + c_name + ": " + sqlite3_errmsg(db));
+  return false;
+}
+
+// ---- the request that registers or removes one on the worker
+
+/// Runs register_(sqlite3*, failure&) on the worker: a function or collation added or
+/// removed (connection::async_create_function and the others).
+template <class Register>
+class registration_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type = void;
+
+  explicit registration_job(Register r) : register_(std::move(r)) {}
+
+  void operator()(database& s, failure& f) { register_(s.native(), f); }
+  std::string_view sql() const noexcept { return {}; }
+
+ private:
+  Register register_;
+};
+
+}  // namespace asiolite::detail
