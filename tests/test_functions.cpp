@@ -3,8 +3,11 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
 #include <algorithm>
@@ -380,7 +383,7 @@ TEST_CASE("functions: calls from many coroutines on a multi-threaded io_context 
   fx.run([](asiolite::connection&) -> asio::awaitable<void> { co_return; });
 }
 
-TEST_CASE("functions: cancellation and statement_timeout stop a query that calls a slow function") {
+TEST_CASE("functions: statement_timeout stops a query that calls a slow function, between two calls") {
   asiolite::options opts;
   opts.statement_timeout = std::chrono::milliseconds(50);
   test::database fx("", opts);
@@ -398,4 +401,36 @@ TEST_CASE("functions: cancellation and statement_timeout stop a query that calls
     CHECK(ec == asio::error::timed_out);
     CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT slow(5)") == 5);
   });
+}
+
+TEST_CASE("functions: cancelling a query that calls a slow function interrupts it once it runs") {
+  test::database fx("");
+  auto started = std::make_shared<std::atomic<bool>>(false);
+  test::run(fx.ctx, [](asiolite::connection& db, std::shared_ptr<std::atomic<bool>> running) -> asio::awaitable<void> {
+    auto slow = [running](std::int64_t v) {
+      running->store(true);
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      return v;
+    };
+    co_await db.async_create_function("slow", std::move(slow));
+    asio::cancellation_signal cancel;
+    std::optional<std::error_code> result;
+    db.async_query_scalar<std::int64_t>(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000) SELECT sum(slow(i)) FROM n",
+        asio::bind_cancellation_slot(cancel.slot(), [&result](std::error_code e, std::int64_t) { result = e; }));
+    // Cancelled only once the function runs: a queued request would simply be removed.
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    while (!running->load()) {
+      timer.expires_after(std::chrono::milliseconds(1));
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    cancel.emit(asio::cancellation_type::terminal);
+    while (!result) {
+      timer.expires_after(std::chrono::milliseconds(1));
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    CHECK(*result == asio::error::operation_aborted);
+    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT slow(6)") == 6);
+  }(fx.db, started));
+  fx.run([](asiolite::connection&) -> asio::awaitable<void> { co_return; });  // closes it
 }
