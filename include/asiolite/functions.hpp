@@ -10,8 +10,18 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
+#include <system_error>
 
 namespace asiolite {
+
+namespace detail {
+/// Why a user function's argument `number` (from 1) could not be read as `type`: the one
+/// wording of fixed and variadic parameters alike.
+inline std::string argument_failure(std::size_t number, std::string_view type, std::error_code ec) {
+  return "argument " + std::to_string(number) + " (read as " + std::string(type) + "): " + ec.message();
+}
+}  // namespace detail
 
 /// How SQLite may use a user function (sqlite3_create_function's flags); combine with |.
 enum class function_flags : unsigned {
@@ -59,9 +69,7 @@ class function_args {
                                      {}));
     T out{};
     if (const auto ec = detail::read_field((*this)[i], out))
-      throw sqlite_error(ec, diagnostics("argument " + std::to_string(i + 1) + " (read as " +
-                                             std::string(detail::type_name<T>()) + "): " + ec.message(),
-                                         {}));
+      throw sqlite_error(ec, diagnostics(detail::argument_failure(i + 1, detail::type_name<T>(), ec), {}));
     return out;
   }
 

@@ -213,8 +213,7 @@ class scalar_function {
                ...);
       }(std::make_index_sequence<std::tuple_size_v<typename params::values>>());
       if (ec)
-        return result_error(ctx, name_,
-                            "argument " + std::to_string(bad) + " (read as " + std::string(type) + "): " + ec.message());
+        return result_error(ctx, name_, argument_failure(bad, type, ec));
       finish(ctx, [&]() -> decltype(auto) { return std::apply(fn_, std::move(values)); });
     }
   }
