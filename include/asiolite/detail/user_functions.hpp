@@ -347,21 +347,35 @@ inline bool remove_collation(sqlite3* db, std::string_view name, failure& f) {
 
 // ---- the request that registers or removes one on the worker
 
-/// Runs register_(sqlite3*, failure&) on the worker: a function or collation added or
-/// removed (connection::async_create_function and the others).
-template <class Register>
+/// Runs a register(sqlite3*, failure&) callable on the worker: a function or collation
+/// added or removed (connection::async_create_function and the others). The callable is
+/// held behind one virtual call, so that every registration shares one request type: the
+/// asynchronous machinery is instantiated once per completion token, not once per lambda
+/// a program registers.
 class registration_job {
  public:
   static constexpr request_kind kind = request_kind::statement;
   using result_type = void;
 
-  explicit registration_job(Register r) : register_(std::move(r)) {}
+  template <class Register>
+  explicit registration_job(Register r) : register_(std::make_unique<model<Register>>(std::move(r))) {}
 
-  void operator()(database& s, failure& f) { register_(s.native(), f); }
+  void operator()(database& s, failure& f) { register_->run(s.native(), f); }
   std::string_view sql() const noexcept { return {}; }
 
  private:
-  Register register_;
+  struct step {
+    virtual ~step() = default;
+    virtual void run(sqlite3* db, failure& f) = 0;
+  };
+  template <class Register>
+  struct model final : step {
+    explicit model(Register r) : r_(std::move(r)) {}
+    void run(sqlite3* db, failure& f) override { r_(db, f); }
+    Register r_;
+  };
+
+  std::unique_ptr<step> register_;
 };
 
 }  // namespace asiolite::detail
