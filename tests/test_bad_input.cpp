@@ -25,7 +25,7 @@
 namespace {
 
 using namespace std::string_literals;
-constexpr auto tuple_token = asiolite::compat::as_tuple(asio::use_awaitable);
+using test::tuple_token;
 constexpr std::int64_t seeded_rows = 100;
 
 struct outcome {

@@ -33,7 +33,7 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
-constexpr auto tuple_token = asiolite::compat::as_tuple(asio::use_awaitable);
+using test::tuple_token;
 
 // Never ends on its own; calls running() on every row, so the test knows it has started.
 constexpr const char* endless_query =
@@ -76,9 +76,7 @@ struct endless_db {
   }
 };
 
-asio::awaitable<std::int64_t> count(asiolite::connection& db) {
-  co_return co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
-}
+using test::count;
 
 
 struct named_type {

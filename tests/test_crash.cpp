@@ -77,13 +77,13 @@ std::uint64_t base_seed() {
   return std::random_device{}();
 }
 
-constexpr bool sanitized = test::under_sanitizer;
+using test::under_sanitizer;
 
 // Rounds of a power-cut test: halved under sanitizers (the SIGKILL test keeps its 24 kills,
 // so every build kills at least 45 children), ten times as many with ASIOLITE_STRESS=1.
 int scaled(int rounds, bool halve_when_sanitized = true) {
   if (test::stress()) return rounds * 10;
-  return sanitized && halve_when_sanitized ? rounds / 2 : rounds;
+  return under_sanitizer && halve_when_sanitized ? rounds / 2 : rounds;
 }
 
 std::string read_file(const std::filesystem::path& p) {
@@ -299,7 +299,7 @@ const std::vector<std::string> all_modes{"autocommit", "transaction", "many", "c
 // A kill after at most `max_acks` acknowledgements (half as many under sanitizers, where
 // every commit is slower).
 kill_plan random_plan(std::mt19937_64& rng, int max_acks) {
-  if (sanitized) max_acks /= 2;
+  if (under_sanitizer) max_acks /= 2;
   kill_plan p;
   // One round in eight kills while the child still opens its database.
   p.acks =

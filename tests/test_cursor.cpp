@@ -27,12 +27,9 @@
 
 namespace {
 
-struct item {
-  std::int64_t id;
-  std::string name;
-};
+using test::item;
 
-constexpr auto as_tuple = asiolite::compat::as_tuple(asio::use_awaitable);
+using test::tuple_token;
 
 // A table of `n` rows (id 1..n, name "n<id>"), in one request.
 std::string numbers(int n) {
@@ -298,13 +295,13 @@ TEST_CASE("typed cursors deliver the rows before a row that does not convert, th
       CHECK(a == 1);
       CHECK(b == 2);
       asiolite::diagnostics diag;
-      auto [ec, c] = co_await cur.async_next(diag, as_tuple);
+      auto [ec, c] = co_await cur.async_next(diag, tuple_token);
       CHECK(ec == asiolite::errc::unexpected_null);
       CHECK(diag.message().find("column 0 ('x')") == 0);
       CHECK(diag.sql() == "SELECT x FROM t ORDER BY rowid");
-      auto [again, d] = co_await cur.async_next(as_tuple);
+      auto [again, d] = co_await cur.async_next(tuple_token);
       CHECK(again == asiolite::errc::unexpected_null);
-      auto [batch_too, e] = co_await cur.async_next_batch(as_tuple);
+      auto [batch_too, e] = co_await cur.async_next_batch(tuple_token);
       CHECK(batch_too == asiolite::errc::unexpected_null);
     }
     // The co_await path throws sqlite_error.
@@ -323,16 +320,16 @@ TEST_CASE("typed cursors deliver the rows before a row that does not convert, th
 TEST_CASE("a query that fails at once fails async_cursor") {
   test::database fx("CREATE TABLE t(a, b); INSERT INTO t VALUES (1, 2);");
   fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
-    auto [no_table, c1] = co_await db.async_cursor("SELECT * FROM nowhere", as_tuple);
+    auto [no_table, c1] = co_await db.async_cursor("SELECT * FROM nowhere", tuple_token);
     CHECK(no_table == asiolite::errc::error);
-    auto [arity, c2] = co_await db.async_cursor("SELECT * FROM t WHERE a = ?", 1, 2, as_tuple);
+    auto [arity, c2] = co_await db.async_cursor("SELECT * FROM t WHERE a = ?", 1, 2, tuple_token);
     CHECK(arity == asiolite::errc::parameter_count);
-    auto [columns, c3] = co_await db.async_cursor<std::int64_t>("SELECT a, b FROM t", as_tuple);
+    auto [columns, c3] = co_await db.async_cursor<std::int64_t>("SELECT a, b FROM t", tuple_token);
     CHECK(columns == asiolite::errc::column_count);
-    auto [two, c4] = co_await db.async_cursor("SELECT 1; SELECT 2", as_tuple);
+    auto [two, c4] = co_await db.async_cursor("SELECT 1; SELECT 2", tuple_token);
     CHECK(two == asiolite::errc::multiple_statements);
     // What a failed async_cursor delivers is an empty cursor.
-    auto [empty, r] = co_await c1.async_next(as_tuple);
+    auto [empty, r] = co_await c1.async_next(tuple_token);
     CHECK(empty == asiolite::errc::closed);
     // Nothing was left half-stepped.
     const int busy = co_await busy_statements(db);
@@ -392,7 +389,7 @@ TEST_CASE("other requests run between a cursor's batches, in FIFO order") {
       done("count");
     });
     block.release();
-    co_await all_done.async_wait(as_tuple);
+    co_await all_done.async_wait(tuple_token);
     CHECK(order == std::vector<std::string>{"insert", "batch", "count"});
     CHECK(b3 == std::vector<int>{5, 6});
     CHECK(counted == 1);
@@ -467,12 +464,12 @@ TEST_CASE("cancelling a queued batch request removes it, and the cursor is over"
     // The next call must wait for the fourth: its request queues behind the read-ahead.
     asio::cancellation_signal cancel;
     asio::post(co_await asio::this_coro::executor, [&] { cancel.emit(asio::cancellation_type::terminal); });
-    auto [ec, b4] = co_await cur.async_next_batch(asio::bind_cancellation_slot(cancel.slot(), as_tuple));
+    auto [ec, b4] = co_await cur.async_next_batch(asio::bind_cancellation_slot(cancel.slot(), tuple_token));
     CHECK(ec == asio::error::operation_aborted);
     CHECK(b4.empty());
     block.release();
 
-    auto [later, v] = co_await cur.async_next(as_tuple);
+    auto [later, v] = co_await cur.async_next(tuple_token);
     CHECK(later == asio::error::operation_aborted);
     // The connection goes on.
     auto n = co_await db.async_query_scalar<int>("SELECT count(*) FROM t");
@@ -496,14 +493,14 @@ TEST_CASE("cancelling a batch request interrupts the read-ahead it waits for, if
 
     asio::cancellation_signal cancel;
     asio::post(co_await asio::this_coro::executor, [&] { cancel.emit(asio::cancellation_type::terminal); });
-    auto [ec, v] = co_await cur.async_next(asio::bind_cancellation_slot(cancel.slot(), as_tuple));
+    auto [ec, v] = co_await cur.async_next(asio::bind_cancellation_slot(cancel.slot(), tuple_token));
     CHECK(ec == asio::error::operation_aborted);
     // The worker is free again: the endless statement was interrupted, and reset.
     auto answer = co_await db.async_query_scalar<int>("SELECT 42");
     CHECK(answer == 42);
     const int busy = co_await busy_statements(db);
     CHECK(busy == 0);
-    auto [later, w] = co_await cur.async_next(as_tuple);
+    auto [later, w] = co_await cur.async_next(tuple_token);
     CHECK(later == asio::error::operation_aborted);
   });
 }
@@ -521,11 +518,11 @@ TEST_CASE("cancelling async_cursor while its first batch runs interrupts it") {
     });
     auto [ec, cur] = co_await db.async_cursor<std::int64_t>(
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c WHERE tick(x) < 0",
-        asio::bind_cancellation_slot(cancel.slot(), as_tuple));
+        asio::bind_cancellation_slot(cancel.slot(), tuple_token));
     CHECK(ec == asio::error::operation_aborted);
     const int busy = co_await busy_statements(db);
     CHECK(busy == 0);
-    auto [empty, v] = co_await cur.async_next(as_tuple);
+    auto [empty, v] = co_await cur.async_next(tuple_token);
     CHECK(empty == asiolite::errc::closed);
   });
 }
@@ -543,13 +540,13 @@ TEST_CASE("a cursor used after its connection closed fails with errc::closed") {
     CHECK(first == 1);
     co_await conn.async_close();
     asiolite::diagnostics diag;
-    auto [ec, v] = co_await cur.async_next(diag, as_tuple);  // rows 2 and 3 were at hand: dropped
+    auto [ec, v] = co_await cur.async_next(diag, tuple_token);  // rows 2 and 3 were at hand: dropped
     CHECK(ec == asiolite::errc::closed);
     CHECK(diag.message().find("cannot outlive its connection") != std::string::npos);
 
     // Opened again, the connection is not the cursor's any more.
     co_await conn.async_open(path);
-    auto [again, w] = co_await cur.async_next_batch(as_tuple);
+    auto [again, w] = co_await cur.async_next_batch(tuple_token);
     CHECK(again == asiolite::errc::closed);
     co_await conn.async_close();
   }(db, dir.db()));
@@ -570,7 +567,7 @@ TEST_CASE("a cursor outliving its connection handle fails with errc::closed befo
       test::run(ctx, [](asiolite::cursor<int>& reading) -> asio::awaitable<std::tuple<int, std::error_code>> {
         int rows_read = 0;
         for (;;) {
-          auto [next_ec, v] = co_await reading.async_next(as_tuple);
+          auto [next_ec, v] = co_await reading.async_next(tuple_token);
           if (next_ec || !v) co_return std::tuple(rows_read, next_ec);
           ++rows_read;
         }
@@ -643,7 +640,7 @@ TEST_CASE("a cursor's completions run on the handler's executor, never on the wo
       }));
     };
     next();
-    co_await done.async_wait(as_tuple);
+    co_await done.async_wait(tuple_token);
     CHECK(rows == 50);
     CHECK(on_strand == 51);
   });
@@ -653,11 +650,11 @@ TEST_CASE("empty cursors fail with errc::closed") {
   asio::io_context ctx;
   test::run(ctx, []() -> asio::awaitable<void> {
     asiolite::cursor<> none;
-    auto [ec, row] = co_await none.async_next(as_tuple);
+    auto [ec, row] = co_await none.async_next(tuple_token);
     CHECK(ec == asiolite::errc::closed);
     asiolite::cursor<int> moved_from;
     auto taken = std::move(moved_from);
-    auto [ec2, batch] = co_await moved_from.async_next_batch(as_tuple);
+    auto [ec2, batch] = co_await moved_from.async_next_batch(tuple_token);
     CHECK(ec2 == asiolite::errc::closed);
   }());
 }
@@ -702,7 +699,7 @@ TEST_CASE("a cursor made in a transaction reads inside it, ahead of waiting requ
     CHECK(!tx.is_active());
     auto ahead = co_await part.async_next_batch();
     CHECK(ahead == std::vector<int>{3, 4});
-    auto [ended, rest] = co_await part.async_next_batch(as_tuple);
+    auto [ended, rest] = co_await part.async_next_batch(tuple_token);
     CHECK(ended == asiolite::errc::transaction_ended);
     CHECK(rest.empty());
 
@@ -741,9 +738,9 @@ TEST_CASE("a cursor of an empty transaction fails with errc::closed") {
   test::database fx(numbers(1));
   fx.run([](asiolite::connection&) -> asio::awaitable<void> {
     asiolite::transaction none;
-    auto [ec, cur] = co_await none.async_cursor("SELECT id FROM t", as_tuple);
+    auto [ec, cur] = co_await none.async_cursor("SELECT id FROM t", tuple_token);
     CHECK(ec == asiolite::errc::closed);
-    auto [ec2, row] = co_await cur.async_next(as_tuple);
+    auto [ec2, row] = co_await cur.async_next(tuple_token);
     CHECK(ec2 == asiolite::errc::closed);
   });
 }
@@ -927,7 +924,7 @@ TEST_CASE("options::cursor_batch_size 0 fails the open with invalid_option, and 
   test::run(ctx, [](std::string path, asiolite::options opts) -> asio::awaitable<void> {
     asiolite::diagnostics diag;
     auto [ec, db] = co_await asiolite::connection::async_open(co_await asio::this_coro::executor, path, opts, diag,
-                                                             as_tuple);
+                                                             tuple_token);
     CHECK(ec == asiolite::errc::invalid_option);
     CHECK(diag.message() == "options::cursor_batch_size is 0: a cursor fetches at least one row at a time");
     CHECK_FALSE(db.is_open());
@@ -957,7 +954,7 @@ TEST_CASE("a cursor from a failed async_cursor completes a callback's calls with
   // connection's.
   test::database fx("");
   auto failed = test::run(fx.ctx, [](asiolite::connection& db) -> asio::awaitable<asiolite::cursor<int>> {
-    auto [ec, cur] = co_await db.async_cursor<int>("SELECT x FROM no_such_table", as_tuple);
+    auto [ec, cur] = co_await db.async_cursor<int>("SELECT x FROM no_such_table", tuple_token);
     CHECK(ec == asiolite::errc::error);
     co_return std::move(cur);
   }(fx.db));

@@ -39,9 +39,9 @@ struct error_db : test::database {
             "parent INTEGER REFERENCES t(id))") {}
 };
 
-constexpr auto tuple_token = asiolite::compat::as_tuple(asio::use_awaitable);
+using test::tuple_token;
 
-bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
+using test::contains;
 
 // Proves the connection still works after a failure: a write, then reading it back.
 asio::awaitable<void> check_usable(asiolite::connection& db) {

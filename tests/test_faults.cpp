@@ -35,7 +35,7 @@
 
 namespace {
 
-constexpr auto tuple_token = asiolite::compat::as_tuple(asio::use_awaitable);
+using test::tuple_token;
 
 // ASIOLITE_FAULTS_VERBOSE=1: every judged request's outcome on stdout.
 bool verbose() {
@@ -46,9 +46,9 @@ bool verbose() {
   return on;
 }
 
-constexpr bool sanitized = test::under_sanitizer;
+using test::under_sanitizer;
 
-bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
+using test::contains;
 
 // A row's payload follows from its tag, so the content of every row can be checked.
 std::string payload_of(const std::string& tag) {
@@ -497,7 +497,7 @@ findings sweep(asiolite::journal_mode mode, const std::string& mode_name) {
   const auto clean = run_once(ctx, template_path, path, vfs, mode, mode_name, std::nullopt, found);
   const bool stress = test::stress();
   // CI: one run per K (every 4th under the sanitizers), one-shot and persistent in turn.
-  const std::uint64_t stride = stress ? 1 : sanitized ? 4 : 1;
+  const std::uint64_t stride = stress ? 1 : under_sanitizer ? 4 : 1;
   std::ostringstream calls_text;
   for (const auto& kind : fault_kinds) {
     const std::uint64_t n = clean[static_cast<std::size_t>(kind.op)];

@@ -31,7 +31,7 @@
 
 namespace {
 
-constexpr auto tuple_token = asiolite::compat::as_tuple(asio::use_awaitable);
+using test::tuple_token;
 
 std::string slug(std::string_view s) {
   std::string out;
@@ -39,20 +39,20 @@ std::string slug(std::string_view s) {
   return out;
 }
 
-struct outcome {
+struct call_outcome {
   std::error_code ec;
   std::string message;
 };
 
 /// Runs a one-value query and reports how it failed (or not), with its message.
-asio::awaitable<outcome> try_scalar(asiolite::connection& db, std::string sql) {
+asio::awaitable<call_outcome> try_scalar(asiolite::connection& db, std::string sql) {
   asiolite::diagnostics diag;
   auto [ec, v] = co_await db.async_query_scalar<std::optional<std::string>>(sql, diag, tuple_token);
-  outcome o{ec, diag.message()};
+  call_outcome o{ec, diag.message()};
   co_return o;
 }
 
-bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
+using test::contains;
 
 struct expected {
   const char* sql;

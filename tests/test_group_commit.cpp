@@ -44,13 +44,13 @@ struct commit_probe {
   }
 };
 
-struct outcome {
+struct commit_outcome {
   std::optional<std::error_code> ec;
   std::string message;
 };
 
-/// Queues an INSERT of `key` into kv (its handler records the outcome).
-void insert(asiolite::connection& db, std::int64_t key, outcome& out, asiolite::diagnostics& diag) {
+/// Queues an INSERT of `key` into kv (its handler records the commit_outcome).
+void insert(asiolite::connection& db, std::int64_t key, commit_outcome& out, asiolite::diagnostics& diag) {
   db.async_execute("INSERT INTO kv(k) VALUES (?)", key, diag, [&out, &diag](std::error_code ec, asiolite::execute_result) {
     out.ec = ec;
     out.message = diag.message();
@@ -90,7 +90,7 @@ TEST_CASE("group commit: writes queued together share one COMMIT, and a failing 
   // Hold the worker so that the writes queue up behind it, then let them go together.
   test::worker_gate gate;
   gate.hold(db);
-  std::vector<outcome> out(20);
+  std::vector<commit_outcome> out(20);
   std::vector<asiolite::diagnostics> diag(20);
   for (std::int64_t i = 0; i < 20; ++i) insert(db, i % 3 == 2 ? 0 : i, out[static_cast<std::size_t>(i)], diag[static_cast<std::size_t>(i)]);
   gate.release();
@@ -121,7 +121,7 @@ TEST_CASE("group commit: a failed COMMIT fails every write in its group and lose
   auto batch = [&](std::int64_t from, bool veto) {
     test::worker_gate gate;
     gate.hold(db);
-    std::vector<outcome> out(8);
+    std::vector<commit_outcome> out(8);
     std::vector<asiolite::diagnostics> diag(8);
     for (std::int64_t i = 0; i < 8; ++i) insert(db, from + i, out[static_cast<std::size_t>(i)], diag[static_cast<std::size_t>(i)]);
     // The veto is set on the worker, in order: after the gate, before the group.
@@ -170,7 +170,7 @@ TEST_CASE("group commit: a write cancelled while queued is removed and never run
   auto& db = g.db;
   test::worker_gate gate;
   gate.hold(db);
-  std::vector<outcome> out(5);
+  std::vector<commit_outcome> out(5);
   std::vector<asiolite::diagnostics> diag(5);
   asio::cancellation_signal signal;
   std::optional<std::error_code> cancelled;

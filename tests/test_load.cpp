@@ -54,9 +54,9 @@ int env_int(const char* name, int fallback) {
   return v > 0 ? v : fallback;
 }
 
-constexpr auto tuple_token = asiolite::compat::as_tuple(asio::use_awaitable);
+using test::tuple_token;
 
-constexpr const char* schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, client INTEGER NOT NULL)";
+constexpr const char* load_schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, client INTEGER NOT NULL)";
 constexpr const char* insert_sql = "INSERT INTO t(id, client) VALUES (?, ?)";
 constexpr const char* range_sql = "SELECT id, client FROM t WHERE id >= ? AND id < ?";
 constexpr const char* ids_sql = "SELECT id FROM t WHERE id >= ? AND id < ? ORDER BY id";
@@ -80,7 +80,7 @@ asio::cancellation_type random_type(std::mt19937& rng) {
 // ---- the mixed load on one connection
 
 // What one id ended as, from its client's point of view.
-enum outcome : int { untouched = 0, succeeded = 1, aborted = 2, failed = 3 };
+enum load_outcome : int { untouched = 0, succeeded = 1, aborted = 2, failed = 3 };
 constexpr const char* outcome_names[] = {"nothing", "success", "operation_aborted", "another error"};
 // The client kinds of load_batch::client_main, by number.
 constexpr const char* kind_names[] = {"insert",          "insert",          "query",
@@ -93,7 +93,7 @@ constexpr const char* kind_names[] = {"insert",          "insert",          "que
 struct ledger {
   explicit ledger(std::size_t ids) : outcomes(ids), settles(ids), expected_settles(ids), kinds(ids) {}
 
-  std::vector<std::atomic<int>> outcomes;          // per id: an `outcome`
+  std::vector<std::atomic<int>> outcomes;          // per id: an `load_outcome`
   std::vector<std::atomic<int>> settles;           // per id: how many completions decided it
   std::vector<std::atomic<int>> expected_settles;  // per id: how many should (0 or 1)
   std::vector<std::atomic<int>> kinds;             // per id: the request kind that tried it
@@ -625,7 +625,7 @@ TEST_CASE("load: 10000 coroutines on one connection, randomly cancelled, each co
   test::temp_dir dir;
   asio::io_context ctx{4};
   auto db = test::open(ctx, dir.db(), load_options());
-  test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> { co_await c.async_execute(schema); }(db));
+  test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> { co_await c.async_execute(load_schema); }(db));
 
   batch_setup setup;
   setup.clients = clients;
@@ -731,7 +731,7 @@ TEST_CASE("load: a soak of mixed traffic on one connection, RSS stops growing") 
   test::temp_dir dir;
   asio::io_context ctx{4};
   auto db = test::open(ctx, dir.db(), load_options());
-  test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> { co_await c.async_execute(schema); }(db));
+  test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> { co_await c.async_execute(load_schema); }(db));
   // The same four threads throughout, as in a long-running program: a thread's stack and
   // allocator arena would otherwise come and go with each round, and RSS with them.
   auto work = asio::make_work_guard(ctx);

@@ -52,9 +52,9 @@ std::error_code error_of(F&& f, std::string* message = nullptr) {
   return {};
 }
 
-bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
+using test::contains;
 
-struct person {
+struct row_person {
   std::int64_t id;
   std::string name;
   std::optional<std::string> email;
@@ -62,17 +62,13 @@ struct person {
   std::optional<asiolite::blob> avatar;
 };
 
-struct person_view {
+struct row_person_view {
   std::int64_t id;
   std::string_view name;
   asiolite::field_view email;
 };
 
-asiolite::blob bytes_of(std::initializer_list<int> values) {
-  asiolite::blob b;
-  for (int v : values) b.push_back(static_cast<std::byte>(v));
-  return b;
-}
+using test::bytes_of;
 
 }  // namespace
 
@@ -418,7 +414,7 @@ TEST_CASE("row.as<T> reads a whole row into a tuple, a plain aggregate or a sing
   CHECK(rows[0].as<record>() == record{1, "ada", "ada@example.com", 9.5, bytes_of({0x00, 0xff, 0x10})});
   CHECK(rows[1].as<record>() == record{2, "bob", std::nullopt, std::nullopt, std::nullopt});
 
-  const auto cy = rows[2].as<person>();
+  const auto cy = rows[2].as<row_person>();
   CHECK(cy.id == 3);
   CHECK(cy.name == "cy");
   CHECK(cy.email == "cy@example.com");
@@ -433,7 +429,7 @@ TEST_CASE("row.as<T> reads a whole row into a tuple, a plain aggregate or a sing
 
 TEST_CASE("rows.as<T> converts every row, in order") {
   const auto rows = query("SELECT id, name, email, score, avatar FROM people ORDER BY id");
-  const auto people = rows.as<person>();
+  const auto people = rows.as<row_person>();
   REQUIRE(people.size() == 3);
   CHECK(people[0].name == "ada");
   CHECK(people[1].name == "bob");
@@ -447,7 +443,7 @@ TEST_CASE("rows.as<T> converts every row, in order") {
 TEST_CASE("row.as<T> may read views into the rows, which typed queries cannot") {
   const auto rows = query("SELECT id, name, email FROM people ORDER BY id");
   REQUIRE(rows.size() == 3);
-  const auto bob = rows[1].as<person_view>();
+  const auto bob = rows[1].as<row_person_view>();
   CHECK(bob.id == 2);
   CHECK(bob.name == "bob");
   CHECK(bob.email.is_null());
@@ -463,7 +459,7 @@ TEST_CASE("row.as<T> with the wrong number of columns throws sqlite_error column
   CHECK(error_of([&] { static_cast<void>(rows[0].as<std::tuple<std::int64_t, std::string>>()); }, &message) ==
         asiolite::errc::column_count);
   CHECK(contains(message, "3"));
-  CHECK(error_of([&] { static_cast<void>(rows[0].as<person>()); }) == asiolite::errc::column_count);
+  CHECK(error_of([&] { static_cast<void>(rows[0].as<row_person>()); }) == asiolite::errc::column_count);
   CHECK(error_of([&] { static_cast<void>(rows[0].as<std::int64_t>()); }) == asiolite::errc::column_count);
   CHECK(error_of([&] { static_cast<void>(rows.as<std::tuple<std::int64_t, std::string>>()); }) ==
         asiolite::errc::column_count);

@@ -82,7 +82,7 @@ TEST_CASE("async_call accepts move-only callables and returns copies of what the
 
 namespace {
 
-struct person {
+struct stored_person {
   std::int64_t id;
   std::string name;
 };
@@ -116,7 +116,7 @@ TEST_CASE("async_execute_many binds every element of a range of tuples, aggregat
     CHECK(r.total_changes == 500);
     CHECK(!r.failed_element);
 
-    const std::vector<person> people{{1001, "ada"}, {1002, "bob"}};
+    const std::vector<stored_person> people{{1001, "ada"}, {1002, "bob"}};
     r = co_await db.async_execute_many("INSERT INTO t(id, name) VALUES (?, ?)", people);
     CHECK(r.changes == 2);
     CHECK(r.last_insert_rowid == 1002);
@@ -143,7 +143,7 @@ TEST_CASE("async_execute_many is all or nothing: the failing element is named an
   test::database fx("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT UNIQUE)");
   fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
     co_await db.async_execute("INSERT INTO t(id, name) VALUES (100, 'taken')");
-    const std::vector<person> batch{{1, "a"}, {2, "b"}, {3, "c"}, {4, "taken"}, {5, "e"}};
+    const std::vector<stored_person> batch{{1, "a"}, {2, "b"}, {3, "c"}, {4, "taken"}, {5, "e"}};
 
     asiolite::diagnostics diag;
     auto [ec, r] = co_await db.async_execute_many("INSERT INTO t(id, name) VALUES (?, ?)", batch, diag,

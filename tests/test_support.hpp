@@ -12,6 +12,7 @@
 #include <exception>
 #include <filesystem>
 #include <future>
+#include <initializer_list>
 #include <optional>
 #include <random>
 #include <string>
@@ -51,6 +52,29 @@ inline constexpr bool under_tsan = false;
 #endif
 /// Sanitizers slow everything down: the reliability suites shrink their sizes.
 inline constexpr bool under_sanitizer = under_asan || under_tsan;
+
+/// Completes an operation with its error code in a tuple instead of throwing.
+inline constexpr auto tuple_token = asiolite::compat::as_tuple(asio::use_awaitable);
+
+inline bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
+
+/// A blob of the given byte values.
+inline asiolite::blob bytes_of(std::initializer_list<int> values) {
+  asiolite::blob b;
+  for (int v : values) b.push_back(static_cast<std::byte>(v));
+  return b;
+}
+
+/// A row of the tests' usual table: id INTEGER, name TEXT.
+struct item {
+  std::int64_t id;
+  std::string name;
+};
+
+/// The number of rows `sql` counts (by default, of the table t).
+inline asio::awaitable<std::int64_t> count(asiolite::connection& db, std::string sql = "SELECT count(*) FROM t") {
+  co_return co_await db.async_query_scalar<std::int64_t>(sql);
+}
 
 /// ASIOLITE_STRESS set (to anything but 0): the reliability suites run their long forms.
 inline bool stress() {

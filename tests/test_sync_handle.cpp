@@ -13,10 +13,7 @@
 
 namespace {
 
-struct item {
-  std::int64_t id;
-  std::string name;
-};
+using test::item;
 
 }  // namespace
 

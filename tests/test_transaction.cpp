@@ -28,7 +28,7 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
-constexpr auto tuple_token = asiolite::compat::as_tuple(asio::use_awaitable);
+using test::tuple_token;
 
 asio::awaitable<void> sleep_for(std::chrono::microseconds d) {
   asio::steady_timer t(co_await asio::this_coro::executor, d);
@@ -41,9 +41,7 @@ asio::awaitable<bool> autocommit(asiolite::connection& db) {
       [](asiolite::sync_handle& h) { return sqlite3_get_autocommit(h.native_handle()) != 0; });
 }
 
-asio::awaitable<std::int64_t> count(asiolite::connection& db, std::string sql = "SELECT count(*) FROM t") {
-  co_return co_await db.async_query_scalar<std::int64_t>(sql);
-}
+using test::count;
 
 
 }  // namespace

@@ -32,7 +32,7 @@ struct values_db : test::database {
   values_db() : database("CREATE TABLE v(x)") {}
 };
 
-constexpr auto tuple_token = asiolite::compat::as_tuple(asio::use_awaitable);
+using test::tuple_token;
 
 // Inserts one value as a new row of v; returns its rowid.
 template <class V>
@@ -57,11 +57,7 @@ asio::awaitable<std::int64_t> byte_length(asiolite::connection& db, std::int64_t
   co_return co_await db.async_query_scalar<std::int64_t>("SELECT length(CAST(x AS BLOB)) FROM v WHERE rowid = ?", id);
 }
 
-asiolite::blob bytes_of(std::initializer_list<int> values) {
-  asiolite::blob b;
-  for (int v : values) b.push_back(static_cast<std::byte>(v));
-  return b;
-}
+using test::bytes_of;
 
 // Stores min, 0 and max of T (capped at INT64_MAX), reads each back as T and as int64.
 template <class T>
@@ -804,14 +800,14 @@ struct text_and_bytes {
 };
 
 // How an error came out: its code and words.
-struct outcome {
+struct bind_outcome {
   std::error_code code;
   std::string message;
 };
 
 // What `fn` (a synchronous query) threw, or nothing.
 template <class Fn>
-outcome outcome_of(Fn fn) {
+bind_outcome outcome_of(Fn fn) {
   try {
     fn();
   } catch (const asiolite::sqlite_error& e) {
@@ -890,7 +886,7 @@ TEST_CASE("a one-row result that does not convert fails awaited with the code an
     co_await db.async_execute("INSERT INTO w VALUES (1, 42, x'01'), (2, NULL, NULL), (3, 'ok', x'02'), (4, ?, x'03')",
                               not_utf8);
     co_await db.async_execute("UPDATE w SET t = CAST(t AS TEXT) WHERE id = 4");  // invalid UTF-8 stored as TEXT
-    std::vector<outcome> awaited, on_worker;
+    std::vector<bind_outcome> awaited, on_worker;
     std::vector<bool> awaited_empty;
     for (const auto& [one_sql, scalar_sql] : cases) {
       asiolite::diagnostics diag;
