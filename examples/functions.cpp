@@ -1,6 +1,7 @@
 // SQL functions and collations written in C++: a deterministic slug() used by a
 // generated column and an index, a variadic join_nonempty(), a collation that sorts
-// version strings by their numbers, and what a failing function does to its statement.
+// version strings by their numbers, an aggregate that joins a group's texts (also a
+// window function), and what a failing function does to its statement.
 #include <asiolite.hpp>
 
 #include <asio/co_spawn.hpp>
@@ -9,6 +10,7 @@
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <exception>
 #include <filesystem>
 #include <string>
@@ -61,6 +63,21 @@ int by_version(std::string_view a, std::string_view b) {
   return 0;
 }
 
+// An aggregate's state: the texts of one group (or window frame), joined by " / " in
+// the order the rows come. With inverse() and value() it is also a window function:
+// inverse() drops the oldest text when a row leaves the frame.
+struct path_of {
+  std::deque<std::string> parts;
+  void step(std::string_view part) { parts.emplace_back(part); }
+  void inverse(std::string_view) { parts.pop_front(); }
+  std::string value() const {
+    std::string out;
+    for (const auto& p : parts) out += (out.empty() ? "" : " / ") + p;
+    return out;
+  }
+  std::string finalize() const { return value(); }
+};
+
 asio::awaitable<void> run(std::string path) {
   auto ex = co_await asio::this_coro::executor;
   auto db = co_await asiolite::connection::async_open(ex, path);
@@ -69,6 +86,7 @@ asio::awaitable<void> run(std::string path) {
   co_await db.async_create_function("slug", &slug, asiolite::function_flags::deterministic);
   co_await db.async_create_function("join_nonempty", &join_nonempty);
   co_await db.async_create_collation("version", &by_version);
+  co_await db.async_create_aggregate("path_of", [] { return path_of{}; });
 
   co_await db.async_execute_script(
       "CREATE TABLE releases(version TEXT, title TEXT, url TEXT GENERATED ALWAYS AS (slug(title)));"
@@ -85,6 +103,16 @@ asio::awaitable<void> run(std::string path) {
 
   const auto joined = co_await db.async_query_scalar<std::string>("SELECT join_nonempty('a', NULL, '', 'b', 'c')");
   std::printf("join_nonempty: %s\n", joined.c_str());
+
+  // As an aggregate: every version, oldest first (the rows come in the subquery's
+  // order). As a window: each release with the one before it.
+  const auto all = co_await db.async_query_scalar<std::string>(
+      "SELECT path_of(version) FROM (SELECT version FROM releases ORDER BY version COLLATE version)");
+  std::printf("every version: %s\n", all.c_str());
+  const auto pairs = co_await db.async_query<std::string>(
+      "SELECT path_of(version) OVER (ORDER BY version COLLATE version ROWS 1 PRECEDING) FROM releases "
+      "ORDER BY version COLLATE version");
+  for (const auto& p : pairs) std::printf("  upgrade: %s\n", p.c_str());
 
   // A function that fails fails its statement, with a message naming it; the
   // connection goes on.

@@ -60,7 +60,8 @@ struct expected {
 };
 // What each failing call reports.
 const expected failure_cases[] = {
-    {"SELECT slug(42)", "slug(): argument 1 (read as std::string_view): the value's type does not match the requested type"},
+    {"SELECT slug(42)",
+     "slug(): argument 1 (read as std::string_view): the value's type does not match the requested type"},
     {"SELECT slug(NULL)", "slug(): argument 1 (read as std::string_view): NULL where a value was required"},
     {"SELECT count(1.5)", "count(): argument 1 (read as int64): the value's type does not match the requested type"},
     {"SELECT slug('a', 'b')", "wrong number of arguments to function slug()"},
@@ -79,18 +80,19 @@ TEST_CASE("functions: a scalar function reads its arguments by the decoding rule
   fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
     co_await db.async_create_function("slug", [](std::string_view s) { return slug(s); });
     co_await db.async_create_function("plus", [](std::int64_t a, double b) { return static_cast<double>(a) + b; });
-    co_await db.async_create_function("twice_or_null", [](std::optional<std::int64_t> v) -> std::optional<std::int64_t> {
-      if (!v) return std::nullopt;
-      return *v * 2;
-    });
-    co_await db.async_create_function("reversed", [](asiolite::blob_view b) {
-      return std::vector<std::byte>(b.rbegin(), b.rend());
-    });
+    co_await db.async_create_function("twice_or_null",
+                                      [](std::optional<std::int64_t> v) -> std::optional<std::int64_t> {
+                                        if (!v) return std::nullopt;
+                                        return *v * 2;
+                                      });
+    co_await db.async_create_function(
+        "reversed", [](asiolite::blob_view b) { return std::vector<std::byte>(b.rbegin(), b.rend()); });
     co_await db.async_create_function("kind", [](asiolite::field_view v) { return std::string(to_string(v.type())); });
     co_await db.async_create_function("echo", [](asiolite::field_view v) { return v; });
     co_await db.async_create_function("no_result", []() {});
     const auto test_thread = std::this_thread::get_id();
-    co_await db.async_create_function("on_worker", [test_thread]() { return std::this_thread::get_id() != test_thread; });
+    co_await db.async_create_function("on_worker",
+                                      [test_thread]() { return std::this_thread::get_id() != test_thread; });
 
     CHECK(co_await db.async_query_scalar<std::string>("SELECT slug('Hello World')") == std::string("hello-world"));
     CHECK(co_await db.async_query_scalar<double>("SELECT plus(2, 0.5)") == 2.5);
@@ -102,8 +104,10 @@ TEST_CASE("functions: a scalar function reads its arguments by the decoding rule
     const auto k = co_await db.async_query_one<kinds>("SELECT kind(1), kind(1.5), kind('a'), kind(x'00'), kind(NULL)");
     const kinds expected_kinds{"INTEGER", "REAL", "TEXT", "BLOB", "NULL"};
     CHECK(k == expected_kinds);
-    using echoed = std::tuple<std::int64_t, double, std::string, std::vector<std::uint8_t>, std::optional<std::int64_t>>;
-    const auto e = co_await db.async_query_one<echoed>("SELECT echo(7), echo(0.25), echo('t'), echo(x'0a'), echo(NULL)");
+    using echoed =
+        std::tuple<std::int64_t, double, std::string, std::vector<std::uint8_t>, std::optional<std::int64_t>>;
+    const auto e =
+        co_await db.async_query_one<echoed>("SELECT echo(7), echo(0.25), echo('t'), echo(x'0a'), echo(NULL)");
     const echoed expected_echo{7, 0.25, "t", {0x0a}, std::nullopt};
     CHECK(e == expected_echo);
     CHECK(co_await db.async_query_scalar<std::optional<std::int64_t>>("SELECT no_result()") == std::nullopt);
@@ -126,22 +130,23 @@ TEST_CASE("functions: a variadic function takes any number of arguments through 
       for (std::size_t i = 0; i < args.size(); ++i) sum += args.get<std::int64_t>(i);
       return sum;
     });
-    co_await db.async_create_function("count_args", [](const asiolite::function_args& args) {
-      return static_cast<std::int64_t>(args.size());
-    });
+    co_await db.async_create_function(
+        "count_args", [](const asiolite::function_args& args) { return static_cast<std::int64_t>(args.size()); });
     co_await db.async_create_function("third", [](asiolite::function_args args) { return args.get<std::string>(2); });
     CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT sum_all()") == 0);
     CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT sum_all(1, 2, 3, 4)") == 10);
     CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT count_args(NULL, 'x', 1.5)") == 3);
     const auto wrong_type = co_await try_scalar(db, "SELECT sum_all(1, 'two')");
     CHECK(wrong_type.ec == asiolite::errc::error);
-    CHECK(wrong_type.message == "sum_all(): argument 2 (read as int64): the value's type does not match the requested type");
+    CHECK(wrong_type.message ==
+          "sum_all(): argument 2 (read as int64): the value's type does not match the requested type");
     const auto missing = co_await try_scalar(db, "SELECT third(1, 2)");
     CHECK(missing.message == "third(): argument 3 of 2 does not exist");
   });
 }
 
-TEST_CASE("functions: what fails inside a function fails its statement with a clear message, and the connection goes on") {
+TEST_CASE(
+    "functions: what fails inside a function fails its statement with a clear message, and the connection goes on") {
   test::database fx("CREATE TABLE t(x INTEGER); INSERT INTO t VALUES (1), (2), (3)");
   fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
     co_await db.async_create_function("slug", [](std::string_view s) { return slug(s); });
@@ -178,11 +183,12 @@ TEST_CASE("functions: what fails inside a function fails its statement with a cl
 TEST_CASE("functions: flags say where SQLite may use a function") {
   test::database fx("CREATE TABLE t(x TEXT)");
   fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
-    co_await db.async_create_function("det_slug", [](std::string_view s) { return slug(s); },
-                                      asiolite::function_flags::deterministic);
+    co_await db.async_create_function(
+        "det_slug", [](std::string_view s) { return slug(s); }, asiolite::function_flags::deterministic);
     co_await db.async_create_function("plain_slug", [](std::string_view s) { return slug(s); });
-    co_await db.async_create_function("direct", []() { return std::int64_t{1}; },
-                                      asiolite::function_flags::direct_only | asiolite::function_flags::deterministic);
+    co_await db.async_create_function(
+        "direct", []() { return std::int64_t{1}; },
+        asiolite::function_flags::direct_only | asiolite::function_flags::deterministic);
     // Only a deterministic function may define a generated column or an index.
     co_await db.async_execute("CREATE TABLE g(x TEXT, y TEXT GENERATED ALWAYS AS (det_slug(x)))");
     co_await db.async_execute("INSERT INTO g(x) VALUES ('A B')");
@@ -238,11 +244,13 @@ TEST_CASE("functions: SQLite refuses to replace a function that a running statem
     one_by_one.batch_size = 1;
     {
       auto cur = co_await db.async_cursor<std::int64_t>(
-          one_by_one, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) SELECT ident(i) FROM n");
+          one_by_one,
+          "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) SELECT ident(i) FROM n");
       const auto row1 = co_await cur.async_next();
       CHECK(row1 == std::optional<std::int64_t>(1));
       asiolite::diagnostics diag;
-      auto [ec] = co_await db.async_create_function("ident", [](std::int64_t v) { return v + 1; }, diag, tuple_token);
+      auto [ec] = co_await db.async_create_function(
+          "ident", [](std::int64_t v) { return v + 1; }, diag, tuple_token);
       CHECK(ec == asiolite::errc::busy);
       CHECK(contains(diag.message(), "unable to delete/modify user-function due to active statements"));
       const auto row2 = co_await cur.async_next();
@@ -293,9 +301,8 @@ TEST_CASE("functions: a collation orders text by a comparison, and one that thro
       return static_cast<int>(a.size()) - static_cast<int>(b.size());
     });
     CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT 'abc' = 'xyz' COLLATE by_length") == 1);
-    co_await db.async_create_collation("throws", [](std::string_view, std::string_view) -> int {
-      throw std::runtime_error("cannot compare");
-    });
+    co_await db.async_create_collation(
+        "throws", [](std::string_view, std::string_view) -> int { throw std::runtime_error("cannot compare"); });
     CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT 'a' = 'b' COLLATE throws") == 1);
     co_await db.async_remove_collation("by_length");
     const auto removed = co_await try_scalar(db, "SELECT 'a' = 'b' COLLATE by_length");
@@ -312,7 +319,8 @@ TEST_CASE("functions: sync_handle registers on the worker, and on_open registers
   asiolite::pool_options po;
   po.readers = 2;
   po.connection.on_open = [](asiolite::sync_handle& h) {
-    h.create_function("slug", [](std::string_view s) { return slug(s); }, asiolite::function_flags::deterministic);
+    h.create_function(
+        "slug", [](std::string_view s) { return slug(s); }, asiolite::function_flags::deterministic);
     h.create_collation("by_length", [](std::string_view a, std::string_view b) {
       return static_cast<int>(a.size()) - static_cast<int>(b.size());
     });
@@ -359,20 +367,21 @@ TEST_CASE("functions: calls from many coroutines on a multi-threaded io_context 
   std::mutex m;
   std::atomic<int> failures{0};
   for (int i = 0; i < coroutines; ++i) {
-    asio::co_spawn(asio::make_strand(fx.ctx),
-                   [](asiolite::connection& db, std::vector<std::int64_t>& out, std::mutex& mu,
-                      std::atomic<int>& failed) -> asio::awaitable<void> {
-                     for (int k = 0; k < each; ++k) {
-                       auto [ec, v] = co_await db.async_query_scalar<std::int64_t>("SELECT next()", tuple_token);
-                       if (ec) {
-                         ++failed;
-                         continue;
-                       }
-                       std::lock_guard lock(mu);
-                       out.push_back(v);
-                     }
-                   }(fx.db, seen, m, failures),
-                   asio::detached);
+    asio::co_spawn(
+        asio::make_strand(fx.ctx),
+        [](asiolite::connection& db, std::vector<std::int64_t>& out, std::mutex& mu,
+           std::atomic<int>& failed) -> asio::awaitable<void> {
+          for (int k = 0; k < each; ++k) {
+            auto [ec, v] = co_await db.async_query_scalar<std::int64_t>("SELECT next()", tuple_token);
+            if (ec) {
+              ++failed;
+              continue;
+            }
+            std::lock_guard lock(mu);
+            out.push_back(v);
+          }
+        }(fx.db, seen, m, failures),
+        asio::detached);
   }
   test::run_on_threads(fx.ctx, 4);
   CHECK(failures == 0);
@@ -433,4 +442,229 @@ TEST_CASE("functions: cancelling a query that calls a slow function interrupts i
     CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT slow(6)") == 6);
   }(fx.db, started));
   fx.run([](asiolite::connection&) -> asio::awaitable<void> { co_return; });  // closes it
+}
+
+// ---- aggregate and window functions
+
+namespace {
+
+// How many aggregate states exist: each one made must be destroyed, whatever happened.
+std::atomic<int> live_states{0};
+
+struct tracked {
+  tracked() noexcept { ++live_states; }
+  tracked(const tracked&) noexcept { ++live_states; }
+  tracked& operator=(const tracked&) = default;
+  ~tracked() { --live_states; }
+};
+
+struct int_total : tracked {
+  std::int64_t total = 0;
+  void step(std::int64_t v) { total += v; }
+  std::int64_t finalize() const { return total; }
+};
+
+struct text_join : tracked {
+  std::string separator;
+  std::string out;
+  bool any = false;
+  void step(std::optional<std::string_view> v) {
+    if (!v) return;
+    if (any) out += separator;
+    out += *v;
+    any = true;
+  }
+  std::optional<std::string> finalize() const {
+    if (!any) return std::nullopt;
+    return out;
+  }
+};
+
+struct count_values : tracked {
+  std::int64_t n = 0;
+  void step(const asiolite::function_args& args) {
+    for (std::size_t i = 0; i < args.size(); ++i) n += args[i].is_null() ? 0 : 1;
+  }
+  std::int64_t finalize() const { return n; }
+};
+
+// A window function: the sum of the rows in the frame, kept up to date as rows enter
+// (step) and leave (inverse).
+struct moving_total : tracked {
+  std::int64_t total = 0;
+  void step(std::int64_t v) { total += v; }
+  void inverse(std::int64_t v) { total -= v; }
+  std::int64_t value() const { return total; }
+  std::int64_t finalize() const { return total; }
+};
+
+struct throwing_step : tracked {
+  std::int64_t total = 0;
+  void step(std::int64_t v) {
+    if (v == 2) throw std::runtime_error("no twos here");
+    total += v;
+  }
+  std::int64_t finalize() const { return total; }
+};
+
+struct throwing_finalize : tracked {
+  void step(std::int64_t) {}
+  std::int64_t finalize() const { throw std::runtime_error("cannot finish"); }
+};
+
+struct slow_total : tracked {
+  std::int64_t total = 0;
+  void step(std::int64_t v) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    total += v;
+  }
+  std::int64_t finalize() const { return total; }
+};
+
+}  // namespace
+
+TEST_CASE("functions: an aggregate keeps one state per group, reads rows as a function's arguments, and finalizes") {
+  test::database fx(
+      "CREATE TABLE t(g TEXT, x INTEGER, s TEXT);"
+      "INSERT INTO t VALUES ('a', 1, 'x'), ('a', 2, NULL), ('a', 3, 'y'), ('b', 10, 'z'), ('b', 20, NULL)");
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    co_await db.async_create_aggregate("int_total", [] { return int_total{}; });
+    auto make_join = [] {
+      text_join j;
+      j.separator = "+";
+      return j;
+    };
+    co_await db.async_create_aggregate("joined", make_join, asiolite::function_flags::deterministic);
+    co_await db.async_create_aggregate("count_values", [] { return count_values{}; });
+
+    using row = std::tuple<std::string, std::int64_t, std::optional<std::string>, std::int64_t>;
+    const std::vector<row> grouped{{"a", 6, "x+y", 8}, {"b", 30, "z", 5}};
+    const auto by_group = co_await db.async_query<row>(
+        "SELECT g, int_total(x), joined(s), count_values(g, x, s) FROM t GROUP BY g ORDER BY g");
+    CHECK(by_group == grouped);
+    // No rows at all: one state is made to be finalized.
+    using empty_row = std::tuple<std::int64_t, std::optional<std::string>, std::int64_t>;
+    const std::vector<empty_row> nothing{{0, std::nullopt, 0}};
+    const auto over_nothing =
+        co_await db.async_query<empty_row>("SELECT int_total(x), joined(s), count_values() FROM t WHERE 0");
+    CHECK(over_nothing == nothing);
+    // An argument that does not convert names the aggregate and the argument.
+    const auto wrong = co_await try_scalar(db, "SELECT int_total(s) FROM t");
+    CHECK(wrong.ec == asiolite::errc::error);
+    CHECK(wrong.message ==
+          "int_total(): argument 1 (read as int64): the value's type does not match the requested type");
+    const auto count = co_await try_scalar(db, "SELECT int_total(x, x) FROM t");
+    CHECK(count.message == "wrong number of arguments to function int_total()");
+    // Removed like a scalar function.
+    co_await db.async_remove_function("int_total", 1);
+    const auto removed = co_await try_scalar(db, "SELECT int_total(x) FROM t");
+    CHECK(removed.message == "no such function: int_total");
+  });
+  CHECK(live_states == 0);
+}
+
+TEST_CASE("functions: a state with inverse and value makes a window function that matches SQLite's own sum") {
+  test::database fx("CREATE TABLE t(id INTEGER PRIMARY KEY, x INTEGER)");
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    co_await db.async_execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) "
+        "INSERT INTO t SELECT i, (i * 7919) % 101 - 50 FROM n");
+    co_await db.async_create_aggregate("moving_total", [] { return moving_total{}; });
+    using pair = std::tuple<std::int64_t, std::int64_t>;
+    const auto rows = co_await db.async_query<pair>(
+        "SELECT moving_total(x) OVER w, sum(x) OVER w FROM t "
+        "WINDOW w AS (ORDER BY id ROWS BETWEEN 3 PRECEDING AND 1 FOLLOWING) ORDER BY id");
+    REQUIRE(rows.size() == 200);
+    std::size_t same = 0;
+    for (const auto& [a, b] : rows) same += a == b ? 1 : 0;
+    CHECK(same == rows.size());
+    // Also an ordinary aggregate, and a window over partitions.
+    const auto mine = co_await db.async_query_scalar<std::int64_t>("SELECT moving_total(x) FROM t");
+    const auto sqlites = co_await db.async_query_scalar<std::int64_t>("SELECT sum(x) FROM t");
+    CHECK(mine == sqlites);
+    const auto partitioned = co_await db.async_query<pair>(
+        "SELECT moving_total(x) OVER p, sum(x) OVER p FROM t WINDOW p AS (PARTITION BY id % 3) ORDER BY id");
+    std::size_t same_partitioned = 0;
+    for (const auto& [a, b] : partitioned) same_partitioned += a == b ? 1 : 0;
+    CHECK(same_partitioned == partitioned.size());
+  });
+  CHECK(live_states == 0);
+}
+
+TEST_CASE("functions: what an aggregate throws fails its statement, every state is destroyed, the connection goes on") {
+  test::database fx("CREATE TABLE t(g INTEGER, x INTEGER); INSERT INTO t VALUES (1, 1), (1, 2), (2, 3), (2, 4)");
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    co_await db.async_create_aggregate("step_throws", [] { return throwing_step{}; });
+    co_await db.async_create_aggregate("finalize_throws", [] { return throwing_finalize{}; });
+    co_await db.async_create_aggregate("make_throws", []() -> int_total { throw std::runtime_error("no state"); });
+    const expected cases[] = {
+        {"SELECT step_throws(x) FROM t GROUP BY g", "step_throws(): no twos here"},
+        {"SELECT finalize_throws(x) FROM t", "finalize_throws(): cannot finish"},
+        {"SELECT make_throws(x) FROM t", "make_throws(): no state"},
+        {"SELECT make_throws(x) FROM t WHERE 0", "make_throws(): no state"},
+    };
+    for (const expected& c : cases) {
+      const auto o = co_await try_scalar(db, c.sql);
+      INFO(c.sql);
+      CHECK(o.ec == asiolite::errc::error);
+      CHECK(o.message == c.message);
+    }
+    // The connection goes on, and so does the aggregate where it does not throw.
+    const auto without_twos = co_await db.async_query_scalar<std::int64_t>("SELECT step_throws(x) FROM t WHERE x <> 2");
+    CHECK(without_twos == 8);
+  });
+  CHECK(live_states == 0);
+}
+
+TEST_CASE("functions: statement_timeout stops an aggregate between two rows, and its state is destroyed") {
+  asiolite::options opts;
+  opts.statement_timeout = std::chrono::milliseconds(50);
+  test::database fx("", opts);
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    co_await db.async_create_aggregate("slow_total", [] { return slow_total{}; });
+    asiolite::diagnostics diag;
+    auto [ec, v] = co_await db.async_query_scalar<std::int64_t>(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000) "
+        "SELECT slow_total(i) FROM n",
+        diag, tuple_token);
+    CHECK(ec == asio::error::timed_out);
+    const auto still_works = co_await db.async_query_scalar<std::int64_t>("SELECT slow_total(5)");
+    CHECK(still_works == 5);
+  });
+  CHECK(live_states == 0);
+}
+
+TEST_CASE("functions: sync_handle registers an aggregate, and on_open registers it on every connection of a pool") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  asiolite::pool_options po;
+  po.readers = 2;
+  po.connection.on_open = [](asiolite::sync_handle& h) {
+    h.create_aggregate(
+        "int_total", [] { return int_total{}; }, asiolite::function_flags::deterministic);
+  };
+  test::run(ctx, [](asio::any_io_executor ex, std::string path, asiolite::pool_options o) -> asio::awaitable<void> {
+    auto db = co_await asiolite::pool::async_open(ex, path, o);
+    co_await db.writer().async_execute_script("CREATE TABLE t(x INTEGER); INSERT INTO t VALUES (4), (5)");
+    const auto on_writer = co_await db.writer().async_query_scalar<std::int64_t>("SELECT int_total(x) FROM t");
+    CHECK(on_writer == 9);
+    // Both readers have it: one held by a read transaction, the other serving the pool.
+    auto rt = co_await db.async_begin_read();
+    const auto on_held_reader = co_await rt.async_query_scalar<std::int64_t>("SELECT int_total(x) FROM t");
+    CHECK(on_held_reader == 9);
+    const auto on_other_reader = co_await db.async_query_scalar<std::int64_t>("SELECT int_total(x) FROM t WHERE x > 4");
+    CHECK(on_other_reader == 5);
+    co_await rt.async_commit();
+    auto refused = co_await db.writer().async_call([](asiolite::sync_handle& h) {
+      try {
+        h.create_aggregate(std::string_view("bad\0name", 8), [] { return int_total{}; });
+      } catch (const asiolite::sqlite_error& e) {
+        return e.code() == asiolite::errc::embedded_nul;
+      }
+      return false;
+    });
+    CHECK(refused);
+    co_await db.async_close();
+  }(ctx.get_executor(), dir.db(), po));
+  CHECK(live_states == 0);
 }

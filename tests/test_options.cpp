@@ -349,3 +349,93 @@ TEST_CASE("with spin_wait 0 and the default, concurrent coroutines on a 4-thread
     CHECK(std::get<2>(stats) == coroutines * each);
   }
 }
+
+TEST_CASE("limits set at open bound what a statement may do, and change at run time") {
+  asiolite::options opts;
+  opts.limits = {{asiolite::limit::length, 1000}, {asiolite::limit::variable_number, 3}};
+  test::database fx("", opts);
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    const auto length_limit = co_await db.async_get_limit(asiolite::limit::length);
+    CHECK(length_limit == 1000);
+    const auto variable_limit = co_await db.async_get_limit(asiolite::limit::variable_number);
+    CHECK(variable_limit == 3);
+    asiolite::diagnostics diag;
+    auto [big, b] = co_await db.async_query_scalar<asiolite::blob>("SELECT zeroblob(2000)", diag, test::tuple_token);
+    CHECK(big == asiolite::errc::toobig);
+    auto [params, p] = co_await db.async_query_scalar<std::int64_t>("SELECT ?4", diag, test::tuple_token);
+    CHECK(params == asiolite::errc::error);
+    CHECK(test::contains(diag.message(), "between ?1 and ?3"));
+
+    // Raised at run time: the next statements may do more.
+    const int length_before = co_await db.async_set_limit(asiolite::limit::length, 5000);
+    CHECK(length_before == 1000);
+    const auto blob = co_await db.async_query_scalar<asiolite::blob>("SELECT zeroblob(2000)");
+    CHECK(blob.size() == 2000);
+
+    // A bad value or category fails clearly and changes nothing.
+    auto [negative, n] = co_await db.async_set_limit(asiolite::limit::length, -1, diag, test::tuple_token);
+    CHECK(negative == asiolite::errc::invalid_option);
+    CHECK(diag.message() == "the new limit: the value is negative (-1)");
+    auto [bogus, g] = co_await db.async_get_limit(static_cast<asiolite::limit>(42), diag, test::tuple_token);
+    CHECK(bogus == asiolite::errc::invalid_option);
+    CHECK(diag.message() == "the limit: 42 is not a limit (0 to 11)");
+    const auto length_now = co_await db.async_get_limit(asiolite::limit::length);
+    CHECK(length_now == 5000);
+
+    // The same from the worker.
+    auto from_worker = co_await db.async_call([](asiolite::sync_handle& h) {
+      const int before = h.set_limit(asiolite::limit::column, 10);
+      bool refused = false;
+      try {
+        h.set_limit(asiolite::limit::column, -5);
+      } catch (const asiolite::sqlite_error& e) {
+        refused = e.code() == asiolite::errc::invalid_option;
+      }
+      return std::tuple(before > 10, h.get_limit(asiolite::limit::column), refused);
+    });
+    CHECK(from_worker == std::tuple(true, 10, true));
+    auto [columns, c] =
+        co_await db.async_execute("CREATE TABLE wide(a, b, c, d, e, f, g, h, i, j, k)", diag, test::tuple_token);
+    CHECK(columns == asiolite::errc::error);
+    CHECK(test::contains(diag.message(), "too many columns"));
+  });
+}
+
+TEST_CASE("a limit that SQLite cannot take fails the open, naming it") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  asiolite::options opts;
+  opts.limits = {{asiolite::limit::length, 1000}, {asiolite::limit::attached, -2}};
+  asiolite::diagnostics diag;
+  CHECK(open_error(ctx, dir.db(), opts, diag) == asiolite::errc::invalid_option);
+  CHECK(diag.message() == "options::limits[1]: the value is negative (-2)");
+  opts.limits = {{static_cast<asiolite::limit>(-1), 3}};
+  CHECK(open_error(ctx, dir.db(), opts, diag) == asiolite::errc::invalid_option);
+  CHECK(diag.message() == "options::limits[0]: -1 is not a limit (0 to 11)");
+  // Above SQLite's compiled-in maximum: lowered to it.
+  opts.limits = {{asiolite::limit::attached, 1000}};
+  auto db = test::open(ctx, dir.db(), opts);
+  CHECK(test::run(ctx, db.async_get_limit(asiolite::limit::attached, asio::use_awaitable)) == 10);
+}
+
+TEST_CASE("limits of the options apply to every connection of a pool") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  asiolite::pool_options po;
+  po.readers = 2;
+  po.connection.limits = {{asiolite::limit::length, 100}};
+  test::run(ctx, [](asio::any_io_executor ex, std::string path, asiolite::pool_options o) -> asio::awaitable<void> {
+    auto db = co_await asiolite::pool::async_open(ex, path, o);
+    asiolite::diagnostics diag;
+    auto [w, a] =
+        co_await db.writer().async_query_scalar<asiolite::blob>("SELECT zeroblob(200)", diag, test::tuple_token);
+    CHECK(w == asiolite::errc::toobig);
+    auto rt = co_await db.async_begin_read();  // holds one reader; the next read takes the other
+    auto [r1, b] = co_await rt.async_query_scalar<asiolite::blob>("SELECT zeroblob(200)", diag, test::tuple_token);
+    auto [r2, c] = co_await db.async_query_scalar<asiolite::blob>("SELECT zeroblob(200)", diag, test::tuple_token);
+    CHECK(r1 == asiolite::errc::toobig);
+    CHECK(r2 == asiolite::errc::toobig);
+    co_await rt.async_commit();
+    co_await db.async_close();
+  }(ctx.get_executor(), dir.db(), po));
+}

@@ -215,8 +215,27 @@ class connection : public statement_operations<connection> {
   template <class Fn, class... Trailing>
   auto async_create_function(std::string_view name, Fn fn, Trailing&&... trailing);
 
+  /// Registers the aggregate function `name`. `make()` returns the state of one group: a
+  /// class with step(...), called with each row's arguments (read as fn's parameters are
+  /// for async_create_function), and finalize(), the group's result (as fn's result).
+  /// A state that also has inverse(...) (the arguments of a row leaving the window) and
+  /// value() (the current result) makes a window function, usable with OVER (...). Each
+  /// group's state is made on its first row (for no rows at all, one is made to be
+  /// finalized) and destroyed after finalize(), also when the statement fails or is
+  /// interrupted. What make(), step() or finalize() throws, or a value that does not
+  /// convert, fails the statement as for async_create_function. Remove it with
+  /// async_remove_function.
+  /// - Signature: void(error_code). Trailing: [function_flags] [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's; make and the state run on the
+  ///   worker.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: the name; make is moved as fn is for async_create_function.
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class Factory, class... Trailing>
+  auto async_create_aggregate(std::string_view name, Factory make, Trailing&&... trailing);
+
   /// Removes the SQL function `name` taking `arg_count` arguments (-1: the one taking
-  /// function_args).
+  /// function_args), a scalar or an aggregate one.
   /// - Signature: void(error_code). Trailing: [diagnostics&] [token].
   /// - Executor: the handler's, else the connection's.
   /// - Cancellation: terminal, partial, total: removed while queued.
@@ -244,6 +263,29 @@ class connection : public statement_operations<connection> {
   /// - Thread safety: any thread; requests run one at a time, in submission order.
   template <class... Trailing>
   auto async_remove_collation(std::string_view name, Trailing&&... trailing);
+
+  // ---- limits (sqlite3_limit; options::limits sets them at open)
+
+  /// The current value of the limit `category` on this connection.
+  /// - Signature: void(error_code, int). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: nothing to copy (the category is a value).
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class... Trailing>
+  auto async_get_limit(limit category, Trailing&&... trailing);
+
+  /// Sets the limit `category` to `value` for the statements that run after it (SQLite
+  /// lowers a value above its compiled-in maximum to that maximum), completing with the
+  /// value it had. A negative value, or a category that is not a limit, fails with
+  /// errc::invalid_option and changes nothing.
+  /// - Signature: void(error_code, int). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: nothing to copy (the category and value are values).
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class... Trailing>
+  auto async_set_limit(limit category, int value, Trailing&&... trailing);
 
  private:
   friend struct detail::access;

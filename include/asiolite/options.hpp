@@ -24,6 +24,29 @@ enum class journal_mode { delete_, truncate, persist, memory, wal, off };
 /// PRAGMA synchronous values.
 enum class synchronous_mode { off, normal, full, extra };
 
+/// sqlite3_limit's categories (SQLITE_LIMIT_*, in their order): the sizes SQLite allows
+/// one connection, the way to bound what untrusted SQL may make it do.
+enum class limit {
+  length,               ///< bytes of a text or blob, or of a row
+  sql_length,           ///< bytes of one statement's SQL text
+  column,               ///< columns of a table, index, view, result, GROUP BY or ORDER BY
+  expr_depth,           ///< depth of an expression's tree
+  compound_select,      ///< terms of a compound SELECT
+  vdbe_op,              ///< instructions of one statement's program (SQLite ignores it)
+  function_arg,         ///< arguments of one function call
+  attached,             ///< attached databases
+  like_pattern_length,  ///< bytes of a LIKE or GLOB pattern
+  variable_number,      ///< highest parameter number (?NNN)
+  trigger_depth,        ///< depth of triggers firing triggers
+  worker_threads,       ///< auxiliary threads one statement may use
+};
+
+/// One limit to set at open (options::limits).
+struct limit_setting {
+  asiolite::limit category;
+  int value;
+};
+
 /// Options for async_open. Name the object before co_await: g++ 12 destroys a braced
 /// temporary with non-trivial members twice inside a co_await expression.
 ///
@@ -98,6 +121,13 @@ struct options {
   /// (cursor_options::batch_size). A cursor holds about three batches. 0 fails the open
   /// (errc::invalid_option).
   std::size_t cursor_batch_size = 256;
+
+  /// Limits set with sqlite3_limit at open, in order, before on_open runs, e.g.
+  /// {{limit::length, 1'000'000}, {limit::sql_length, 100'000}}. SQLite lowers a value
+  /// above its compiled-in maximum to that maximum; a negative value or a category that
+  /// is not a limit fails the open with errc::invalid_option. At run time:
+  /// connection::async_set_limit.
+  std::vector<limit_setting> limits;
 
   /// More pragmas, each run as "PRAGMA <text>" after the ones above, e.g. "cache_size = -20000".
   std::vector<std::string> pragmas;

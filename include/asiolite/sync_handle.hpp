@@ -21,7 +21,6 @@ namespace asiolite {
 
 class sync_statement;
 
-
 /// Synchronous access to the connection, valid only on its worker thread and only for
 /// the duration of the call it was handed to. Arguments bind exactly as in the
 /// asynchronous calls, but are not copied; failures throw sqlite_error.
@@ -82,6 +81,16 @@ class sync_handle {
     detail::sync_forms::check(f, {});
   }
 
+  /// Registers the aggregate (or window) function `name`, each group's state made by
+  /// `make`, as connection::async_create_aggregate does.
+  template <class Factory>
+  void create_aggregate(std::string_view name, Factory make, function_flags flags = function_flags::none) {
+    detail::check_aggregate<Factory>();
+    detail::failure f;
+    detail::create_aggregate(database_.native(), name, std::move(make), flags, f);
+    detail::sync_forms::check(f, {});
+  }
+
   /// Removes the SQL function `name` taking `arg_count` arguments (-1: function_args).
   void remove_function(std::string_view name, int arg_count) {
     detail::failure f;
@@ -103,6 +112,24 @@ class sync_handle {
     detail::failure f;
     detail::remove_collation(database_.native(), name, f);
     detail::sync_forms::check(f, {});
+  }
+
+  /// The current value of the limit `category` (sqlite3_limit).
+  int get_limit(asiolite::limit category) const {
+    detail::failure f;
+    detail::check_limit(category, 0, "the limit", f);
+    detail::sync_forms::check(f, {});
+    return detail::exchange_limit(database_.native(), category, -1);
+  }
+
+  /// Sets the limit `category` to `value`, returning the value it had, as
+  /// connection::async_set_limit does; throws sqlite_error (errc::invalid_option) for a
+  /// negative value or a category that is not a limit.
+  int set_limit(asiolite::limit category, int value) {
+    detail::failure f;
+    detail::check_limit(category, value, "the new limit", f);
+    detail::sync_forms::check(f, {});
+    return detail::exchange_limit(database_.native(), category, value);
   }
 
   /// The raw handle, for anything asiolite does not wrap.

@@ -9,7 +9,9 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asiolite.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <future>

@@ -73,6 +73,13 @@ class user_code_scope {
 /// "no limit": deadlines saturate, see time_limit.hpp.)
 ASIOLITE_DECL bool check_options(const std::string& path, const options& o, failure& f);
 
+/// Whether SQLite takes `value` for the limit `category` (`what` names it in the message).
+ASIOLITE_DECL bool check_limit(limit category, int value, const std::string& what, failure& f);
+
+/// The limit's current value; with `value` >= 0, sets it (checked by check_limit first),
+/// and still returns the value it had.
+ASIOLITE_DECL int exchange_limit(sqlite3* db, limit category, int value) noexcept;
+
 class database {
  public:
   database() = default;
@@ -143,7 +150,9 @@ class database {
   }
 
   /// A statement of its own for a prepared statement handle (not in the cache).
-  statement_cache::checkout prepare_owned(std::string_view sql, failure& f) { return cache_.prepare_owned(db_, sql, f); }
+  statement_cache::checkout prepare_owned(std::string_view sql, failure& f) {
+    return cache_.prepare_owned(db_, sql, f);
+  }
 
   held_statements& held() noexcept { return held_; }
 

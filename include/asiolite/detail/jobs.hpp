@@ -3,10 +3,10 @@
 #pragma once
 
 #include <asiolite/detail/checks.hpp>
+#include <asiolite/detail/database.hpp>
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/kept_record.hpp>
 #include <asiolite/detail/request.hpp>
-#include <asiolite/detail/database.hpp>
 #include <asiolite/options.hpp>
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
@@ -172,6 +172,26 @@ class script_job {
 
  private:
   std::string sql_;
+};
+
+/// Reads one sqlite3_limit category, or sets it (value >= 0): the value it had.
+class limit_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type = int;
+
+  limit_job(limit category, std::optional<int> value) noexcept : category_(category), value_(value) {}
+  void operator()(database& s, failure& f) {
+    if (check_limit(category_, value_.value_or(0), value_ ? "the new limit" : "the limit", f))
+      previous_ = exchange_limit(s.native(), category_, value_.value_or(-1));
+  }
+  int take_result() noexcept { return previous_; }
+  std::string_view sql() const noexcept { return {}; }
+
+ private:
+  limit category_;
+  std::optional<int> value_;  // unset: read only
+  int previous_ = 0;
 };
 
 /// Runs user code on the worker: fn(sync_handle&).

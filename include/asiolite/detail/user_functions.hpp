@@ -58,7 +58,9 @@ template <class R, class C, class... A>
 struct callable_signature<R (C::*)(A...) const noexcept> : callable_signature<R (*)(A...)> {};
 
 template <class F>
-concept has_callable_signature = requires { typename callable_signature<F>::args; };
+concept has_callable_signature = requires {
+  typename callable_signature<F>::args;
+};
 
 template <class Args>
 struct function_parameters;
@@ -164,15 +166,68 @@ void set_result(sqlite3_context* ctx, std::string_view name, const T& v) {
   }
 }
 
+// ---- calling user code from SQLite's callbacks
+
+/// Runs `body`, turning what it throws into the calling statement's error (SQLite's
+/// callbacks must not throw).
+template <class Body>
+void guarded(sqlite3_context* ctx, std::string_view name, Body&& body) noexcept {
+  try {
+    body();
+  } catch (const std::bad_alloc&) {
+    sqlite3_result_error_nomem(ctx);
+  } catch (const sqlite_error& e) {
+    result_error(ctx, name,
+                 e.get_diagnostics().message().empty() ? std::string_view(e.what()) : e.get_diagnostics().message());
+  } catch (const std::exception& e) {
+    result_error(ctx, name, e.what());
+  } catch (...) {
+    result_error(ctx, name, "threw an exception that is not a std::exception");
+  }
+}
+
+/// Calls `fn` with the arguments read as Params says (or one function_args); an argument
+/// that does not convert fails the call instead, naming it.
+template <class Params, class Fn>
+void call_with_arguments(sqlite3_context* ctx, std::string_view name, int argc, sqlite3_value** argv, Fn&& fn) {
+  if constexpr (Params::variadic) {
+    fn(function_args(argc, argv));
+  } else {
+    typename Params::values values;
+    std::error_code ec;
+    std::size_t bad = 0;
+    std::string_view type;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      // SQLite checks the count (it was registered with it): each argument is there.
+      (void)((ec = read_field(value_of(argv[I]), std::get<I>(values)),
+              ec ? (bad = I + 1, type = type_name<std::tuple_element_t<I, typename Params::values>>(), false) : true) &&
+             ...);
+    }
+    (std::make_index_sequence<std::tuple_size_v<typename Params::values>>());
+    if (ec) return result_error(ctx, name, argument_failure(bad, type, ec));
+    std::apply(fn, std::move(values));
+  }
+}
+
+/// Sets the result to what `call` returns (void: NULL).
+template <class Call>
+void set_call_result(sqlite3_context* ctx, std::string_view name, Call&& call) {
+  if constexpr (std::is_void_v<decltype(call())>) {
+    call();
+    sqlite3_result_null(ctx);
+  } else {
+    const auto& r = call();  // a temporary lives as long as this reference
+    set_result(ctx, name, r);
+  }
+}
+
 // ---- scalar functions
 
 /// What SQLite holds for one registered function: the callable and its name (for messages).
 template <class Fn>
 class scalar_function {
  public:
-  using signature = callable_signature<Fn>;
-  using params = function_parameters<typename signature::args>;
-  using result = typename signature::result;
+  using params = function_parameters<typename callable_signature<Fn>::args>;
 
   scalar_function(Fn fn, std::string name) : fn_(std::move(fn)), name_(std::move(name)) {}
 
@@ -180,56 +235,101 @@ class scalar_function {
 
   static void call(sqlite3_context* ctx, int argc, sqlite3_value** argv) noexcept {
     auto& self = *static_cast<scalar_function*>(sqlite3_user_data(ctx));
-    try {
-      self.invoke(ctx, argc, argv);
-    } catch (const std::bad_alloc&) {
-      sqlite3_result_error_nomem(ctx);
-    } catch (const sqlite_error& e) {
-      result_error(ctx, self.name_, e.get_diagnostics().message().empty() ? std::string_view(e.what())
-                                                                           : e.get_diagnostics().message());
-    } catch (const std::exception& e) {
-      result_error(ctx, self.name_, e.what());
-    } catch (...) {
-      result_error(ctx, self.name_, "threw an exception that is not a std::exception");
-    }
+    guarded(ctx, self.name_, [&] {
+      call_with_arguments<params>(ctx, self.name_, argc, argv, [&](auto&&... args) {
+        set_call_result(ctx, self.name_,
+                        [&]() -> decltype(auto) { return self.fn_(std::forward<decltype(args)>(args)...); });
+      });
+    });
   }
 
   static void destroy(void* self) noexcept { delete static_cast<scalar_function*>(self); }
 
  private:
-  void invoke(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
-    if constexpr (params::variadic) {
-      finish(ctx, [&]() -> decltype(auto) { return fn_(function_args(argc, argv)); });
-    } else {
-      typename params::values values;
-      std::error_code ec;
-      std::size_t bad = 0;
-      std::string_view type;
-      [&]<std::size_t... I>(std::index_sequence<I...>) {
-        // SQLite checks the count (it was registered with it): each argument is there.
-        (void)((ec = read_field(value_of(argv[I]), std::get<I>(values)),
-                ec ? (bad = I + 1, type = type_name<std::tuple_element_t<I, typename params::values>>(), false)
-                   : true) &&
-               ...);
-      }(std::make_index_sequence<std::tuple_size_v<typename params::values>>());
-      if (ec)
-        return result_error(ctx, name_, argument_failure(bad, type, ec));
-      finish(ctx, [&]() -> decltype(auto) { return std::apply(fn_, std::move(values)); });
-    }
-  }
-
-  template <class Call>
-  void finish(sqlite3_context* ctx, Call&& call) {
-    if constexpr (std::is_void_v<result>) {
-      call();
-      sqlite3_result_null(ctx);
-    } else {
-      const auto& r = call();  // a temporary lives as long as this reference
-      set_result(ctx, name_, r);
-    }
-  }
-
   Fn fn_;
+  std::string name_;
+};
+
+// ---- aggregate and window functions
+
+template <class State>
+concept aggregate_window = requires(State& s) {
+  &State::inverse;
+  s.value();
+};
+
+/// What SQLite holds for one aggregate function: a factory making the state of each group
+/// (or window), and the name. The state lives in SQLite's aggregate context as a pointer,
+/// made on a group's first row and destroyed by xFinal, which SQLite calls for every
+/// group it started, also when the statement fails or is interrupted.
+template <class Factory>
+class aggregate_function {
+ public:
+  using state = std::invoke_result_t<Factory&>;
+  using step_params = function_parameters<typename callable_signature<decltype(&state::step)>::args>;
+  static constexpr bool window = aggregate_window<state>;
+
+  aggregate_function(Factory make, std::string name) : make_(std::move(make)), name_(std::move(name)) {}
+
+  const std::string& name() const noexcept { return name_; }
+
+  static void step(sqlite3_context* ctx, int argc, sqlite3_value** argv) noexcept {
+    auto& self = of(ctx);
+    guarded(ctx, self.name_, [&] {
+      if (state* s = self.state_of(ctx))
+        call_with_arguments<step_params>(ctx, self.name_, argc, argv,
+                                         [&](auto&&... a) { s->step(std::forward<decltype(a)>(a)...); });
+    });
+  }
+
+  static void inverse(sqlite3_context* ctx, int argc, sqlite3_value** argv) noexcept {
+    auto& self = of(ctx);
+    guarded(ctx, self.name_, [&] {
+      if (state* s = self.state_of(ctx))
+        call_with_arguments<step_params>(ctx, self.name_, argc, argv,
+                                         [&](auto&&... a) { s->inverse(std::forward<decltype(a)>(a)...); });
+    });
+  }
+
+  static void value(sqlite3_context* ctx) noexcept {
+    auto& self = of(ctx);
+    guarded(ctx, self.name_, [&] {
+      if (state* s = self.state_of(ctx))
+        set_call_result(ctx, self.name_, [&]() -> decltype(auto) { return s->value(); });
+    });
+  }
+
+  static void final(sqlite3_context* ctx) noexcept {
+    auto& self = of(ctx);
+    // Taken out of SQLite's context first: destroyed here whatever happens below.
+    auto* slot = static_cast<state**>(sqlite3_aggregate_context(ctx, 0));
+    std::unique_ptr<state> owned(slot ? std::exchange(*slot, nullptr) : nullptr);
+    guarded(ctx, self.name_, [&] {
+      if (!owned) owned = std::make_unique<state>(self.make_());  // a group without rows
+      set_call_result(ctx, self.name_, [&]() -> decltype(auto) { return owned->finalize(); });
+    });
+  }
+
+  static void destroy(void* self) noexcept { delete static_cast<aggregate_function*>(self); }
+
+ private:
+  static aggregate_function& of(sqlite3_context* ctx) noexcept {
+    return *static_cast<aggregate_function*>(sqlite3_user_data(ctx));
+  }
+
+  // This group's state, made on its first row; null (with SQLite's out-of-memory error
+  // set) if SQLite has no memory for the context.
+  state* state_of(sqlite3_context* ctx) {
+    auto* slot = static_cast<state**>(sqlite3_aggregate_context(ctx, static_cast<int>(sizeof(state*))));
+    if (!slot) {
+      sqlite3_result_error_nomem(ctx);
+      return nullptr;
+    }
+    if (!*slot) *slot = new state(make_());
+    return *slot;
+  }
+
+  Factory make_;
   std::string name_;
 };
 
@@ -248,6 +348,14 @@ inline int function_text_rep(function_flags flags) noexcept {
   return rep;
 }
 
+/// SQLite's answer to registering the function `name`: false, with `f` set, if it refused.
+inline bool registered(sqlite3* db, int rc, std::string_view name, failure& f) {
+  if (rc == SQLITE_OK) return true;
+  f.set(make_sqlite_error_code(rc),
+        "could not register the function " + std::string(name) + "(): " + sqlite3_errmsg(db));
+  return false;
+}
+
 /// Registers `fn` as the SQL function `name` (replacing one of the same name and number
 /// of arguments). False, with `f` set, if SQLite refuses.
 template <class Fn>
@@ -260,18 +368,80 @@ bool create_function(sqlite3* db, std::string_view name, Fn fn, function_flags f
   // SQLite owns the holder from here on, failure or not: it calls destroy either way.
   const int rc = sqlite3_create_function_v2(db, c_name, holder::params::count, function_text_rep(flags), h.release(),
                                             &holder::call, nullptr, nullptr, &holder::destroy);
-  if (rc == SQLITE_OK) return true;
-  f.set(make_sqlite_error_code(rc),
-        "could not register the function " + std::string(name) + "(): " + sqlite3_errmsg(db));
-  return false;
+  return registered(db, rc, name, f);
+}
+
+template <class Factory>
+constexpr void check_aggregate() {
+  static_assert(std::is_invocable_v<Factory&>,
+                "asiolite: an aggregate function is given as a factory: a callable taking no argument that returns "
+                "the state of one group, e.g. [] { return my_sum{}; }");
+  if constexpr (std::is_invocable_v<Factory&>) {
+    using state = std::invoke_result_t<Factory&>;
+    static_assert(std::is_class_v<state> && std::is_move_constructible_v<state>,
+                  "asiolite: an aggregate's factory must return its state by value: a class with step() and "
+                  "finalize() members");
+    if constexpr (std::is_class_v<state>) {
+      constexpr bool has_step = requires { &state::step; };
+      static_assert(has_step,
+                    "asiolite: an aggregate's state needs one member function step(...) (not overloaded, not a "
+                    "template) taking field types, or one asiolite::function_args");
+      if constexpr (has_step) {
+        using params = function_parameters<typename callable_signature<decltype(&state::step)>::args>;
+        static_assert(params::variadic || params::readable,
+                      "asiolite: step()'s parameters must be field types taken by value or const reference, or one "
+                      "asiolite::function_args");
+      }
+      constexpr bool has_finalize = requires(state & s) { s.finalize(); };
+      static_assert(has_finalize, "asiolite: an aggregate's state needs finalize(), returning the group's result");
+      if constexpr (has_finalize)
+        static_assert(function_result<decltype(std::declval<state&>().finalize())>,
+                      "asiolite: finalize() must return void or a value that binds as a parameter, or a field_view");
+      if constexpr (requires { &state::inverse; }) {
+        static_assert(std::is_same_v<typename callable_signature<decltype(&state::inverse)>::args,
+                                     typename callable_signature<decltype(&state::step)>::args>,
+                      "asiolite: a window function's inverse(...) takes the parameters step(...) takes");
+        constexpr bool has_value = requires(state & s) { s.value(); };
+        static_assert(has_value,
+                      "asiolite: a window function's state has inverse(...) and value() (the current "
+                      "result), or neither");
+        if constexpr (has_value)
+          static_assert(function_result<decltype(std::declval<state&>().value())>,
+                        "asiolite: value() must return void or a value that binds as a parameter, or a field_view");
+      }
+    }
+  }
+}
+
+/// Registers the aggregate function `name`, each group's state made by `make` (a window
+/// function when the state has inverse() and value()). False, with `f` set, if SQLite
+/// refuses.
+template <class Factory>
+bool create_aggregate(sqlite3* db, std::string_view name, Factory make, function_flags flags, failure& f) {
+  check_aggregate<Factory>();
+  using holder = aggregate_function<Factory>;
+  if (!check_name(name, "the function's", f)) return false;
+  auto h = std::make_unique<holder>(std::move(make), std::string(name));
+  const char* const c_name = h->name().c_str();
+  const int count = holder::step_params::count;
+  const int rep = function_text_rep(flags);
+  // As for a scalar function, SQLite owns the holder from here on, failure or not.
+  int rc;
+  if constexpr (holder::window)
+    rc = sqlite3_create_window_function(db, c_name, count, rep, h.release(), &holder::step, &holder::final,
+                                        &holder::value, &holder::inverse, &holder::destroy);
+  else
+    rc = sqlite3_create_function_v2(db, c_name, count, rep, h.release(), nullptr, &holder::step, &holder::final,
+                                    &holder::destroy);
+  return registered(db, rc, name, f);
 }
 
 /// Removes the SQL function `name` taking `arg_count` arguments (-1: the variadic one).
 inline bool remove_function(sqlite3* db, std::string_view name, int arg_count, failure& f) {
   if (!check_name(name, "the function's", f)) return false;
   const std::string c_name(name);
-  const int rc =
-      sqlite3_create_function_v2(db, c_name.c_str(), arg_count, SQLITE_UTF8, nullptr, nullptr, nullptr, nullptr, nullptr);
+  const int rc = sqlite3_create_function_v2(db, c_name.c_str(), arg_count, SQLITE_UTF8, nullptr, nullptr, nullptr,
+                                            nullptr, nullptr);
   if (rc == SQLITE_OK) return true;
   f.set(make_sqlite_error_code(rc), "could not remove the function " + c_name + "(): " + sqlite3_errmsg(db));
   return false;
@@ -280,7 +450,8 @@ inline bool remove_function(sqlite3* db, std::string_view name, int arg_count, f
 // ---- collations
 
 template <class Cmp>
-concept collation_compare = std::is_invocable_v<Cmp&, std::string_view, std::string_view> &&
+concept collation_compare =
+    std::is_invocable_v<Cmp&, std::string_view, std::string_view> &&
     !std::is_same_v<std::remove_cvref_t<std::invoke_result_t<Cmp&, std::string_view, std::string_view>>, bool> &&
     requires(std::invoke_result_t<Cmp&, std::string_view, std::string_view> r) {
   { r < 0 } -> std::convertible_to<bool>;

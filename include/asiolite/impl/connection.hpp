@@ -73,8 +73,9 @@ auto connection::async_transaction(Body body, transaction_options opts) {
   // db is `auto&` and every awaited type comes from it, so that nothing here is
   // instantiated unless used: g++ compiles every coroutine it instantiates (see pool.hpp).
   return [](auto& db, Body tx_body, transaction_options tx_opts) -> asio::awaitable<result_type> {
-    using timer_type = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
-                                                  typename std::remove_cvref_t<decltype(db)>::executor_type>;
+    using timer_type =
+        asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
+                                   typename std::remove_cvref_t<decltype(db)>::executor_type>;
     auto backoff = tx_opts.first_backoff;
     for (unsigned attempt = 1;; ++attempt) {
       std::exception_ptr failure;
@@ -134,14 +135,28 @@ auto connection::async_create_function(std::string_view name, Fn fn, Trailing&&.
       std::forward<Trailing>(trailing)...);
 }
 
+template <class Factory, class... Trailing>
+auto connection::async_create_aggregate(std::string_view name, Factory make, Trailing&&... trailing) {
+  detail::check_aggregate<Factory>();
+  return detail::async_request<is_function_flags>(
+      request_target(),
+      [&](auto&& inputs) {
+        const function_flags flags = detail::single_input(std::move(inputs), function_flags::none);
+        return detail::registration_job(
+            [n = std::string(name), m = std::move(make), flags](sqlite3* db, detail::failure& out) mutable {
+              detail::create_aggregate(db, n, std::move(m), flags, out);
+            });
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
 template <class... Trailing>
 auto connection::async_remove_function(std::string_view name, int arg_count, Trailing&&... trailing) {
-  return detail::async_request(request_target(),
-                               detail::registration_job([n = std::string(name), arg_count](sqlite3* db,
-                                                                                          detail::failure& out) {
-                                 detail::remove_function(db, n, arg_count, out);
-                               }),
-                               std::forward<Trailing>(trailing)...);
+  return detail::async_request(
+      request_target(), detail::registration_job([n = std::string(name), arg_count](sqlite3* db, detail::failure& out) {
+        detail::remove_function(db, n, arg_count, out);
+      }),
+      std::forward<Trailing>(trailing)...);
 }
 
 template <class Cmp, class... Trailing>
@@ -156,13 +171,24 @@ auto connection::async_create_collation(std::string_view name, Cmp cmp, Trailing
 }
 
 template <class... Trailing>
+auto connection::async_get_limit(limit category, Trailing&&... trailing) {
+  return detail::async_request(request_target(), detail::limit_job(category, std::nullopt),
+                               std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
+auto connection::async_set_limit(limit category, int value, Trailing&&... trailing) {
+  return detail::async_request(request_target(), detail::limit_job(category, value),
+                               std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
 auto connection::async_remove_collation(std::string_view name, Trailing&&... trailing) {
-  return detail::async_request(
-      request_target(),
-      detail::registration_job([n = std::string(name)](sqlite3* db, detail::failure& out) {
-        detail::remove_collation(db, n, out);
-      }),
-      std::forward<Trailing>(trailing)...);
+  return detail::async_request(request_target(),
+                               detail::registration_job([n = std::string(name)](sqlite3* db, detail::failure& out) {
+                                 detail::remove_collation(db, n, out);
+                               }),
+                               std::forward<Trailing>(trailing)...);
 }
 
 }  // namespace asiolite

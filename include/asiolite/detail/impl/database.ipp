@@ -37,7 +37,30 @@ ASIOLITE_DECL bool check_options(const std::string& path, const options& o, fail
   if (o.spin_wait.count() < 0) return negative(o.spin_wait, "spin_wait", " us");
   if (o.cursor_batch_size == 0)
     return bad(errc::invalid_option, "options::cursor_batch_size is 0: a cursor fetches at least one row at a time");
+  for (std::size_t i = 0; i < o.limits.size(); ++i)
+    if (!check_limit(o.limits[i].category, o.limits[i].value, "options::limits[" + std::to_string(i) + "]", f))
+      return false;
   return true;
+}
+
+ASIOLITE_DECL bool check_limit(limit category, int value, const std::string& what, failure& f) {
+  const int c = static_cast<int>(category);
+  if (c < 0 || category > limit::worker_threads) {
+    f.set(errc::invalid_option, what + ": " + std::to_string(c) + " is not a limit (0 to " +
+                                    std::to_string(static_cast<int>(limit::worker_threads)) + ")");
+    return false;
+  }
+  if (value < 0) {
+    f.set(errc::invalid_option, what + ": the value is negative (" + std::to_string(value) + ")");
+    return false;
+  }
+  return true;
+}
+
+ASIOLITE_DECL int exchange_limit(sqlite3* db, limit category, int value) noexcept {
+  // asiolite's limit enumerators are SQLITE_LIMIT_LENGTH (0) to SQLITE_LIMIT_WORKER_THREADS.
+  static_assert(SQLITE_LIMIT_LENGTH == 0 && SQLITE_LIMIT_WORKER_THREADS == static_cast<int>(limit::worker_threads));
+  return sqlite3_limit(db, static_cast<int>(category), value < 0 ? -1 : value);
 }
 
 ASIOLITE_DECL bool database::end_stray_transaction(failure& f) {
@@ -153,8 +176,8 @@ ASIOLITE_DECL bool database::fail_with_db(int rc, failure& f) {
   // with the writer it waits for), so busy_timeout does not apply: say which cursor reads.
   if ((rc & 0xff) == SQLITE_BUSY)
     if (const std::string* sql = held_.part_way())
-      message += "; busy_timeout does not apply: a cursor on this connection is part way through its result (" +
-                 *sql + "), which holds a read transaction, and SQLite does not wait for a lock then: read it " +
+      message += "; busy_timeout does not apply: a cursor on this connection is part way through its result (" + *sql +
+                 "), which holds a read transaction, and SQLite does not wait for a lock then: read it " +
                  "to its end or close it before writing";
   f.set(make_sqlite_error_code(rc), std::move(message));
   return false;
@@ -212,6 +235,7 @@ ASIOLITE_DECL bool database::configure(const options& o, failure& f) {
   }
   for (const auto& p : o.pragmas)
     if (!pragma(p, f)) return false;
+  for (const auto& l : o.limits) exchange_limit(db_, l.category, l.value);
   return true;
 }
 
