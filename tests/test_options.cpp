@@ -439,3 +439,90 @@ TEST_CASE("limits of the options apply to every connection of a pool") {
     co_await db.async_close();
   }(ctx.get_executor(), dir.db(), po));
 }
+
+namespace {
+
+// SELECT load_extension(...): SQL's own way to load, which must stay refused.
+std::string sql_load_extension() { return std::string("SELECT load_extension('") + ASIOLITE_TEST_EXTENSION + "')"; }
+
+}  // namespace
+
+TEST_CASE("an extension loads with loading enabled for that call only, never for SQL") {
+  test::database fx("");
+  fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    asiolite::diagnostics diag;
+    auto [before, b] =
+        co_await db.async_query_scalar<std::optional<std::int64_t>>(sql_load_extension(), diag, test::tuple_token);
+    CHECK(before == asiolite::errc::error);
+    CHECK(diag.message() == "not authorized");
+
+    co_await db.async_load_extension(ASIOLITE_TEST_EXTENSION);
+    const auto answer = co_await db.async_query_scalar<std::int64_t>("SELECT answer()");
+    CHECK(answer == 42);
+    auto [after, a] =
+        co_await db.async_query_scalar<std::optional<std::int64_t>>(sql_load_extension(), diag, test::tuple_token);
+    CHECK(after == asiolite::errc::error);
+    CHECK(diag.message() == "not authorized");
+
+    // Another entry point, from the worker, and the failures: a clear error each.
+    auto from_worker = co_await db.async_call([](asiolite::sync_handle& h) {
+      // With the C API's loading turned off, it is on for that call only.
+      const auto c_api_loading = [&h] {
+        int on = -1;
+        sqlite3_db_config(h.native_handle(), SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, -1, &on);
+        return on;
+      };
+      sqlite3_db_config(h.native_handle(), SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
+      h.load_extension(ASIOLITE_TEST_EXTENSION, "asiolite_test_seven_init");
+      std::string missing_entry = c_api_loading() == 0 ? "off after" : "left on";
+      try {
+        h.load_extension(ASIOLITE_TEST_EXTENSION, "no_such_init");
+      } catch (const asiolite::sqlite_error& e) {
+        missing_entry += " | " + e.get_diagnostics().message();
+      }
+      missing_entry += c_api_loading() == 0 ? " | off after" : " | left on";
+      return missing_entry;
+    });
+    INFO(from_worker);
+    CHECK(from_worker.starts_with("off after | could not load the extension"));
+    CHECK(from_worker.ends_with("no_such_init | off after"));
+    const auto seven = co_await db.async_query_scalar<std::int64_t>("SELECT seven()");
+    CHECK(seven == 7);
+    auto [missing] = co_await db.async_load_extension("/nonexistent/libnothing.so", diag, test::tuple_token);
+    CHECK(missing == asiolite::errc::error);
+    CHECK(test::contains(diag.message(), "could not load the extension /nonexistent/libnothing.so: "));
+    auto [nul] = co_await db.async_load_extension(std::string_view("a\0b", 3), diag, test::tuple_token);
+    CHECK(nul == asiolite::errc::embedded_nul);
+    // Failed loads leave loading as refused as before.
+    auto [still, s] =
+        co_await db.async_query_scalar<std::optional<std::int64_t>>(sql_load_extension(), diag, test::tuple_token);
+    CHECK(still == asiolite::errc::error);
+    CHECK(diag.message() == "not authorized");
+  });
+}
+
+TEST_CASE("options::extensions loads on every connection of a pool, and one that does not load fails the open") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  asiolite::pool_options po;
+  po.readers = 2;
+  po.connection.extensions = {{ASIOLITE_TEST_EXTENSION, ""}, {ASIOLITE_TEST_EXTENSION, "asiolite_test_seven_init"}};
+  test::run(ctx, [](asio::any_io_executor ex, std::string path, asiolite::pool_options o) -> asio::awaitable<void> {
+    auto db = co_await asiolite::pool::async_open(ex, path, o);
+    const auto on_writer = co_await db.writer().async_query_scalar<std::int64_t>("SELECT answer() + seven()");
+    CHECK(on_writer == 49);
+    auto rt = co_await db.async_begin_read();  // holds one reader; the next read takes the other
+    const auto on_held = co_await rt.async_query_scalar<std::int64_t>("SELECT answer() + seven()");
+    const auto on_other = co_await db.async_query_scalar<std::int64_t>("SELECT answer() + seven()");
+    CHECK(on_held == 49);
+    CHECK(on_other == 49);
+    co_await rt.async_commit();
+    co_await db.async_close();
+  }(ctx.get_executor(), dir.db(), po));
+
+  asiolite::options opts;
+  opts.extensions = {{"/nonexistent/libnothing.so", ""}};
+  asiolite::diagnostics diag;
+  CHECK(open_error(ctx, dir.db(), opts, diag) == asiolite::errc::error);
+  CHECK(test::contains(diag.message(), "could not load the extension /nonexistent/libnothing.so: "));
+}

@@ -264,6 +264,19 @@ class connection : public statement_operations<connection> {
   template <class... Trailing>
   auto async_remove_collation(std::string_view name, Trailing&&... trailing);
 
+  /// Loads the extension at `path` (SQLite's default entry point; to name another, use
+  /// sync_handle::load_extension in async_call), with loading enabled for this call only:
+  /// SQL's load_extension() is never enabled. One that does not load fails with
+  /// errc::error and SQLite's reason, and changes nothing.
+  /// - Signature: void(error_code). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's; the extension's init runs on the
+  ///   worker.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: the path.
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class... Trailing>
+  auto async_load_extension(std::string_view path, Trailing&&... trailing);
+
   // ---- limits (sqlite3_limit; options::limits sets them at open)
 
   /// The current value of the limit `category` on this connection.

@@ -47,6 +47,12 @@ struct limit_setting {
   int value;
 };
 
+/// A loadable extension to load at open (options::extensions).
+struct extension {
+  std::string path;         ///< the shared library (SQLite adds .so or .dll if missing)
+  std::string entry_point;  ///< empty: SQLite's default (sqlite3_<name>_init, from the file name)
+};
+
 /// Options for async_open. Name the object before co_await: g++ 12 destroys a braced
 /// temporary with non-trivial members twice inside a co_await expression.
 ///
@@ -128,6 +134,12 @@ struct options {
   /// is not a limit fails the open with errc::invalid_option. At run time:
   /// connection::async_set_limit.
   std::vector<limit_setting> limits;
+
+  /// Loadable extensions loaded at open, in order, after the limits and before on_open, on
+  /// every connection (of a pool too). Loading is enabled for each load only, and never
+  /// for SQL's load_extension(). One that does not load fails the open (errc::error, with
+  /// SQLite's reason). At run time: connection::async_load_extension.
+  std::vector<extension> extensions;
 
   /// More pragmas, each run as "PRAGMA <text>" after the ones above, e.g. "cache_size = -20000".
   std::vector<std::string> pragmas;

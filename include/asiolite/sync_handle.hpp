@@ -114,6 +114,14 @@ class sync_handle {
     detail::sync_forms::check(f, {});
   }
 
+  /// Loads the extension at `path`, from `entry_point` (empty: SQLite's default), as
+  /// connection::async_load_extension does; throws sqlite_error if it does not load.
+  void load_extension(std::string_view path, std::string_view entry_point = {}) {
+    detail::failure f;
+    detail::load_extension(database_.native(), path, entry_point, f);
+    detail::sync_forms::check(f, {});
+  }
+
   /// The current value of the limit `category` (sqlite3_limit).
   int get_limit(asiolite::limit category) const {
     detail::failure f;

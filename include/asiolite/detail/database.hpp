@@ -80,6 +80,11 @@ ASIOLITE_DECL bool check_limit(limit category, int value, const std::string& wha
 /// and still returns the value it had.
 ASIOLITE_DECL int exchange_limit(sqlite3* db, limit category, int value) noexcept;
 
+/// Loads the extension at `path` (entry point: SQLite's default when empty), with loading
+/// enabled for this call only and through the C API only (SQL's load_extension() stays
+/// refused). False, with `f` set, if it does not load.
+ASIOLITE_DECL bool load_extension(sqlite3* db, std::string_view path, std::string_view entry_point, failure& f);
+
 class database {
  public:
   database() = default;

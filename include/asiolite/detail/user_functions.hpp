@@ -519,7 +519,8 @@ inline bool remove_collation(sqlite3* db, std::string_view name, failure& f) {
 // ---- the request that registers or removes one on the worker
 
 /// Runs a register(sqlite3*, failure&) callable on the worker: a function or collation
-/// added or removed (connection::async_create_function and the others). The callable is
+/// added or removed, an extension loaded (connection::async_create_function and the
+/// others). The callable is
 /// held behind one virtual call, so that every registration shares one request type: the
 /// asynchronous machinery is instantiated once per completion token, not once per lambda
 /// a program registers.

@@ -171,6 +171,15 @@ auto connection::async_create_collation(std::string_view name, Cmp cmp, Trailing
 }
 
 template <class... Trailing>
+auto connection::async_load_extension(std::string_view path, Trailing&&... trailing) {
+  return detail::async_request(request_target(),
+                               detail::registration_job([p = std::string(path)](sqlite3* db, detail::failure& out) {
+                                 detail::load_extension(db, p, {}, out);
+                               }),
+                               std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
 auto connection::async_get_limit(limit category, Trailing&&... trailing) {
   return detail::async_request(request_target(), detail::limit_job(category, std::nullopt),
                                std::forward<Trailing>(trailing)...);

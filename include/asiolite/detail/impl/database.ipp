@@ -57,6 +57,26 @@ ASIOLITE_DECL bool check_limit(limit category, int value, const std::string& wha
   return true;
 }
 
+ASIOLITE_DECL bool load_extension(sqlite3* db, std::string_view path, std::string_view entry_point, failure& f) {
+  if (path.find('\0') != std::string_view::npos || entry_point.find('\0') != std::string_view::npos) {
+    f.set(errc::embedded_nul, "the extension's path or entry point holds a NUL character");
+    return false;
+  }
+  const std::string file(path), entry(entry_point);
+  // As it was (-1 only reads: SQLite reports the setting after the call), then on.
+  int was = 0;
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, -1, &was);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 1, nullptr);
+  char* error = nullptr;
+  const int rc = sqlite3_load_extension(db, file.c_str(), entry.empty() ? nullptr : entry.c_str(), &error);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, was, nullptr);
+  if (rc == SQLITE_OK) return true;
+  f.set(make_sqlite_error_code(rc),
+        "could not load the extension " + file + ": " + (error ? error : sqlite3_errmsg(db)));
+  sqlite3_free(error);
+  return false;
+}
+
 ASIOLITE_DECL int exchange_limit(sqlite3* db, limit category, int value) noexcept {
   // asiolite's limit enumerators are SQLITE_LIMIT_LENGTH (0) to SQLITE_LIMIT_WORKER_THREADS.
   static_assert(SQLITE_LIMIT_LENGTH == 0 && SQLITE_LIMIT_WORKER_THREADS == static_cast<int>(limit::worker_threads));
@@ -236,6 +256,8 @@ ASIOLITE_DECL bool database::configure(const options& o, failure& f) {
   for (const auto& p : o.pragmas)
     if (!pragma(p, f)) return false;
   for (const auto& l : o.limits) exchange_limit(db_, l.category, l.value);
+  for (const auto& e : o.extensions)
+    if (!load_extension(db_, e.path, e.entry_point, f)) return false;
   return true;
 }
 
