@@ -78,7 +78,6 @@ struct endless_db {
 
 using test::count;
 
-
 struct named_type {
   asio::cancellation_type type;
   const char* name;
@@ -163,7 +162,8 @@ TEST_CASE("query || timer is a timeout: when the timer wins, the query is gone f
     auto r = co_await (db.async_query_scalar<std::int64_t>(endless_query) || timer.async_wait(asio::use_awaitable));
     CHECK(r.index() == 1);
     // Had the endless query kept running, this would wait behind it forever.
-    CHECK(co_await db.async_query_scalar<int>("SELECT 7") == 7);
+    const auto awaited = co_await db.async_query_scalar<int>("SELECT 7");
+    CHECK(awaited == 7);
   }(t.db));
 }
 
@@ -177,7 +177,8 @@ TEST_CASE("the statement timeout stops a runaway query with timed_out and spares
     CHECK(ec == asio::error::timed_out);
     CHECK(diag.message().find("statement timeout (50 ms)") != std::string::npos);
     for (int i = 0; i < 100; ++i) co_await db.async_execute("INSERT INTO t VALUES (?)", i);
-    CHECK(co_await count(db) == 100);
+    const auto awaited_count = co_await count(db);
+    CHECK(awaited_count == 100);
   }(t.db));
 }
 
@@ -208,7 +209,8 @@ TEST_CASE("a cancelled read inside a transaction leaves the transaction open") {
     CHECK(r.index() == 1);
     CHECK(tx.is_active());  // SQLite only undoes the interrupted SELECT
     co_await tx.async_commit();
-    CHECK(co_await count(db) == 1);
+    const auto awaited_count2 = co_await count(db);
+    CHECK(awaited_count2 == 1);
   }(t.db));
 }
 
@@ -227,7 +229,8 @@ TEST_CASE("a cancelled write inside a transaction rolls it back, and the transac
     CHECK_FALSE(tx.is_active());
     auto [ec, n] = co_await tx.async_execute("INSERT INTO t VALUES (2)", tuple_token);
     CHECK(ec == asiolite::errc::transaction_ended);
-    CHECK(co_await count(db) == 0);
+    const auto awaited_count3 = co_await count(db);
+    CHECK(awaited_count3 == 0);
     auto ac =
         co_await db.async_call([](asiolite::sync_handle& h) { return sqlite3_get_autocommit(h.native_handle()); });
     CHECK(ac == 1);
@@ -248,7 +251,8 @@ TEST_CASE("a request waiting for another connection's lock stops waiting when ca
     auto r = co_await (waiting.async_execute("INSERT INTO t VALUES (1)") || timer.async_wait(asio::use_awaitable));
     CHECK(r.index() == 1);
     co_await tx.async_rollback();
-    CHECK(co_await waiting.async_query_scalar<std::int64_t>("SELECT count(*) FROM t") == 0);
+    const auto awaited2 = co_await waiting.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(awaited2 == 0);
   }(holder, waiter));
 }
 
@@ -363,8 +367,8 @@ TEST_CASE("a cancellation leaves the requests queued with it to run wherever the
       kept_done = true;
       if (!ec) ++ran;
     });
-    db.async_execute("SELECT 2", asio::bind_cancellation_slot(cancel.slot(), [&](std::error_code ec,
-                                                                                  asiolite::execute_result) {
+    db.async_execute("SELECT 2",
+                     asio::bind_cancellation_slot(cancel.slot(), [&](std::error_code ec, asiolite::execute_result) {
                        if (ec == asio::error::operation_aborted) ++aborted;
                      }));
     cancel.emit(asio::cancellation_type::terminal);

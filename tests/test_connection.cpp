@@ -151,7 +151,8 @@ TEST_CASE("async_open on an open connection fails with already_open and leaves i
     auto [ec] = co_await conn.async_open(path, asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec == asiolite::errc::already_open);
     CHECK(conn.is_open());
-    CHECK(co_await conn.async_query_scalar<int>("SELECT 1") == 1);
+    const auto awaited = co_await conn.async_query_scalar<int>("SELECT 1");
+    CHECK(awaited == 1);
   }(db, dir.db()));
 }
 
@@ -469,7 +470,8 @@ TEST_CASE("an exception from the on_open hook reaches the caller as thrown, and 
         CHECK(diag.message() == "hook says no");
 
         co_await conn.async_open(path);
-        CHECK(co_await conn.async_query_scalar<int>("SELECT 7") == 7);
+        const auto awaited2 = co_await conn.async_query_scalar<int>("SELECT 7");
+        CHECK(awaited2 == 7);
       }(db, dir.db(), bad));
 }
 

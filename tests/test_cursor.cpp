@@ -1,7 +1,7 @@
 // cursor.hpp: query results streamed in batches, read ahead, interleaved with other
 // requests. Catch2's macros are not thread-safe: checks run on the test's thread only
 // (SQL functions and handlers on other threads count in atomics). And never around a
-// co_await: g++ 12 evaluates a co_await inside CHECK(...) twice.
+// co_await: g++ 12 evaluates a co_await inside a Catch assertion more than once.
 #include "catch.hpp"
 #include "test_support.hpp"
 
@@ -143,19 +143,28 @@ TEST_CASE("batches that reuse the storage of earlier ones hold only their own ro
     // What row i holds, as the test reads it back: a description of its value.
     const auto expected = [](std::int64_t i) -> std::string {
       switch (i % 5) {
-        case 0: return "null";
-        case 1: return "int " + std::to_string(i);
-        case 2: return "real " + std::to_string(static_cast<double>(i) * 0.5);
-        case 3: return "text " + std::string(static_cast<std::size_t>((i * 37) % 3000), '0') + std::to_string(i);
-        default: return "blob " + std::to_string((i * 53) % 5000);
+        case 0:
+          return "null";
+        case 1:
+          return "int " + std::to_string(i);
+        case 2:
+          return "real " + std::to_string(static_cast<double>(i) * 0.5);
+        case 3:
+          return "text " + std::string(static_cast<std::size_t>((i * 37) % 3000), '0') + std::to_string(i);
+        default:
+          return "blob " + std::to_string((i * 53) % 5000);
       }
     };
     const auto describe = [](asiolite::field_view f) -> std::string {
       switch (f.type()) {
-        case asiolite::column_type::null: return "null";
-        case asiolite::column_type::integer: return "int " + std::to_string(f.integer());
-        case asiolite::column_type::real: return "real " + std::to_string(f.real());
-        case asiolite::column_type::text: return "text " + std::string(f.text());
+        case asiolite::column_type::null:
+          return "null";
+        case asiolite::column_type::integer:
+          return "int " + std::to_string(f.integer());
+        case asiolite::column_type::real:
+          return "real " + std::to_string(f.real());
+        case asiolite::column_type::text:
+          return "text " + std::string(f.text());
         case asiolite::column_type::blob: {
           const auto b = f.bytes();
           const bool zeros = std::all_of(b.begin(), b.end(), [](std::byte x) { return x == std::byte{0}; });
@@ -923,8 +932,8 @@ TEST_CASE("options::cursor_batch_size 0 fails the open with invalid_option, and 
   zero.cursor_batch_size = 0;
   test::run(ctx, [](std::string path, asiolite::options opts) -> asio::awaitable<void> {
     asiolite::diagnostics diag;
-    auto [ec, db] = co_await asiolite::connection::async_open(co_await asio::this_coro::executor, path, opts, diag,
-                                                             tuple_token);
+    auto [ec, db] =
+        co_await asiolite::connection::async_open(co_await asio::this_coro::executor, path, opts, diag, tuple_token);
     CHECK(ec == asiolite::errc::invalid_option);
     CHECK(diag.message() == "options::cursor_batch_size is 0: a cursor fetches at least one row at a time");
     CHECK_FALSE(db.is_open());

@@ -103,7 +103,8 @@ TEST_CASE("two statements in async_execute fail with multiple_statements, and ne
     CHECK(ec == asiolite::errc::multiple_statements);
     CHECK(ec.value() == static_cast<int>(asiolite::errc::multiple_statements));
     CHECK_FALSE(diag.message().empty());
-    CHECK(co_await count_rows(db) == 0);
+    const auto awaited_count = co_await count_rows(db);
+    CHECK(awaited_count == 0);
     co_await check_usable(db);
 
     auto [ec2, rows] = co_await db.async_query("SELECT 1; SELECT 2", tuple_token);
@@ -167,7 +168,8 @@ TEST_CASE("too few or too many arguments fail with parameter_count, and the same
     CHECK(contains(diag.message(), "3 arguments"));
     auto [extra, v] = co_await db.async_query_scalar<int>("SELECT 1", 5, tuple_token);
     CHECK(extra == asiolite::errc::parameter_count);
-    CHECK(co_await count_rows(db) == 0);
+    const auto awaited_count2 = co_await count_rows(db);
+    CHECK(awaited_count2 == 0);
 
     const auto ok = co_await db.async_execute(sql, "right", 2);
     CHECK(ok.changes == 1);
@@ -235,7 +237,8 @@ TEST_CASE("an unsigned 64-bit argument above INT64_MAX fails to bind with out_of
     const std::optional<unsigned long long> opt = max;
     auto [e3, r3] = co_await db.async_execute("INSERT INTO t(name, n) VALUES ('big', ?)", opt, tuple_token);
     CHECK(e3 == asiolite::errc::out_of_range);
-    CHECK(co_await count_rows(db) == 0);
+    const auto awaited_count3 = co_await count_rows(db);
+    CHECK(awaited_count3 == 0);
     co_await check_usable(db);
   });
 }
@@ -254,7 +257,8 @@ TEST_CASE("NaN fails to bind with out_of_range instead of becoming NULL") {
     const std::optional<double> opt = -nan;
     auto [e3, v3] = co_await db.async_query_scalar<std::optional<double>>("SELECT ?", opt, tuple_token);
     CHECK(e3 == asiolite::errc::out_of_range);
-    CHECK(co_await count_rows(db) == 0);
+    const auto awaited_count4 = co_await count_rows(db);
+    CHECK(awaited_count4 == 0);
     co_await check_usable(db);
   });
 }
@@ -287,7 +291,8 @@ TEST_CASE("text that is not valid UTF-8 fails to bind with invalid_utf8, the sam
       CHECK(e4 == asiolite::errc::invalid_utf8);
       CHECK(e5 == asiolite::errc::invalid_utf8);
     }
-    CHECK(co_await count_rows(db) == 0);
+    const auto awaited_count5 = co_await count_rows(db);
+    CHECK(awaited_count5 == 0);
 
     // As a blob, the same bytes are fine.
     const asiolite::blob bytes{std::byte{0xff}, std::byte{0xfe}};
@@ -624,7 +629,8 @@ TEST_CASE("SQLite's extended result codes compare equal to their primary conditi
     CHECK(foreign.value() == SQLITE_CONSTRAINT_FOREIGNKEY);
     CHECK(foreign == asiolite::errc::constraint);
 
-    CHECK(co_await count_rows(db) == 1);
+    const auto awaited_count6 = co_await count_rows(db);
+    CHECK(awaited_count6 == 1);
     co_await check_usable(db);
   });
 }

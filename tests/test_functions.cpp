@@ -94,10 +94,14 @@ TEST_CASE("functions: a scalar function reads its arguments by the decoding rule
     co_await db.async_create_function("on_worker",
                                       [test_thread]() { return std::this_thread::get_id() != test_thread; });
 
-    CHECK(co_await db.async_query_scalar<std::string>("SELECT slug('Hello World')") == std::string("hello-world"));
-    CHECK(co_await db.async_query_scalar<double>("SELECT plus(2, 0.5)") == 2.5);
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT twice_or_null(21)") == 42);
-    CHECK(co_await db.async_query_scalar<std::optional<std::int64_t>>("SELECT twice_or_null(NULL)") == std::nullopt);
+    const auto awaited = co_await db.async_query_scalar<std::string>("SELECT slug('Hello World')");
+    CHECK(awaited == std::string("hello-world"));
+    const auto awaited2 = co_await db.async_query_scalar<double>("SELECT plus(2, 0.5)");
+    CHECK(awaited2 == 2.5);
+    const auto awaited3 = co_await db.async_query_scalar<std::int64_t>("SELECT twice_or_null(21)");
+    CHECK(awaited3 == 42);
+    const auto awaited4 = co_await db.async_query_scalar<std::optional<std::int64_t>>("SELECT twice_or_null(NULL)");
+    CHECK(awaited4 == std::nullopt);
     const auto bytes = co_await db.async_query_scalar<std::vector<std::uint8_t>>("SELECT reversed(x'010203')");
     CHECK(bytes == std::vector<std::uint8_t>{3, 2, 1});
     using kinds = std::tuple<std::string, std::string, std::string, std::string, std::string>;
@@ -110,15 +114,18 @@ TEST_CASE("functions: a scalar function reads its arguments by the decoding rule
         co_await db.async_query_one<echoed>("SELECT echo(7), echo(0.25), echo('t'), echo(x'0a'), echo(NULL)");
     const echoed expected_echo{7, 0.25, "t", {0x0a}, std::nullopt};
     CHECK(e == expected_echo);
-    CHECK(co_await db.async_query_scalar<std::optional<std::int64_t>>("SELECT no_result()") == std::nullopt);
-    CHECK(co_await db.async_query_scalar<bool>("SELECT on_worker()"));
+    const auto awaited5 = co_await db.async_query_scalar<std::optional<std::int64_t>>("SELECT no_result()");
+    CHECK(awaited5 == std::nullopt);
+    const bool awaited6 = co_await db.async_query_scalar<bool>("SELECT on_worker()");
+    CHECK(awaited6);
     // In statements of every kind: a WHERE clause and an UPDATE.
     co_await db.async_execute("INSERT INTO t VALUES ('A b'), ('C d')");
     co_await db.async_execute("UPDATE t SET x = slug(x)");
     // (Expected values are named first: g++ 12 rejects a braced list inside a co_await
     // expression.)
     const std::vector<std::string> slugged{"a-b", "c-d"};
-    CHECK(co_await db.async_query<std::string>("SELECT x FROM t WHERE slug(x) = x ORDER BY x") == slugged);
+    const auto awaited_rows = co_await db.async_query<std::string>("SELECT x FROM t WHERE slug(x) = x ORDER BY x");
+    CHECK(awaited_rows == slugged);
   });
 }
 
@@ -133,9 +140,12 @@ TEST_CASE("functions: a variadic function takes any number of arguments through 
     co_await db.async_create_function(
         "count_args", [](const asiolite::function_args& args) { return static_cast<std::int64_t>(args.size()); });
     co_await db.async_create_function("third", [](asiolite::function_args args) { return args.get<std::string>(2); });
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT sum_all()") == 0);
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT sum_all(1, 2, 3, 4)") == 10);
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT count_args(NULL, 'x', 1.5)") == 3);
+    const auto awaited7 = co_await db.async_query_scalar<std::int64_t>("SELECT sum_all()");
+    CHECK(awaited7 == 0);
+    const auto awaited8 = co_await db.async_query_scalar<std::int64_t>("SELECT sum_all(1, 2, 3, 4)");
+    CHECK(awaited8 == 10);
+    const auto awaited9 = co_await db.async_query_scalar<std::int64_t>("SELECT count_args(NULL, 'x', 1.5)");
+    CHECK(awaited9 == 3);
     const auto wrong_type = co_await try_scalar(db, "SELECT sum_all(1, 'two')");
     CHECK(wrong_type.ec == asiolite::errc::error);
     CHECK(wrong_type.message ==
@@ -175,8 +185,10 @@ TEST_CASE(
     auto [ec, r] = co_await db.async_execute("UPDATE t SET x = boom(x)", diag, tuple_token);
     CHECK(ec == asiolite::errc::error);
     const std::vector<std::int64_t> unchanged{1, 2, 3};
-    CHECK(co_await db.async_query<std::int64_t>("SELECT x FROM t ORDER BY x") == unchanged);
-    CHECK(co_await db.async_query_scalar<std::string>("SELECT slug('Still Here')") == std::string("still-here"));
+    const auto awaited_rows2 = co_await db.async_query<std::int64_t>("SELECT x FROM t ORDER BY x");
+    CHECK(awaited_rows2 == unchanged);
+    const auto awaited10 = co_await db.async_query_scalar<std::string>("SELECT slug('Still Here')");
+    CHECK(awaited10 == std::string("still-here"));
   });
 }
 
@@ -192,13 +204,15 @@ TEST_CASE("functions: flags say where SQLite may use a function") {
     // Only a deterministic function may define a generated column or an index.
     co_await db.async_execute("CREATE TABLE g(x TEXT, y TEXT GENERATED ALWAYS AS (det_slug(x)))");
     co_await db.async_execute("INSERT INTO g(x) VALUES ('A B')");
-    CHECK(co_await db.async_query_scalar<std::string>("SELECT y FROM g") == std::string("a-b"));
+    const auto awaited11 = co_await db.async_query_scalar<std::string>("SELECT y FROM g");
+    CHECK(awaited11 == std::string("a-b"));
     asiolite::diagnostics diag;
     auto [ec, r] = co_await db.async_execute("CREATE INDEX i ON t(plain_slug(x))", diag, tuple_token);
     CHECK(ec == asiolite::errc::error);
     CHECK(contains(diag.message(), "non-deterministic functions prohibited in index expressions"));
     // A direct-only function runs in the program's own SQL, not from a view.
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT direct()") == 1);
+    const auto awaited12 = co_await db.async_query_scalar<std::int64_t>("SELECT direct()");
+    CHECK(awaited12 == 1);
     co_await db.async_execute("CREATE VIEW v AS SELECT direct() AS d");
     const auto from_view = co_await try_scalar(db, "SELECT d FROM v");
     CHECK(from_view.ec == asiolite::errc::error);
@@ -214,23 +228,27 @@ TEST_CASE("functions: registering a name again replaces the function, removing i
     // co_await expression: each is named first.
     auto first = [t = token]() { return std::int64_t{1}; };
     co_await db.async_create_function("which", std::move(first));
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT which()") == 1);
+    const auto awaited13 = co_await db.async_query_scalar<std::int64_t>("SELECT which()");
+    CHECK(awaited13 == 1);
     CHECK(token.use_count() == 2);
     auto second = [t = token]() { return std::int64_t{2}; };
     co_await db.async_create_function("which", std::move(second));
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT which()") == 2);
+    const auto awaited14 = co_await db.async_query_scalar<std::int64_t>("SELECT which()");
+    CHECK(awaited14 == 2);
     CHECK(token.use_count() == 2);  // the first one is gone
     // Another number of arguments is another function.
     auto unary = [t = token](std::int64_t v) { return v; };
     co_await db.async_create_function("which", std::move(unary));
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT which(7)") == 7);
+    const auto awaited15 = co_await db.async_query_scalar<std::int64_t>("SELECT which(7)");
+    CHECK(awaited15 == 7);
     CHECK(token.use_count() == 3);
     co_await db.async_remove_function("which", 0);
     CHECK(token.use_count() == 2);
     const auto removed = co_await try_scalar(db, "SELECT which()");
     CHECK(removed.ec == asiolite::errc::error);
     CHECK(contains(removed.message, "wrong number of arguments to function which()"));
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT which(8)") == 8);
+    const auto awaited16 = co_await db.async_query_scalar<std::int64_t>("SELECT which(8)");
+    CHECK(awaited16 == 8);
   });
   // Closing the connection frees what is still registered.
   CHECK(token.use_count() == 1);
@@ -258,7 +276,8 @@ TEST_CASE("functions: SQLite refuses to replace a function that a running statem
     }
     // The cursor is gone: now it can.
     co_await db.async_create_function("ident", [](std::int64_t v) { return v + 1; });
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT ident(1)") == 2);
+    const auto awaited17 = co_await db.async_query_scalar<std::int64_t>("SELECT ident(1)");
+    CHECK(awaited17 == 2);
   });
 }
 
@@ -282,7 +301,8 @@ TEST_CASE("functions: a name SQLite cannot take fails clearly, frees the callabl
     CHECK(bad_collation == asiolite::errc::embedded_nul);
     CHECK(token.use_count() == 1);
     co_await db.async_create_function("ok", []() { return 1; });
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT ok()") == 1);
+    const auto awaited18 = co_await db.async_query_scalar<std::int64_t>("SELECT ok()");
+    CHECK(awaited18 == 1);
   });
 }
 
@@ -296,20 +316,26 @@ TEST_CASE("functions: a collation orders text by a comparison, and one that thro
       return lb <=> la;  // a three-way result works as an int does
     });
     const std::vector<std::string> reversed{"D", "C", "b", "a"};
-    CHECK(co_await db.async_query<std::string>("SELECT x FROM t ORDER BY x COLLATE reverse_nocase") == reversed);
+    const auto awaited_rows3 =
+        co_await db.async_query<std::string>("SELECT x FROM t ORDER BY x COLLATE reverse_nocase");
+    CHECK(awaited_rows3 == reversed);
     co_await db.async_create_collation("by_length", [](std::string_view a, std::string_view b) {
       return static_cast<int>(a.size()) - static_cast<int>(b.size());
     });
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT 'abc' = 'xyz' COLLATE by_length") == 1);
+    const auto awaited19 = co_await db.async_query_scalar<std::int64_t>("SELECT 'abc' = 'xyz' COLLATE by_length");
+    CHECK(awaited19 == 1);
     co_await db.async_create_collation(
         "throws", [](std::string_view, std::string_view) -> int { throw std::runtime_error("cannot compare"); });
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT 'a' = 'b' COLLATE throws") == 1);
+    const auto awaited20 = co_await db.async_query_scalar<std::int64_t>("SELECT 'a' = 'b' COLLATE throws");
+    CHECK(awaited20 == 1);
     co_await db.async_remove_collation("by_length");
     const auto removed = co_await try_scalar(db, "SELECT 'a' = 'b' COLLATE by_length");
     CHECK(removed.ec == asiolite::errc::error);
     CHECK(removed.message == "no such collation sequence: by_length");
     const std::vector<std::string> first{"D"};
-    CHECK(co_await db.async_query<std::string>("SELECT x FROM t ORDER BY x COLLATE reverse_nocase LIMIT 1") == first);
+    const auto awaited_rows4 =
+        co_await db.async_query<std::string>("SELECT x FROM t ORDER BY x COLLATE reverse_nocase LIMIT 1");
+    CHECK(awaited_rows4 == first);
   });
 }
 
@@ -331,9 +357,12 @@ TEST_CASE("functions: sync_handle registers on the worker, and on_open registers
     co_await db.writer().async_execute("INSERT INTO t VALUES (slug('On Writer'))");
     // Every reader has them: hold one with a read transaction, and read on the other too.
     auto rt = co_await db.async_begin_read();
-    CHECK(co_await rt.async_query_scalar<std::string>("SELECT slug(x) FROM t") == std::string("on-writer"));
-    CHECK(co_await db.async_query_scalar<std::string>("SELECT slug('On Reader')") == std::string("on-reader"));
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT 'ab' = 'cd' COLLATE by_length") == 1);
+    const auto awaited21 = co_await rt.async_query_scalar<std::string>("SELECT slug(x) FROM t");
+    CHECK(awaited21 == std::string("on-writer"));
+    const auto awaited22 = co_await db.async_query_scalar<std::string>("SELECT slug('On Reader')");
+    CHECK(awaited22 == std::string("on-reader"));
+    const auto awaited23 = co_await db.async_query_scalar<std::int64_t>("SELECT 'ab' = 'cd' COLLATE by_length");
+    CHECK(awaited23 == 1);
     co_await rt.async_commit();
     // sync_handle's own calls, and their failures, inside async_call.
     auto removed = co_await db.writer().async_call([](asiolite::sync_handle& h) {
@@ -408,7 +437,8 @@ TEST_CASE("functions: statement_timeout stops a query that calls a slow function
     // Between two calls, SQLite's progress handler sees the deadline (a million calls
     // would take 200 s).
     CHECK(ec == asio::error::timed_out);
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT slow(5)") == 5);
+    const auto awaited24 = co_await db.async_query_scalar<std::int64_t>("SELECT slow(5)");
+    CHECK(awaited24 == 5);
   });
 }
 
@@ -439,7 +469,8 @@ TEST_CASE("functions: cancelling a query that calls a slow function interrupts i
       co_await timer.async_wait(asio::use_awaitable);
     }
     CHECK(*result == asio::error::operation_aborted);
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT slow(6)") == 6);
+    const auto awaited25 = co_await db.async_query_scalar<std::int64_t>("SELECT slow(6)");
+    CHECK(awaited25 == 6);
   }(fx.db, started));
   fx.run([](asiolite::connection&) -> asio::awaitable<void> { co_return; });  // closes it
 }

@@ -51,10 +51,11 @@ struct commit_outcome {
 
 /// Queues an INSERT of `key` into kv (its handler records the commit_outcome).
 void insert(asiolite::connection& db, std::int64_t key, commit_outcome& out, asiolite::diagnostics& diag) {
-  db.async_execute("INSERT INTO kv(k) VALUES (?)", key, diag, [&out, &diag](std::error_code ec, asiolite::execute_result) {
-    out.ec = ec;
-    out.message = diag.message();
-  });
+  db.async_execute("INSERT INTO kv(k) VALUES (?)", key, diag,
+                   [&out, &diag](std::error_code ec, asiolite::execute_result) {
+                     out.ec = ec;
+                     out.message = diag.message();
+                   });
 }
 
 /// A connection with group commit on a fresh database with the table kv, whose commits
@@ -92,7 +93,8 @@ TEST_CASE("group commit: writes queued together share one COMMIT, and a failing 
   gate.hold(db);
   std::vector<commit_outcome> out(20);
   std::vector<asiolite::diagnostics> diag(20);
-  for (std::int64_t i = 0; i < 20; ++i) insert(db, i % 3 == 2 ? 0 : i, out[static_cast<std::size_t>(i)], diag[static_cast<std::size_t>(i)]);
+  for (std::int64_t i = 0; i < 20; ++i)
+    insert(db, i % 3 == 2 ? 0 : i, out[static_cast<std::size_t>(i)], diag[static_cast<std::size_t>(i)]);
   gate.release();
   ctx.restart();
   ctx.run();
@@ -123,7 +125,8 @@ TEST_CASE("group commit: a failed COMMIT fails every write in its group and lose
     gate.hold(db);
     std::vector<commit_outcome> out(8);
     std::vector<asiolite::diagnostics> diag(8);
-    for (std::int64_t i = 0; i < 8; ++i) insert(db, from + i, out[static_cast<std::size_t>(i)], diag[static_cast<std::size_t>(i)]);
+    for (std::int64_t i = 0; i < 8; ++i)
+      insert(db, from + i, out[static_cast<std::size_t>(i)], diag[static_cast<std::size_t>(i)]);
     // The veto is set on the worker, in order: after the gate, before the group.
     db.async_call([&probe, veto](asiolite::sync_handle&) { probe.veto = veto; }, [](std::error_code) {});
     gate.release();
@@ -159,7 +162,8 @@ TEST_CASE("group commit: a write alone runs as without it, and writes in transac
     auto tx = co_await c.async_begin();
     co_await tx.async_execute("INSERT INTO kv VALUES (2)");
     co_await tx.async_rollback();
-    CHECK(co_await c.async_query_scalar<std::int64_t>("SELECT count(*) FROM kv") == 1);
+    const auto awaited = co_await c.async_query_scalar<std::int64_t>("SELECT count(*) FROM kv");
+    CHECK(awaited == 1);
   }(db));
   CHECK(probe.commits == 1);  // the lone INSERT, at once; the rolled back transaction none
 }
@@ -176,9 +180,8 @@ TEST_CASE("group commit: a write cancelled while queued is removed and never run
   std::optional<std::error_code> cancelled;
   insert(db, 1, out[0], diag[0]);
   db.async_execute("INSERT INTO kv(k) VALUES (2)",
-                   asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, asiolite::execute_result) {
-                     cancelled = ec;
-                   }));
+                   asio::bind_cancellation_slot(signal.slot(),
+                                                [&](std::error_code ec, asiolite::execute_result) { cancelled = ec; }));
   insert(db, 3, out[1], diag[1]);
   signal.emit(asio::cancellation_type::terminal);
   gate.release();
@@ -189,8 +192,7 @@ TEST_CASE("group commit: a write cancelled while queued is removed and never run
   CHECK(keys(ctx, db) == std::vector<std::int64_t>{1, 3});
 }
 
-TEST_CASE("group commit: connection::cancel stops the writes of a group that has not run them yet",
-          "[group_commit]") {
+TEST_CASE("group commit: connection::cancel stops the writes of a group that has not run them yet", "[group_commit]") {
   grouped_db g(64);
   auto& ctx = g.ctx;
   auto& db = g.db;
@@ -198,25 +200,26 @@ TEST_CASE("group commit: connection::cancel stops the writes of a group that has
   // gate), so the group is running when cancel() comes.
   test::worker_gate gate;
   std::atomic<bool> entered{false};
-  test::run(ctx, [](asiolite::connection& c, std::shared_future<void> f, std::atomic<bool>& in) -> asio::awaitable<void> {
-    // Named: g++ 12 destroys a lambda that captures by value twice inside co_await.
-    auto install = [f, &in](asiolite::sync_handle& h) {
-      struct waiter {
-        std::shared_future<void> f;
-        std::atomic<bool>* in;
-      };
-      sqlite3_create_function_v2(
-          h.native_handle(), "wait_gate", 0, SQLITE_UTF8, new waiter{f, &in},
-          [](sqlite3_context* ctx_, int, sqlite3_value**) {
-            auto* w = static_cast<waiter*>(sqlite3_user_data(ctx_));
-            w->in->store(true);
-            w->f.wait();
-            sqlite3_result_int(ctx_, 1);
-          },
-          nullptr, nullptr, [](void* p) { delete static_cast<waiter*>(p); });
-    };
-    co_await c.async_call(install);
-  }(db, gate.opened, entered));
+  test::run(ctx,
+            [](asiolite::connection& c, std::shared_future<void> f, std::atomic<bool>& in) -> asio::awaitable<void> {
+              // Named: g++ 12 destroys a lambda that captures by value twice inside co_await.
+              auto install = [f, &in](asiolite::sync_handle& h) {
+                struct waiter {
+                  std::shared_future<void> f;
+                  std::atomic<bool>* in;
+                };
+                sqlite3_create_function_v2(
+                    h.native_handle(), "wait_gate", 0, SQLITE_UTF8, new waiter{f, &in},
+                    [](sqlite3_context* ctx_, int, sqlite3_value**) {
+                      auto* w = static_cast<waiter*>(sqlite3_user_data(ctx_));
+                      w->in->store(true);
+                      w->f.wait();
+                      sqlite3_result_int(ctx_, 1);
+                    },
+                    nullptr, nullptr, [](void* p) { delete static_cast<waiter*>(p); });
+              };
+              co_await c.async_call(install);
+            }(db, gate.opened, entered));
   test::worker_gate hold;
   hold.hold(db);
   std::optional<std::error_code> first, second, third;
@@ -247,28 +250,32 @@ TEST_CASE("group commit: on a pool's writer, 200 concurrent inserts commit in fa
   asiolite::pool_options po;
   po.readers = 1;
   po.connection = probe.options(64);
-  auto db = test::run(ctx, [](asio::any_io_executor ex, std::string path,
-                              asiolite::pool_options o) -> asio::awaitable<asiolite::pool> {
-    auto p = co_await asiolite::pool::async_open(ex, path, o);
-    co_await p.writer().async_execute("CREATE TABLE kv(k INTEGER PRIMARY KEY)");
-    co_return p;
-  }(ctx.get_executor(), dir.db(), po));
+  auto db = test::run(
+      ctx, [](asio::any_io_executor ex, std::string path, asiolite::pool_options o) -> asio::awaitable<asiolite::pool> {
+        auto p = co_await asiolite::pool::async_open(ex, path, o);
+        co_await p.writer().async_execute("CREATE TABLE kv(k INTEGER PRIMARY KEY)");
+        co_return p;
+      }(ctx.get_executor(), dir.db(), po));
   probe.commits = 0;
   int done = 0;
   for (std::int64_t i = 0; i < 200; ++i)
-    asio::co_spawn(ctx, [](asiolite::pool& p, std::int64_t k) -> asio::awaitable<void> {
-      co_await p.writer().async_execute("INSERT INTO kv VALUES (?)", k);
-    }(db, i), [&](std::exception_ptr e) {
-      CHECK(!e);
-      ++done;
-    });
+    asio::co_spawn(
+        ctx,
+        [](asiolite::pool& p, std::int64_t k) -> asio::awaitable<void> {
+          co_await p.writer().async_execute("INSERT INTO kv VALUES (?)", k);
+        }(db, i),
+        [&](std::exception_ptr e) {
+          CHECK(!e);
+          ++done;
+        });
   ctx.restart();
   ctx.run();
   CHECK(done == 200);
   CHECK(probe.commits >= 1);
   CHECK(probe.commits < 200);
   test::run(ctx, [](asiolite::pool& p) -> asio::awaitable<void> {
-    CHECK(co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM kv") == 200);
+    const auto awaited2 = co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM kv");
+    CHECK(awaited2 == 200);
     co_await p.async_close();
   }(db));
 }

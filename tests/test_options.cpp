@@ -123,7 +123,8 @@ TEST_CASE("an in-memory database is private to its connection") {
   test::run(ctx, [](asiolite::connection& first, asiolite::connection& second) -> asio::awaitable<void> {
     co_await first.async_execute("CREATE TABLE t(x)");
     co_await first.async_execute("INSERT INTO t VALUES (1)");
-    CHECK(co_await first.async_query_scalar<int>("SELECT count(*) FROM t") == 1);
+    const auto awaited = co_await first.async_query_scalar<int>("SELECT count(*) FROM t");
+    CHECK(awaited == 1);
     auto [ec, n] = co_await second.async_query_scalar<int>("SELECT count(*) FROM t",
                                                            asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec == asiolite::errc::error);  // no such table
@@ -144,7 +145,8 @@ TEST_CASE("read_only refuses writes, read_write and read_only refuse a missing f
   ro.mode = asiolite::open_mode::read_only;
   auto db = test::open(ctx, dir.db(), ro);
   test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
-    CHECK(co_await conn.async_query_scalar<int>("SELECT count(*) FROM t") == 0);
+    const auto awaited2 = co_await conn.async_query_scalar<int>("SELECT count(*) FROM t");
+    CHECK(awaited2 == 0);
     asiolite::diagnostics diag;
     auto [ec, r] =
         co_await conn.async_execute("INSERT INTO t VALUES (1)", diag, asiolite::compat::as_tuple(asio::use_awaitable));

@@ -32,12 +32,13 @@ asiolite::pool_options readers(std::size_t n, const asiolite::options& opts = {}
 /// A pool on a fresh file database with `schema` run on the writer (blocking the test thread).
 asiolite::pool open_pool(asio::io_context& ctx, const std::string& path, const asiolite::pool_options& po,
                          const std::string& schema = "CREATE TABLE t(x INTEGER)") {
-  return test::run(ctx, [](asio::any_io_executor ex, std::string p, asiolite::pool_options o,
-                           std::string sql) -> asio::awaitable<asiolite::pool> {
-    auto db = co_await asiolite::pool::async_open(ex, p, o);
-    co_await db.writer().async_execute_script(sql);
-    co_return db;
-  }(ctx.get_executor(), path, po, schema));
+  return test::run(ctx,
+                   [](asio::any_io_executor ex, std::string p, asiolite::pool_options o,
+                      std::string sql) -> asio::awaitable<asiolite::pool> {
+                     auto db = co_await asiolite::pool::async_open(ex, p, o);
+                     co_await db.writer().async_execute_script(sql);
+                     co_return db;
+                   }(ctx.get_executor(), path, po, schema));
 }
 
 /// A read transaction on `db` (blocking the test thread).
@@ -76,8 +77,7 @@ void poll_until(asio::io_context& ctx, Pred done) {
 
 }  // namespace
 
-TEST_CASE("pool: async_open delivers an open pool whose reads run on the readers and writes on the writer",
-          "[pool]") {
+TEST_CASE("pool: async_open delivers an open pool whose reads run on the readers and writes on the writer", "[pool]") {
   test::temp_dir dir;
   asio::io_context ctx;
   auto db = open_pool(ctx, dir.db(), readers(2));
@@ -85,10 +85,12 @@ TEST_CASE("pool: async_open delivers an open pool whose reads run on the readers
   CHECK(db.reader_count() == 2);
   test::run(ctx, [](asiolite::pool& p) -> asio::awaitable<void> {
     co_await p.writer().async_execute("INSERT INTO t VALUES (?)", 7);
-    CHECK(co_await p.async_query_scalar<std::int64_t>("SELECT sum(x) FROM t") == 7);
+    const auto awaited = co_await p.async_query_scalar<std::int64_t>("SELECT sum(x) FROM t");
+    CHECK(awaited == 7);
     auto rows = co_await p.async_query<std::int64_t>("SELECT x FROM t");
     CHECK(rows == std::vector<std::int64_t>{7});
-    CHECK(co_await p.writer().async_query_scalar<std::string>("PRAGMA journal_mode") == "wal");
+    const auto awaited2 = co_await p.writer().async_query_scalar<std::string>("PRAGMA journal_mode");
+    CHECK(awaited2 == "wal");
     // Reads run on other handles than the writer's.
     const auto writer = co_await p.writer().async_call(handle_of);
     const auto reader = co_await p.async_call(handle_of);
@@ -118,11 +120,12 @@ TEST_CASE("pool: constructed closed, it opens, closes and opens again as a long-
     co_await p.async_close();
     CHECK_FALSE(p.is_open());
     auto [after, count] = co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t",
-                                                                asiolite::compat::as_tuple(asio::use_awaitable));
+                                                                      asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(after == asiolite::errc::closed);
     co_await p.async_close();  // closing a closed pool succeeds
     co_await p.async_open(file, po);
-    CHECK(co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t") == 1);
+    const auto awaited3 = co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(awaited3 == 1);
     co_await p.async_close();
   }(db, path));
 }
@@ -134,16 +137,18 @@ TEST_CASE("pool: a write on a reader fails with SQLITE_READONLY, writes nothing,
   auto db = open_pool(ctx, dir.db(), readers(1));
   test::run(ctx, [](asiolite::pool& p) -> asio::awaitable<void> {
     asiolite::diagnostics diag;
-    auto [ec, res] = co_await p.async_execute("INSERT INTO t VALUES (1)", diag,
-                                              asiolite::compat::as_tuple(asio::use_awaitable));
+    auto [ec, res] =
+        co_await p.async_execute("INSERT INTO t VALUES (1)", diag, asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec == asiolite::errc::readonly);
     CHECK(diag.message().find("readonly") != std::string::npos);
     std::vector<std::int64_t> many{1, 2, 3};
     auto [ec_many, res_many] = co_await p.async_execute_many("INSERT INTO t VALUES (?)", many,
                                                              asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec_many == asiolite::errc::readonly);
-    CHECK(co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t") == 0);
-    CHECK(co_await p.writer().async_query_scalar<std::int64_t>("SELECT count(*) FROM t") == 0);
+    const auto awaited4 = co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(awaited4 == 0);
+    const auto awaited5 = co_await p.writer().async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(awaited5 == 0);
   }(db));
   close_pool(ctx, db);
 }
@@ -157,9 +162,11 @@ TEST_CASE("pool: an open write transaction on the writer does not hold up reads,
     auto tx = co_await p.writer().async_begin();
     co_await tx.async_execute("INSERT INTO t VALUES (1)");
     // The transaction holds the writer; on one connection this read would wait for it.
-    CHECK(co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t") == 0);
+    const auto awaited6 = co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(awaited6 == 0);
     co_await tx.async_commit();
-    CHECK(co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t") == 1);
+    const auto awaited7 = co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(awaited7 == 1);
   }(db));
   close_pool(ctx, db);
 }
@@ -174,11 +181,14 @@ TEST_CASE("pool: a read transaction sees one snapshot throughout while the write
     CHECK(snap.is_active());
     // Committed after the read transaction began, before its first read.
     co_await p.writer().async_execute("INSERT INTO t VALUES (2)");
-    CHECK(co_await snap.async_query_scalar<std::int64_t>("SELECT count(*) FROM t") == 1);
+    const auto awaited8 = co_await snap.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(awaited8 == 1);
     co_await p.writer().async_execute("INSERT INTO t VALUES (3)");
-    CHECK(co_await snap.async_query_scalar<std::int64_t>("SELECT sum(x) FROM t") == 1);
+    const auto awaited9 = co_await snap.async_query_scalar<std::int64_t>("SELECT sum(x) FROM t");
+    CHECK(awaited9 == 1);
     // The pool's other reader sees what was committed.
-    CHECK(co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t") == 3);
+    const auto awaited10 = co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(awaited10 == 3);
     auto [ec, res] = co_await snap.async_execute("DELETE FROM t", asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec == asiolite::errc::readonly);
     co_await snap.async_commit();
@@ -215,18 +225,23 @@ TEST_CASE("pool: reads spread over the readers by the work queued on each", "[po
   // The first read blocks its reader; the next ones go to the other reader, which has none.
   test::worker_gate gate;
   std::atomic<std::uintptr_t> blocked{0};
-  db.async_call([f = gate.opened, &blocked](asiolite::sync_handle& h) {
-    blocked = handle_of(h);
-    f.wait();
-  }, [](std::error_code) {});
+  db.async_call(
+      [f = gate.opened, &blocked](asiolite::sync_handle& h) {
+        blocked = handle_of(h);
+        f.wait();
+      },
+      [](std::error_code) {});
   std::vector<std::uintptr_t> others;
   bool done = false;
-  asio::co_spawn(ctx, [](asiolite::pool& p, std::vector<std::uintptr_t>& out) -> asio::awaitable<void> {
-    for (int i = 0; i < 5; ++i) out.push_back(co_await p.async_call(handle_of));
-  }(db, others), [&](std::exception_ptr e) {
-    CHECK(!e);
-    done = true;
-  });
+  asio::co_spawn(
+      ctx,
+      [](asiolite::pool& p, std::vector<std::uintptr_t>& out) -> asio::awaitable<void> {
+        for (int i = 0; i < 5; ++i) out.push_back(co_await p.async_call(handle_of));
+      }(db, others),
+      [&](std::exception_ptr e) {
+        CHECK(!e);
+        done = true;
+      });
   poll_until(ctx, [&] { return done; });
   CHECK(done);
   CHECK(others.size() == 5);
@@ -239,8 +254,7 @@ TEST_CASE("pool: reads spread over the readers by the work queued on each", "[po
   close_pool(ctx, db);
 }
 
-TEST_CASE("pool: when every reader is held, reads wait at the pool and run in order once one is free",
-          "[pool]") {
+TEST_CASE("pool: when every reader is held, reads wait at the pool and run in order once one is free", "[pool]") {
   test::temp_dir dir;
   asio::io_context ctx;
   auto db = open_pool(ctx, dir.db(), readers(1));
@@ -248,10 +262,11 @@ TEST_CASE("pool: when every reader is held, reads wait at the pool and run in or
   std::vector<int> order;
   std::atomic<int> ran{0};
   for (int i = 0; i < 3; ++i)
-    db.async_call([&ran](asiolite::sync_handle&) { ++ran; }, [&order, i](std::error_code ec) {
-      CHECK(!ec);
-      order.push_back(i);
-    });
+    db.async_call([&ran](asiolite::sync_handle&) { ++ran; },
+                  [&order, i](std::error_code ec) {
+                    CHECK(!ec);
+                    order.push_back(i);
+                  });
   // A second read transaction waits in the same queue, behind them.
   std::optional<asiolite::read_transaction> second;
   db.async_begin_read([&](std::error_code ec, asiolite::read_transaction rt) {
@@ -273,7 +288,8 @@ TEST_CASE("pool: when every reader is held, reads wait at the pool and run in or
   CHECK(db.stats().readers[0].held);
   second.reset();  // rolls back and frees the reader
   test::run(ctx, [](asiolite::pool& p) -> asio::awaitable<void> {
-    CHECK(co_await p.async_query_scalar<std::int64_t>("SELECT 5") == 5);
+    const auto awaited11 = co_await p.async_query_scalar<std::int64_t>("SELECT 5");
+    CHECK(awaited11 == 5);
   }(db));
   CHECK_FALSE(db.stats().readers[0].held);
   close_pool(ctx, db);
@@ -284,8 +300,8 @@ TEST_CASE("pool: cancelling a read that waits for a free reader removes it, and 
   asio::io_context ctx;
   auto db = open_pool(ctx, dir.db(), readers(1));
   auto snap = begin_read(ctx, db);
-  for (auto type : {asio::cancellation_type::terminal, asio::cancellation_type::partial,
-                    asio::cancellation_type::total}) {
+  for (auto type :
+       {asio::cancellation_type::terminal, asio::cancellation_type::partial, asio::cancellation_type::total}) {
     asio::cancellation_signal signal;
     std::atomic<bool> ran{false};
     std::optional<std::error_code> outcome;
@@ -299,9 +315,7 @@ TEST_CASE("pool: cancelling a read that waits for a free reader removes it, and 
     REQUIRE(outcome);
     CHECK(*outcome == asio::error::operation_aborted);
     CHECK(db.stats().waiting == 0);
-    test::run(ctx, [](asiolite::read_transaction& rt) -> asio::awaitable<void> {
-      co_await rt.async_rollback();
-    }(snap));
+    test::run(ctx, [](asiolite::read_transaction& rt) -> asio::awaitable<void> { co_await rt.async_rollback(); }(snap));
     CHECK_FALSE(ran);
     snap = begin_read(ctx, db);
   }
@@ -346,9 +360,8 @@ TEST_CASE("pool: cancel() while a close waits for a read transaction, and the cl
   auto db = open_pool(ctx, dir.db(), readers(1));
   auto snap = begin_read(ctx, db);
   std::optional<std::error_code> closed, write;
-  db.writer().async_execute("INSERT INTO t VALUES (1)", [&](std::error_code ec, asiolite::execute_result) {
-    write = ec;
-  });
+  db.writer().async_execute("INSERT INTO t VALUES (1)",
+                            [&](std::error_code ec, asiolite::execute_result) { write = ec; });
   db.async_close([&](std::error_code ec) { closed = ec; });
   ctx.restart();
   ctx.poll();
@@ -395,9 +408,8 @@ TEST_CASE("pool: cancel() removes the waiting reads and cancels on every connect
   gate.hold(db.writer());
   std::optional<std::error_code> read, write;
   db.async_query_scalar<std::int64_t>("SELECT 1", [&](std::error_code ec, std::int64_t) { read = ec; });
-  db.writer().async_execute("INSERT INTO t VALUES (1)", [&](std::error_code ec, asiolite::execute_result) {
-    write = ec;
-  });
+  db.writer().async_execute("INSERT INTO t VALUES (1)",
+                            [&](std::error_code ec, asiolite::execute_result) { write = ec; });
   ctx.restart();
   ctx.poll();
   db.cancel();
@@ -410,7 +422,8 @@ TEST_CASE("pool: cancel() removes the waiting reads and cancels on every connect
   CHECK(db.is_open());
   snap = asiolite::read_transaction();
   test::run(ctx, [](asiolite::pool& p) -> asio::awaitable<void> {
-    CHECK(co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t") == 0);
+    const auto awaited12 = co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(awaited12 == 0);
   }(db));
   close_pool(ctx, db);
 }
@@ -427,10 +440,14 @@ TEST_CASE("pool: a database in memory has no readers, and its reads go to the wr
     test::run(ctx, [](asiolite::pool& p) -> asio::awaitable<void> {
       co_await p.writer().async_execute("CREATE TABLE t(x)");
       co_await p.writer().async_execute("INSERT INTO t VALUES (1)");
-      CHECK(co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t") == 1);
-      CHECK(co_await p.async_call(handle_of) == co_await p.writer().async_call(handle_of));
+      const auto awaited13 = co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+      CHECK(awaited13 == 1);
+      const auto awaited14 = co_await p.async_call(handle_of);
+      const auto awaited15 = co_await p.writer().async_call(handle_of);
+      CHECK(awaited14 == awaited15);
       auto snap = co_await p.async_begin_read();
-      CHECK(co_await snap.async_query_scalar<std::int64_t>("SELECT count(*) FROM t") == 1);
+      const auto awaited16 = co_await snap.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+      CHECK(awaited16 == 1);
       co_await snap.async_commit();
       co_await p.async_close();
     }(db));
@@ -457,9 +474,12 @@ TEST_CASE("pool: on_open runs on every connection, so a function it registers wo
     auto a = co_await p.async_begin_read();
     auto b = co_await p.async_begin_read();
     auto c = co_await p.async_begin_read();
-    CHECK(co_await a.async_query_scalar<std::int64_t>("SELECT twice(x) FROM t") == 20);
-    CHECK(co_await b.async_query_scalar<std::int64_t>("SELECT twice(x) FROM t") == 20);
-    CHECK(co_await c.async_query_scalar<std::int64_t>("SELECT twice(x) FROM t") == 20);
+    const auto awaited17 = co_await a.async_query_scalar<std::int64_t>("SELECT twice(x) FROM t");
+    CHECK(awaited17 == 20);
+    const auto awaited18 = co_await b.async_query_scalar<std::int64_t>("SELECT twice(x) FROM t");
+    CHECK(awaited18 == 20);
+    const auto awaited19 = co_await c.async_query_scalar<std::int64_t>("SELECT twice(x) FROM t");
+    CHECK(awaited19 == 20);
   }(db));
   close_pool(ctx, db);
 }
@@ -477,7 +497,8 @@ TEST_CASE("pool: cursors and prepared statements made on the pool run on a reade
     while (auto v = co_await cur.async_next()) sum += *v;
     CHECK(sum == 45);
     auto stmt = co_await p.async_prepare("SELECT count(*) FROM t WHERE x < ?");
-    CHECK(co_await stmt.async_query_scalar<std::int64_t>(5) == 5);
+    const auto awaited20 = co_await stmt.async_query_scalar<std::int64_t>(5);
+    CHECK(awaited20 == 5);
     auto write = co_await p.async_prepare("INSERT INTO t VALUES (?)");
     auto [ec, res] = co_await write.async_execute(1, asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec == asiolite::errc::readonly);
@@ -489,15 +510,15 @@ TEST_CASE("pool: opening fails with a clear error when the pool cannot be what i
   test::temp_dir dir;
   asio::io_context ctx;
   auto failure = [&](const asiolite::pool_options& po, const std::string& path) {
-    return test::run(ctx, [](asio::any_io_executor ex, std::string p,
-                             asiolite::pool_options o) -> asio::awaitable<std::string> {
-      asiolite::diagnostics diag;
-      auto [ec, db] = co_await asiolite::pool::async_open(ex, p, o, diag,
-                                                         asiolite::compat::as_tuple(asio::use_awaitable));
-      CHECK(ec);
-      CHECK_FALSE(db.is_open());
-      co_return diag.message();
-    }(ctx.get_executor(), path, po));
+    return test::run(
+        ctx, [](asio::any_io_executor ex, std::string p, asiolite::pool_options o) -> asio::awaitable<std::string> {
+          asiolite::diagnostics diag;
+          auto [ec, db] =
+              co_await asiolite::pool::async_open(ex, p, o, diag, asiolite::compat::as_tuple(asio::use_awaitable));
+          CHECK(ec);
+          CHECK_FALSE(db.is_open());
+          co_return diag.message();
+        }(ctx.get_executor(), path, po));
   };
   CHECK(failure(readers(0), dir.db()).find("at least one reader") != std::string::npos);
   asiolite::options journal;
@@ -512,8 +533,7 @@ TEST_CASE("pool: opening fails with a clear error when the pool cannot be what i
   const auto no_wal = failure(readers(1, dotfile), dir.db("dotfile.db"));
   CHECK(no_wal.find("the pool's writer") != std::string::npos);
   CHECK(no_wal.find("wal") != std::string::npos);
-  CHECK(failure(readers(1), (dir.path() / "missing" / "x.db").string()).find("the pool's writer") !=
-        std::string::npos);
+  CHECK(failure(readers(1), (dir.path() / "missing" / "x.db").string()).find("the pool's writer") != std::string::npos);
 }
 
 TEST_CASE("pool: an empty pool's operations fail with errc::closed", "[pool]") {
@@ -524,9 +544,8 @@ TEST_CASE("pool: an empty pool's operations fail with errc::closed", "[pool]") {
   std::optional<std::error_code> read, begin, write;
   db.async_execute("SELECT 1", [&](std::error_code ec, asiolite::execute_result) { read = ec; });
   db.async_begin_read([&](std::error_code ec, asiolite::read_transaction) { begin = ec; });
-  db.writer().async_execute("SELECT 1", asio::bind_executor(ctx, [&](std::error_code ec, asiolite::execute_result) {
-                              write = ec;
-                            }));
+  db.writer().async_execute(
+      "SELECT 1", asio::bind_executor(ctx, [&](std::error_code ec, asiolite::execute_result) { write = ec; }));
   ctx.restart();
   ctx.run();
   REQUIRE(read);
@@ -594,8 +613,10 @@ TEST_CASE("pool: 1000 coroutines on 4 threads mixing reads, read transactions, w
   CHECK(inconsistent == 0);
   CHECK(writes == 500);
   test::run(ctx, [](asiolite::pool& p) -> asio::awaitable<void> {
-    CHECK(co_await p.async_query_scalar<std::int64_t>("SELECT balance FROM account WHERE id = 2") == 1250);
-    CHECK(co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM log") == 250);
+    const auto awaited21 = co_await p.async_query_scalar<std::int64_t>("SELECT balance FROM account WHERE id = 2");
+    CHECK(awaited21 == 1250);
+    const auto awaited22 = co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM log");
+    CHECK(awaited22 == 250);
     const auto s = p.stats();
     CHECK(s.waiting == 0);
     for (const auto& r : s.readers) {

@@ -1,6 +1,6 @@
 // prepared_statement.hpp: a statement prepared once on the worker and run many times.
 // Catch2's macros are not thread-safe: checks run on the test's thread only. (And never
-// around a co_await: g++ 12 evaluates a co_await inside CHECK(...) twice.)
+// around a co_await: g++ 12 evaluates a co_await inside a Catch assertion more than once.)
 #include "catch.hpp"
 #include "test_support.hpp"
 

@@ -29,9 +29,8 @@ TEST_CASE("queue_timeout: a request queued behind a transaction that holds the c
   test::temp_dir dir;
   asio::io_context ctx;
   auto db = test::open(ctx, dir.db(), queue_timeout(300ms));
-  test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> {
-    co_await c.async_execute("CREATE TABLE t(x)");
-  }(db));
+  test::run(
+      ctx, [](asiolite::connection& c) -> asio::awaitable<void> { co_await c.async_execute("CREATE TABLE t(x)"); }(db));
   auto tx = test::begin_with_row(ctx, db);  // holds the connection, and awaits nothing
   std::atomic<bool> ran{false};
   std::optional<std::error_code> outcome;
@@ -47,7 +46,8 @@ TEST_CASE("queue_timeout: a request queued behind a transaction that holds the c
   test::run(ctx, [](asiolite::transaction& t, asiolite::connection& c) -> asio::awaitable<void> {
     co_await t.async_execute("INSERT INTO t VALUES (2)");
     co_await t.async_commit();
-    CHECK(co_await c.async_query_scalar<std::int64_t>("SELECT count(*) FROM t") == 2);
+    const auto awaited = co_await c.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(awaited == 2);
     co_await c.async_close();
   }(tx, db));
 }
@@ -69,7 +69,8 @@ TEST_CASE("queue_timeout: a request queued behind a long one fails, while the lo
   CHECK(*late == asio::error::timed_out);
   gate.release();
   test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> {
-    CHECK(co_await c.async_query_scalar<std::int64_t>("SELECT 7") == 7);
+    const auto awaited2 = co_await c.async_query_scalar<std::int64_t>("SELECT 7");
+    CHECK(awaited2 == 7);
     co_await c.async_close();
   }(db));
   CHECK_FALSE(ran);
@@ -81,10 +82,10 @@ TEST_CASE("queue_timeout: a read waiting at the pool for a free reader fails wit
   asiolite::pool_options po;
   po.readers = 1;
   po.connection = queue_timeout(300ms);
-  auto db = test::run(ctx, [](asio::any_io_executor ex, std::string path,
-                              asiolite::pool_options o) -> asio::awaitable<asiolite::pool> {
-    co_return co_await asiolite::pool::async_open(ex, path, o);
-  }(ctx.get_executor(), dir.db(), po));
+  auto db = test::run(
+      ctx, [](asio::any_io_executor ex, std::string path, asiolite::pool_options o) -> asio::awaitable<asiolite::pool> {
+        co_return co_await asiolite::pool::async_open(ex, path, o);
+      }(ctx.get_executor(), dir.db(), po));
   auto snap = test::run(ctx, [](asiolite::pool& p) -> asio::awaitable<asiolite::read_transaction> {
     co_return co_await p.async_begin_read();
   }(db));
@@ -97,9 +98,11 @@ TEST_CASE("queue_timeout: a read waiting at the pool for a free reader fails wit
   CHECK(*outcome == asio::error::timed_out);
   CHECK(db.stats().waiting == 0);
   test::run(ctx, [](asiolite::read_transaction& rt, asiolite::pool& p) -> asio::awaitable<void> {
-    CHECK(co_await rt.async_query_scalar<std::int64_t>("SELECT 2") == 2);  // the transaction is unharmed
+    const auto awaited3 = co_await rt.async_query_scalar<std::int64_t>("SELECT 2");
+    CHECK(awaited3 == 2);  // the transaction is unharmed
     co_await rt.async_commit();
-    CHECK(co_await p.async_query_scalar<std::int64_t>("SELECT 3") == 3);
+    const auto awaited4 = co_await p.async_query_scalar<std::int64_t>("SELECT 3");
+    CHECK(awaited4 == 3);
     co_await p.async_close();
   }(snap, db));
 }
@@ -111,7 +114,8 @@ TEST_CASE("queue_timeout: requests that start in time are not affected", "[queue
   test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> {
     co_await c.async_execute("CREATE TABLE t(x)");
     for (int i = 0; i < 100; ++i) co_await c.async_execute("INSERT INTO t VALUES (?)", i);
-    CHECK(co_await c.async_query_scalar<std::int64_t>("SELECT count(*) FROM t") == 100);
+    const auto awaited5 = co_await c.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(awaited5 == 100);
     co_await c.async_close();
   }(db));
 }

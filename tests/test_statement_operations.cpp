@@ -64,7 +64,9 @@ TEST_CASE("an exception thrown by async_call's function reaches the caller, and 
                                           asiolite::compat::as_tuple(asio::use_awaitable));
     CHECK(ec2 == asiolite::errc::error);
 
-    CHECK(co_await conn.async_call([](asiolite::sync_handle& h) { return h.query_scalar<int>("SELECT 3"); }) == 3);
+    const auto awaited =
+        co_await conn.async_call([](asiolite::sync_handle& h) { return h.query_scalar<int>("SELECT 3"); });
+    CHECK(awaited == 3);
   }(db));
 }
 
@@ -87,7 +89,7 @@ struct stored_person {
   std::string name;
 };
 
-// (Not inside CHECK: g++ 12 evaluates a co_await inside CHECK(...) twice.)
+// (Not inside CHECK: g++ 12 evaluates a co_await inside a Catch assertion more than once.)
 asio::awaitable<std::int64_t> count_in(asiolite::connection& db, std::string table) {
   co_return co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM " + table);
 }
@@ -413,11 +415,17 @@ TEST_CASE("async_execute_many copies text and blobs of every shape, keeping NULL
   REQUIRE(empty_o > 400);
   REQUIRE(empty_vb > 200);
   fx.run([&](asiolite::connection& db) -> asio::awaitable<void> {
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM p WHERE o = ''") == empty_o);
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM p WHERE o IS NULL") == null_o);
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM p WHERE vb = x''") == empty_vb);
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM p WHERE typeof(vb) = 'blob'") == count);
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM p WHERE c IS NULL") == count / 5);
+    const auto awaited2 = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM p WHERE o = ''");
+    CHECK(awaited2 == empty_o);
+    const auto awaited3 = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM p WHERE o IS NULL");
+    CHECK(awaited3 == null_o);
+    const auto awaited4 = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM p WHERE vb = x''");
+    CHECK(awaited4 == empty_vb);
+    const auto awaited5 =
+        co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM p WHERE typeof(vb) = 'blob'");
+    CHECK(awaited5 == count);
+    const auto awaited6 = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM p WHERE c IS NULL");
+    CHECK(awaited6 == count / 5);
   });
 }
 
@@ -451,14 +459,19 @@ TEST_CASE("async_execute_many takes a range that makes its elements as it goes, 
   views.clear();
   int done = 0;
   std::move(op)([&](std::error_code ec, asiolite::execute_many_result r) { done += !ec && r.changes == 3; });
-  { auto gone = std::move(copy); copy = std::move(gone); }
+  {
+    auto gone = std::move(copy);
+    copy = std::move(gone);
+  }
   std::move(copy)([&](std::error_code ec, asiolite::execute_many_result r) { done += !ec && r.changes == 3; });
   fx2.ctx.run();
   fx2.ctx.restart();
   CHECK(done == 2);
   fx2.run([](asiolite::connection& db) -> asio::awaitable<void> {
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM d WHERE t = 'one'") == 2);
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT sum(length(t)) FROM d") == 2 * (3 + 70'000 + 5));
+    const auto awaited7 = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM d WHERE t = 'one'");
+    CHECK(awaited7 == 2);
+    const auto awaited8 = co_await db.async_query_scalar<std::int64_t>("SELECT sum(length(t)) FROM d");
+    CHECK(awaited8 == 2 * (3 + 70'000 + 5));
   });
 }
 

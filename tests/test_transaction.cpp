@@ -43,7 +43,6 @@ asio::awaitable<bool> autocommit(asiolite::connection& db) {
 
 using test::count;
 
-
 }  // namespace
 
 TEST_CASE("two coroutines sharing a connection keep their transactions apart, whatever the interleaving") {
@@ -96,7 +95,8 @@ TEST_CASE("two coroutines sharing a connection keep their transactions apart, wh
       auto who = co_await db.async_query<std::string>("SELECT who FROM t");
       REQUIRE(who.size() == 1);
       CHECK(who[0] == "b");
-      CHECK(co_await autocommit(db));
+      const bool awaited_autocommit = co_await autocommit(db);
+      CHECK(awaited_autocommit);
     });
   }
 }
@@ -142,14 +142,18 @@ TEST_CASE("concurrent transfers on one shared connection from a 4-thread io_cont
   CHECK(committed == transfers - transfers / 5);
   CHECK(rolled_back == transfers / 5);
   t.run([&](asiolite::connection& conn) -> asio::awaitable<void> {
-    CHECK(co_await count(conn, "SELECT sum(balance) FROM account") == 20 * 1000);
-    CHECK(co_await count(conn, "SELECT count(*) FROM transfer") == committed.load());
-    CHECK(co_await count(conn, "SELECT count(*) FROM transfer WHERE id % 5 = 0") == 0);
+    const auto awaited_count = co_await count(conn, "SELECT sum(balance) FROM account");
+    CHECK(awaited_count == 20 * 1000);
+    const auto awaited_count2 = co_await count(conn, "SELECT count(*) FROM transfer");
+    CHECK(awaited_count2 == committed.load());
+    const auto awaited_count3 = co_await count(conn, "SELECT count(*) FROM transfer WHERE id % 5 = 0");
+    CHECK(awaited_count3 == 0);
     // Every account's balance is exactly what the committed transfers made it.
-    CHECK(co_await count(conn,
-                         "SELECT count(*) FROM account a WHERE balance <> 1000"
-                         " - (SELECT coalesce(sum(amount), 0) FROM transfer WHERE src = a.id)"
-                         " + (SELECT coalesce(sum(amount), 0) FROM transfer WHERE dst = a.id)") == 0);
+    const auto awaited_count4 = co_await count(conn,
+                                               "SELECT count(*) FROM account a WHERE balance <> 1000"
+                                               " - (SELECT coalesce(sum(amount), 0) FROM transfer WHERE src = a.id)"
+                                               " + (SELECT coalesce(sum(amount), 0) FROM transfer WHERE dst = a.id)");
+    CHECK(awaited_count4 == 0);
   });
 }
 
@@ -184,8 +188,10 @@ TEST_CASE("a transaction destroyed while open is rolled back and releases the co
       co_await tx.async_execute("INSERT INTO t VALUES (1)");
       CHECK(tx.is_active());
     }  // no commit: the destructor queues a ROLLBACK and returns at once
-    CHECK(co_await count(db) == 0);
-    CHECK(co_await autocommit(db));
+    const auto awaited_count5 = co_await count(db);
+    CHECK(awaited_count5 == 0);
+    const bool awaited_autocommit2 = co_await autocommit(db);
+    CHECK(awaited_autocommit2);
   });
 }
 
@@ -212,7 +218,8 @@ TEST_CASE("commit and rollback end the transaction, ending twice or using it aft
     auto [ec5] = co_await tx2.async_rollback(tuple_token);
     CHECK_FALSE(ec5);
 
-    CHECK(co_await count(db) == 1);
+    const auto awaited_count6 = co_await count(db);
+    CHECK(awaited_count6 == 1);
 
     asiolite::transaction empty;
     auto [ec6] = co_await empty.async_commit(tuple_token);
@@ -244,7 +251,10 @@ TEST_CASE("a transaction may be committed by another coroutine than the one that
   t.ctx.run();
   t.ctx.restart();
   CHECK(committed);
-  t.run([](asiolite::connection& db) -> asio::awaitable<void> { CHECK(co_await count(db) == 1); });
+  t.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    const auto awaited_count7 = co_await count(db);
+    CHECK(awaited_count7 == 1);
+  });
 }
 
 TEST_CASE("when SQLite rolls a transaction back by itself, the transaction says so and refuses statements") {
@@ -265,8 +275,10 @@ TEST_CASE("when SQLite rolls a transaction back by itself, the transaction says 
     auto [ec3] = co_await tx.async_commit(tuple_token);
     CHECK(ec3 == asiolite::errc::transaction_ended);
 
-    CHECK(co_await count(db) == 0);
-    CHECK(co_await autocommit(db));
+    const auto awaited_count8 = co_await count(db);
+    CHECK(awaited_count8 == 0);
+    const bool awaited_autocommit3 = co_await autocommit(db);
+    CHECK(awaited_autocommit3);
   });
 }
 
@@ -284,7 +296,8 @@ TEST_CASE("begin from another coroutine waits for the open transaction, from the
 
     auto tx2 = co_await db.async_begin();  // free again
     co_await tx2.async_commit();
-    CHECK(co_await count(db) == 1);
+    const auto awaited_count9 = co_await count(db);
+    CHECK(awaited_count9 == 1);
   });
 
   // Another coroutine's begin simply waits its turn.
@@ -346,10 +359,12 @@ TEST_CASE("a begin cancelled while queued never runs, one cancelled after it ran
         (r.index() == 0 ? begun : cancelled)++;
       }  // a transaction that won is dropped here: it rolls back
       co_await db.async_execute("INSERT INTO t VALUES (?)", i);
-      CHECK(co_await autocommit(db));
+      const bool awaited_autocommit4 = co_await autocommit(db);
+      CHECK(awaited_autocommit4);
     }
     CHECK(begun + cancelled == 200);
-    CHECK(co_await count(db) == 200);
+    const auto awaited_count10 = co_await count(db);
+    CHECK(awaited_count10 == 200);
   });
 }
 
@@ -382,7 +397,10 @@ TEST_CASE("a commit cancelled while queued leaves the transaction open, a starte
               [](asiolite::transaction& open_tx) -> asio::awaitable<void> { co_await open_tx.async_commit(); }(tx));
   }
   CHECK_FALSE(tx.is_active());
-  t.run([](asiolite::connection& db) -> asio::awaitable<void> { CHECK(co_await count(db) == 1); });
+  t.run([](asiolite::connection& db) -> asio::awaitable<void> {
+    const auto awaited_count11 = co_await count(db);
+    CHECK(awaited_count11 == 1);
+  });
 }
 
 TEST_CASE("close waits for an open transaction, what it committed is kept") {
@@ -512,7 +530,8 @@ TEST_CASE("a savepoint ends with its transaction") {
     CHECK_FALSE(sp.is_active());
     auto [ec] = co_await sp.async_rollback(tuple_token);
     CHECK(ec == asiolite::errc::transaction_ended);
-    CHECK(co_await count(db) == 1);
+    const auto awaited_count12 = co_await count(db);
+    CHECK(awaited_count12 == 1);
   });
 }
 
@@ -535,8 +554,10 @@ TEST_CASE("async_transaction commits when the body returns and rolls back when i
       caught = std::string(e.what()) == "changed my mind";
     }
     CHECK(caught);
-    CHECK(co_await count(db) == 1);
-    CHECK(co_await autocommit(db));
+    const auto awaited_count13 = co_await count(db);
+    CHECK(awaited_count13 == 1);
+    const bool awaited_autocommit5 = co_await autocommit(db);
+    CHECK(awaited_autocommit5);
   });
 }
 
@@ -576,7 +597,8 @@ TEST_CASE("async_transaction runs the body again when SQLite reports busy, up to
         },
         opts);
     CHECK(attempts > 1);
-    CHECK(co_await count(a) == 2);
+    const auto awaited_count14 = co_await count(a);
+    CHECK(awaited_count14 == 2);
 
     // When the lock never comes free, the last busy error propagates.
     auto holder = co_await b.async_begin();
@@ -618,8 +640,10 @@ TEST_CASE("async_call_in_transaction runs a whole transaction in one request") {
       caught = true;
     }
     CHECK(caught);
-    CHECK(co_await count(db) == 100);
-    CHECK(co_await autocommit(db));
+    const auto awaited_count15 = co_await count(db);
+    CHECK(awaited_count15 == 100);
+    const bool awaited_autocommit6 = co_await autocommit(db);
+    CHECK(awaited_autocommit6);
   });
 }
 
@@ -818,6 +842,7 @@ TEST_CASE("a moved-from transaction or savepoint keeps its executor and fails it
     auto [e2, r2] = co_await tx.async_execute("INSERT INTO t VALUES (1)", tuple_token);
     CHECK(e2 == asiolite::errc::closed);
     co_await tx2.async_commit();
-    CHECK(co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t") == 0);
+    const auto awaited = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(awaited == 0);
   });
 }
