@@ -312,6 +312,12 @@ class connection : public statement_operations<connection> {
   template <class T>
   struct is_function_flags : std::is_same<std::remove_cvref_t<T>, function_flags> {};
 
+  // The request of async_create_function and async_create_aggregate: `what` (the callable,
+  // the factory) handed to Create (detail::create_function, create_aggregate) on the
+  // worker, with the function_flags among the trailing arguments.
+  template <auto Create, class What, class... Trailing>
+  auto function_registration(std::string_view name, What what, Trailing&&... trailing);
+
   // Where this connection's requests go, and those of the cursors and prepared
   // statements made here: no lease.
   detail::request_target_view request_target() const noexcept { return {impl_, ex_, 0}; }

@@ -125,7 +125,7 @@ class sync_handle {
   /// The current value of the limit `category` (sqlite3_limit).
   int get_limit(asiolite::limit category) const {
     detail::failure f;
-    detail::check_limit(category, 0, "the limit", f);
+    detail::check_limit(category, std::nullopt, "the limit", f);
     detail::sync_forms::check(f, {});
     return detail::exchange_limit(database_.native(), category, -1);
   }

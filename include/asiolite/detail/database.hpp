@@ -73,8 +73,9 @@ class user_code_scope {
 /// "no limit": deadlines saturate, see time_limit.hpp.)
 ASIOLITE_DECL bool check_options(const std::string& path, const options& o, failure& f);
 
-/// Whether SQLite takes `value` for the limit `category` (`what` names it in the message).
-ASIOLITE_DECL bool check_limit(limit category, int value, const std::string& what, failure& f);
+/// Whether `category` is a limit and SQLite takes `value` for it (unset: only the
+/// category is checked); `what` names it in the message.
+ASIOLITE_DECL bool check_limit(limit category, std::optional<int> value, const std::string& what, failure& f);
 
 /// The limit's current value; with `value` >= 0, sets it (checked by check_limit first),
 /// and still returns the value it had.

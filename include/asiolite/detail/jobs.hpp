@@ -182,7 +182,7 @@ class limit_job {
 
   limit_job(limit category, std::optional<int> value) noexcept : category_(category), value_(value) {}
   void operator()(database& s, failure& f) {
-    if (check_limit(category_, value_.value_or(0), value_ ? "the new limit" : "the limit", f))
+    if (check_limit(category_, value_, value_ ? "the new limit" : "the limit", f))
       previous_ = exchange_limit(s.native(), category_, value_.value_or(-1));
   }
   int take_result() noexcept { return previous_; }

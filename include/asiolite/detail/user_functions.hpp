@@ -520,10 +520,9 @@ inline bool remove_collation(sqlite3* db, std::string_view name, failure& f) {
 
 /// Runs a register(sqlite3*, failure&) callable on the worker: a function or collation
 /// added or removed, an extension loaded (connection::async_create_function and the
-/// others). The callable is
-/// held behind one virtual call, so that every registration shares one request type: the
-/// asynchronous machinery is instantiated once per completion token, not once per lambda
-/// a program registers.
+/// others). The callable is held behind one virtual call, so that every registration
+/// shares one request type: the asynchronous machinery is instantiated once per
+/// completion token, not once per lambda a program registers.
 class registration_job {
  public:
   static constexpr request_kind kind = request_kind::statement;

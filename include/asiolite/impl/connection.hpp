@@ -120,34 +120,31 @@ auto connection::async_call_in_transaction(Fn&& fn, Trailing&&... trailing) {
       std::forward<Trailing>(trailing)...);
 }
 
-template <class Fn, class... Trailing>
-auto connection::async_create_function(std::string_view name, Fn fn, Trailing&&... trailing) {
-  detail::check_function<Fn>();
+template <auto Create, class What, class... Trailing>
+auto connection::function_registration(std::string_view name, What what, Trailing&&... trailing) {
   return detail::async_request<is_function_flags>(
       request_target(),
       [&](auto&& inputs) {
         const function_flags flags = detail::single_input(std::move(inputs), function_flags::none);
         return detail::registration_job(
-            [n = std::string(name), f = std::move(fn), flags](sqlite3* db, detail::failure& out) mutable {
-              detail::create_function(db, n, std::move(f), flags, out);
+            [n = std::string(name), w = std::move(what), flags](sqlite3* db, detail::failure& out) mutable {
+              Create(db, n, std::move(w), flags, out);
             });
       },
       std::forward<Trailing>(trailing)...);
 }
 
+template <class Fn, class... Trailing>
+auto connection::async_create_function(std::string_view name, Fn fn, Trailing&&... trailing) {
+  detail::check_function<Fn>();
+  return function_registration<&detail::create_function<Fn>>(name, std::move(fn), std::forward<Trailing>(trailing)...);
+}
+
 template <class Factory, class... Trailing>
 auto connection::async_create_aggregate(std::string_view name, Factory make, Trailing&&... trailing) {
   detail::check_aggregate<Factory>();
-  return detail::async_request<is_function_flags>(
-      request_target(),
-      [&](auto&& inputs) {
-        const function_flags flags = detail::single_input(std::move(inputs), function_flags::none);
-        return detail::registration_job(
-            [n = std::string(name), m = std::move(make), flags](sqlite3* db, detail::failure& out) mutable {
-              detail::create_aggregate(db, n, std::move(m), flags, out);
-            });
-      },
-      std::forward<Trailing>(trailing)...);
+  return function_registration<&detail::create_aggregate<Factory>>(name, std::move(make),
+                                                                   std::forward<Trailing>(trailing)...);
 }
 
 template <class... Trailing>

@@ -43,15 +43,15 @@ ASIOLITE_DECL bool check_options(const std::string& path, const options& o, fail
   return true;
 }
 
-ASIOLITE_DECL bool check_limit(limit category, int value, const std::string& what, failure& f) {
+ASIOLITE_DECL bool check_limit(limit category, std::optional<int> value, const std::string& what, failure& f) {
   const int c = static_cast<int>(category);
   if (c < 0 || category > limit::worker_threads) {
     f.set(errc::invalid_option, what + ": " + std::to_string(c) + " is not a limit (0 to " +
                                     std::to_string(static_cast<int>(limit::worker_threads)) + ")");
     return false;
   }
-  if (value < 0) {
-    f.set(errc::invalid_option, what + ": the value is negative (" + std::to_string(value) + ")");
+  if (value && *value < 0) {
+    f.set(errc::invalid_option, what + ": the value is negative (" + std::to_string(*value) + ")");
     return false;
   }
   return true;
