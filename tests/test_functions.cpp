@@ -339,51 +339,6 @@ TEST_CASE("functions: a collation orders text by a comparison, and one that thro
   });
 }
 
-TEST_CASE("functions: sync_handle registers on the worker, and on_open registers on every connection of a pool") {
-  test::temp_dir dir;
-  asio::io_context ctx;
-  asiolite::pool_options po;
-  po.readers = 2;
-  po.connection.on_open = [](asiolite::sync_handle& h) {
-    h.create_function(
-        "slug", [](std::string_view s) { return slug(s); }, asiolite::function_flags::deterministic);
-    h.create_collation("by_length", [](std::string_view a, std::string_view b) {
-      return static_cast<int>(a.size()) - static_cast<int>(b.size());
-    });
-  };
-  test::run(ctx, [](asio::any_io_executor ex, std::string path, asiolite::pool_options o) -> asio::awaitable<void> {
-    auto db = co_await asiolite::pool::async_open(ex, path, o);
-    co_await db.writer().async_execute("CREATE TABLE t(x TEXT)");
-    co_await db.writer().async_execute("INSERT INTO t VALUES (slug('On Writer'))");
-    // Every reader has them: hold one with a read transaction, and read on the other too.
-    auto rt = co_await db.async_begin_read();
-    const auto awaited21 = co_await rt.async_query_scalar<std::string>("SELECT slug(x) FROM t");
-    CHECK(awaited21 == std::string("on-writer"));
-    const auto awaited22 = co_await db.async_query_scalar<std::string>("SELECT slug('On Reader')");
-    CHECK(awaited22 == std::string("on-reader"));
-    const auto awaited23 = co_await db.async_query_scalar<std::int64_t>("SELECT 'ab' = 'cd' COLLATE by_length");
-    CHECK(awaited23 == 1);
-    co_await rt.async_commit();
-    // sync_handle's own calls, and their failures, inside async_call.
-    auto removed = co_await db.writer().async_call([](asiolite::sync_handle& h) {
-      h.remove_function("slug", 1);
-      h.remove_collation("by_length");
-      try {
-        h.create_function(std::string_view("bad\0name", 8), []() { return 1; });
-      } catch (const asiolite::sqlite_error& e) {
-        return e.code() == asiolite::errc::embedded_nul;
-      }
-      return false;
-    });
-    CHECK(removed);
-    asiolite::diagnostics diag;
-    auto [ec, v] = co_await db.writer().async_query_scalar<std::string>("SELECT slug('x')", diag, tuple_token);
-    CHECK(ec == asiolite::errc::error);
-    CHECK(diag.message() == "no such function: slug");
-    co_await db.async_close();
-  }(ctx.get_executor(), dir.db(), po));
-}
-
 TEST_CASE("functions: calls from many coroutines on a multi-threaded io_context run one at a time on the worker") {
   test::database fx("");
   auto calls = std::make_shared<std::int64_t>(0);  // not atomic: the worker is the only thread that calls
@@ -665,36 +620,65 @@ TEST_CASE("functions: statement_timeout stops an aggregate between two rows, and
   CHECK(live_states == 0);
 }
 
-TEST_CASE("functions: sync_handle registers an aggregate, and on_open registers it on every connection of a pool") {
+TEST_CASE("functions: sync_handle registers on the worker, and on_open registers on every connection of a pool") {
   test::temp_dir dir;
   asio::io_context ctx;
   asiolite::pool_options po;
   po.readers = 2;
   po.connection.on_open = [](asiolite::sync_handle& h) {
+    h.create_function(
+        "slug", [](std::string_view s) { return slug(s); }, asiolite::function_flags::deterministic);
+    h.create_collation("by_length", [](std::string_view a, std::string_view b) {
+      return static_cast<int>(a.size()) - static_cast<int>(b.size());
+    });
     h.create_aggregate(
         "int_total", [] { return int_total{}; }, asiolite::function_flags::deterministic);
   };
   test::run(ctx, [](asio::any_io_executor ex, std::string path, asiolite::pool_options o) -> asio::awaitable<void> {
     auto db = co_await asiolite::pool::async_open(ex, path, o);
-    co_await db.writer().async_execute_script("CREATE TABLE t(x INTEGER); INSERT INTO t VALUES (4), (5)");
-    const auto on_writer = co_await db.writer().async_query_scalar<std::int64_t>("SELECT int_total(x) FROM t");
+    co_await db.writer().async_execute("CREATE TABLE t(x TEXT)");
+    co_await db.writer().async_execute("INSERT INTO t VALUES (slug('On Writer'))");
+    const auto on_writer = co_await db.writer().async_query_scalar<std::int64_t>("SELECT int_total(length(x)) FROM t");
     CHECK(on_writer == 9);
-    // Both readers have it: one held by a read transaction, the other serving the pool.
+    // Every reader has them: hold one with a read transaction, and read on the other too.
     auto rt = co_await db.async_begin_read();
-    const auto on_held_reader = co_await rt.async_query_scalar<std::int64_t>("SELECT int_total(x) FROM t");
-    CHECK(on_held_reader == 9);
-    const auto on_other_reader = co_await db.async_query_scalar<std::int64_t>("SELECT int_total(x) FROM t WHERE x > 4");
-    CHECK(on_other_reader == 5);
+    const auto slug_on_held = co_await rt.async_query_scalar<std::string>("SELECT slug(x) FROM t");
+    CHECK(slug_on_held == std::string("on-writer"));
+    const auto total_on_held = co_await rt.async_query_scalar<std::int64_t>("SELECT int_total(length(x)) FROM t");
+    CHECK(total_on_held == 9);
+    const auto slug_on_other = co_await db.async_query_scalar<std::string>("SELECT slug('On Reader')");
+    CHECK(slug_on_other == std::string("on-reader"));
+    const auto collated = co_await db.async_query_scalar<std::int64_t>("SELECT 'ab' = 'cd' COLLATE by_length");
+    CHECK(collated == 1);
+    const auto total_on_other = co_await db.async_query_scalar<std::int64_t>("SELECT int_total(4) FROM t");
+    CHECK(total_on_other == 4);
     co_await rt.async_commit();
+    // sync_handle's own calls, and their failures, inside async_call.
     auto refused = co_await db.writer().async_call([](asiolite::sync_handle& h) {
+      h.remove_function("slug", 1);
+      h.remove_function("int_total", 1);
+      h.remove_collation("by_length");
+      int nul_names = 0;
+      try {
+        h.create_function(std::string_view("bad\0name", 8), []() { return 1; });
+      } catch (const asiolite::sqlite_error& e) {
+        nul_names += e.code() == asiolite::errc::embedded_nul ? 1 : 0;
+      }
       try {
         h.create_aggregate(std::string_view("bad\0name", 8), [] { return int_total{}; });
       } catch (const asiolite::sqlite_error& e) {
-        return e.code() == asiolite::errc::embedded_nul;
+        nul_names += e.code() == asiolite::errc::embedded_nul ? 1 : 0;
       }
-      return false;
+      return nul_names;
     });
-    CHECK(refused);
+    CHECK(refused == 2);
+    asiolite::diagnostics diag;
+    auto [ec, v] = co_await db.writer().async_query_scalar<std::string>("SELECT slug('x')", diag, tuple_token);
+    CHECK(ec == asiolite::errc::error);
+    CHECK(diag.message() == "no such function: slug");
+    auto [agg_ec, t] = co_await db.writer().async_query_scalar<std::int64_t>("SELECT int_total(1)", diag, tuple_token);
+    CHECK(agg_ec == asiolite::errc::error);
+    CHECK(diag.message() == "no such function: int_total");
     co_await db.async_close();
   }(ctx.get_executor(), dir.db(), po));
   CHECK(live_states == 0);
