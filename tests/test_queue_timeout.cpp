@@ -123,6 +123,7 @@ TEST_CASE("queue_timeout: requests that start in time are not affected", "[queue
 TEST_CASE("queue_timeout: an io_context destroyed while a sweep waits for a deadline", "[queue_timeout]") {
   test::temp_dir dir;
   std::atomic<bool> ran{false};
+  bool completed = false;
   {
     auto ctx = std::make_unique<asio::io_context>();
     std::optional<asiolite::connection> db(std::in_place, test::open(*ctx, dir.db(), queue_timeout(60000ms)));
@@ -131,13 +132,19 @@ TEST_CASE("queue_timeout: an io_context destroyed while a sweep waits for a dead
     }(*db));
     auto tx = test::begin_with_row(*ctx, *db);
     // Queued behind the transaction, with a deadline a minute away: a sweep's timer waits.
-    db->async_call([&ran](asiolite::sync_handle&) { ran = true; }, [](std::error_code) {});
+    db->async_call([&ran](asiolite::sync_handle&) { ran = true; }, [&completed](std::error_code) { completed = true; });
     ctx->restart();
     for (int i = 0; i < 10; ++i) ctx->poll();
-    tx = asiolite::transaction();  // rolls back: the call runs, its completion waits in ctx
-    while (!ran || db->stats().running || db->stats().queued) std::this_thread::yield();
+    tx = asiolite::transaction();  // rolls back: the call runs, and its completion comes to ctx
+    // Run until the completion has: the worker is then done posting to ctx (a test that
+    // waited for the queue to be empty raced with the post, and destroyed ctx under it).
+    while (!completed) {
+      ctx->poll();
+      std::this_thread::yield();
+    }
     db.reset();   // closes on the worker, which posts nothing for it
     ctx.reset();  // the waiting sweep, and the connection core it holds, go with the io_context
   }
   CHECK(ran);
+  CHECK(completed);
 }

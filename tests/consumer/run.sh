@@ -61,7 +61,28 @@ consume() {
   "$build/consumer" | grep -qx "asiolite consumer: ok" || fail "$mode: consumer did not report ok"
 }
 
-consume fetchcontent -DASIOLITE_SOURCE_DIR="$root"
+# Ways that do not depend on each other run two at a time (each build compiles one file,
+# so a second one uses another core); the log of each is printed as it is waited for.
+running=()
+in_background() {
+  local name=$1
+  shift
+  ("$@") >"$tmp/log-$name" 2>&1 &
+  running+=("$!:$name")
+  ((${#running[@]} < jobs)) || settle
+}
+settle() {
+  local entry pid name status
+  for entry in "${running[@]}"; do
+    pid=${entry%%:*} name=${entry#*:} status=0
+    wait "$pid" || status=$?
+    cat "$tmp/log-$name"
+    ((status == 0)) || fail "$name failed (exit $status): see its log above"
+  done
+  running=()
+}
+
+in_background fetchcontent consume fetchcontent -DASIOLITE_SOURCE_DIR="$root"
 
 # A git URL and a release tag: a clone of the checkout's HEAD, tagged as the README's
 # example names the release; and a release archive made by git archive.
@@ -69,21 +90,23 @@ version=$(sed -n 's/^project(asiolite VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLi
 if git -C "$root" rev-parse --verify -q HEAD >/dev/null; then
   git clone -q --bare "$root" "$tmp/asiolite.git"
   git -C "$tmp/asiolite.git" tag "v$version" HEAD
-  consume fetchcontent-git -DASIOLITE_GIT_URL="file://$tmp/asiolite.git" \
+  in_background fetchcontent-git consume fetchcontent-git -DASIOLITE_GIT_URL="file://$tmp/asiolite.git" \
     -DASIOLITE_GIT_TAG="v$version"
   git -C "$root" archive --format=tar.gz --prefix="asiolite-$version/" -o "$tmp/asiolite-$version.tar.gz" HEAD
   sha=$(sha256sum "$tmp/asiolite-$version.tar.gz" | cut -d' ' -f1)
-  consume fetchcontent-archive \
+  in_background fetchcontent-archive consume fetchcontent-archive \
     -DASIOLITE_ARCHIVE_URL="file://$tmp/asiolite-$version.tar.gz" -DASIOLITE_ARCHIVE_SHA256="$sha"
 else
   fail "$root is not a git checkout: the git URL and archive forms cannot be tried"
 fi
 
-consume subdirectory -DASIOLITE_SOURCE_DIR="$root"
-consume subdirectory-clang -DASIOLITE_SOURCE_DIR="$root" \
+in_background subdirectory consume subdirectory -DASIOLITE_SOURCE_DIR="$root"
+in_background subdirectory-clang consume subdirectory-clang -DASIOLITE_SOURCE_DIR="$root" \
   -DCMAKE_CXX_COMPILER=clang++
 # Separate compilation through the CMake target.
-consume subdirectory-compiled -DASIOLITE_SOURCE_DIR="$root" -DASIOLITE_CONSUMER_COMPILED=ON
+in_background subdirectory-compiled consume subdirectory-compiled -DASIOLITE_SOURCE_DIR="$root" \
+  -DASIOLITE_CONSUMER_COMPILED=ON
+settle
 [ -f "$tmp/subdirectory-compiled/asiolite/libasiolite_compiled.a" ] ||
   fail "subdirectory-compiled: asiolite::compiled's library was not built"
 
