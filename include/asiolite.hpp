@@ -16,5 +16,7 @@
 #include <asiolite/row.hpp>
 #include <asiolite/savepoint.hpp>
 #include <asiolite/statement_operations.hpp>
+#include <asiolite/subscription.hpp>
 #include <asiolite/sync_handle.hpp>
 #include <asiolite/transaction.hpp>
+#include <asiolite/watch.hpp>

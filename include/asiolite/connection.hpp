@@ -15,7 +15,9 @@
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
 #include <asiolite/statement_operations.hpp>
+#include <asiolite/subscription.hpp>
 #include <asiolite/transaction.hpp>
+#include <asiolite/watch.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -277,6 +279,76 @@ class connection : public statement_operations<connection> {
   template <class... Trailing>
   auto async_load_extension(std::string_view path, Trailing&&... trailing);
 
+  // ---- hooks (watch.hpp, subscription.hpp; docs/guide.md says more)
+
+  /// Calls handler(const transaction_event&) once for every transaction on this
+  /// connection that ends from now on: committed (also one with no reported change), or
+  /// rolled back after it changed rows; with the rows it wrote, as SQLite reported them
+  /// (a row a failed statement or a ROLLBACK TO undid is still listed: the changes are
+  /// what the transaction touched). Events come in the order the transactions ended, one
+  /// handler call at a time; the worker never waits for the handler, and a handler too
+  /// far behind loses events, counted (watch_options::max_pending). Delivery lasts until
+  /// the subscription is destroyed or unsubscribed, or the connection closes (a
+  /// transaction the close rolls back is reported first).
+  /// - Signature: void(error_code, subscription). Trailing: [watch_options] [diagnostics&]
+  ///   [token].
+  /// - Executor: the completion's: the token's, else the connection's. The events':
+  ///   handler's associated executor, else the connection's; never the worker.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: handler is moved into the subscription, and destroyed when it ends (see
+  ///   subscription::unsubscribe), never on the worker. The handler's executor must stay
+  ///   valid while the subscription is active.
+  /// - Thread safety: any thread; requests run one at a time, in submission order: a
+  ///   request submitted after this one is seen.
+  template <class Handler, class... Trailing>
+  auto async_watch_transactions(Handler handler, Trailing&&... trailing);
+
+  /// Calls fn() on the worker each time a transaction is about to commit: false (or an
+  /// exception) turns the commit into a rollback, and the committing statement fails with
+  /// errc::constraint ("constraint failed"). fn must be quick: the commit waits for it,
+  /// and it must not use this connection. Replaces the filter set before.
+  /// - Signature: void(error_code). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's; fn runs on the worker.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: fn is moved into the request, then kept by the worker, which destroys it
+  ///   when it is replaced or removed or the connection closes.
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class Fn, class... Trailing>
+  auto async_set_commit_filter_on_worker(Fn fn, Trailing&&... trailing);
+
+  /// Removes the commit filter: every commit goes on.
+  /// - Signature: void(error_code). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: nothing.
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class... Trailing>
+  auto async_clear_commit_filter_on_worker(Trailing&&... trailing);
+
+  /// Calls fn() on the worker after about every `every` virtual machine steps of a
+  /// running statement (SQLite's progress handler): true (or an exception) stops the
+  /// statement, which fails with errc::interrupt ("interrupted"). It composes with
+  /// asiolite's own use of that handler: cancellation and statement_timeout go on working.
+  /// fn must be quick and must not use this connection. Replaces the one set before; an
+  /// `every` below 1 fails with errc::invalid_option and changes nothing.
+  /// - Signature: void(error_code). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's; fn runs on the worker.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: fn is moved into the request, then kept by the worker, which destroys it
+  ///   when it is replaced or removed or the connection closes.
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class Fn, class... Trailing>
+  auto async_set_progress_handler_on_worker(int every, Fn fn, Trailing&&... trailing);
+
+  /// Removes the progress handler.
+  /// - Signature: void(error_code). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: nothing.
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class... Trailing>
+  auto async_clear_progress_handler_on_worker(Trailing&&... trailing);
+
   // ---- limits (sqlite3_limit; options::limits sets them at open)
 
   /// The current value of the limit `category` on this connection.
@@ -308,6 +380,9 @@ class connection : public statement_operations<connection> {
 
   template <class T>
   struct is_options_input : std::is_same<std::remove_cvref_t<T>, options> {};
+
+  template <class T>
+  struct is_watch_options : std::is_same<std::remove_cvref_t<T>, watch_options> {};
 
   template <class T>
   struct is_function_flags : std::is_same<std::remove_cvref_t<T>, function_flags> {};

@@ -10,6 +10,8 @@
 #include <asiolite/functions.hpp>
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
+#include <asiolite/subscription.hpp>
+#include <asiolite/watch.hpp>
 
 #include <optional>
 #include <ranges>
@@ -121,6 +123,40 @@ class sync_handle {
     detail::load_extension(database_.native(), path, entry_point, f);
     detail::sync_forms::check(f, {});
   }
+
+  /// Calls handler(const transaction_event&) for every transaction that ends from now on,
+  /// as connection::async_watch_transactions does, on the handler's associated executor,
+  /// else on `ex` (a pool's on_open: subscribe on the writer, where writes run).
+  template <class Handler>
+  subscription watch_transactions(const asio::any_io_executor& ex, Handler handler, watch_options o = {}) {
+    auto s = detail::make_subscriber(ex, std::move(handler), o);
+    database_.hooks().subscribe(s);
+    return subscription(std::move(s));
+  }
+
+  /// Calls fn() before each commit, as connection::async_set_commit_filter_on_worker does
+  /// (false turns the commit into a rollback).
+  template <class Fn>
+  void set_commit_filter(Fn fn) {
+    database_.hooks().set_commit_filter(detail::make_worker_predicate(std::move(fn)));
+  }
+
+  /// Removes the commit filter.
+  void clear_commit_filter() { database_.hooks().set_commit_filter(nullptr); }
+
+  /// Calls fn() after about every `every` steps of a running statement, as
+  /// connection::async_set_progress_handler_on_worker does (true stops the statement);
+  /// throws sqlite_error (errc::invalid_option) for an `every` below 1.
+  template <class Fn>
+  void set_progress_handler(int every, Fn fn) {
+    detail::failure f;
+    detail::check_progress_interval(every, f);
+    detail::sync_forms::check(f, {});
+    database_.set_progress_handler(every, detail::make_worker_predicate(std::move(fn)));
+  }
+
+  /// Removes the progress handler.
+  void clear_progress_handler() { database_.set_progress_handler(0, nullptr); }
 
   /// The current value of the limit `category` (sqlite3_limit).
   int get_limit(asiolite::limit category) const {

@@ -8,6 +8,7 @@
 #include <asiolite/detail/bind.hpp>
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/held_statement.hpp>
+#include <asiolite/detail/hooks.hpp>
 #include <asiolite/detail/record.hpp>
 #include <asiolite/detail/sqlite.hpp>
 #include <asiolite/detail/statement_cache.hpp>
@@ -22,6 +23,7 @@
 #include <atomic>
 #include <chrono>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <ranges>
 #include <string>
@@ -86,6 +88,13 @@ ASIOLITE_DECL int exchange_limit(sqlite3* db, limit category, int value) noexcep
 /// refused). False, with `f` set, if it does not load.
 ASIOLITE_DECL bool load_extension(sqlite3* db, std::string_view path, std::string_view entry_point, failure& f);
 
+/// A progress handler's interval is at least one step.
+inline bool check_progress_interval(int every, failure& f) {
+  if (every >= 1) return true;
+  f.set(errc::invalid_option, "the progress handler's interval must be at least 1 step, not " + std::to_string(every));
+  return false;
+}
+
 class database {
  public:
   database() = default;
@@ -143,6 +152,12 @@ class database {
     interrupt_ = nullptr;
     deadline_ = std::chrono::steady_clock::time_point::max();
   }
+  /// The program's progress handler (connection::async_set_progress_handler_on_worker):
+  /// fn() after about every `every` virtual machine steps of a running statement; true
+  /// stops it (SQLITE_INTERRUPT). Null: none. The cancellation and timeout checks go on
+  /// beside it, at their own interval.
+  void set_progress_handler(int every, std::unique_ptr<worker_predicate> fn) noexcept;
+
   /// The watched request was stopped by the statement timeout.
   bool timed_out() const noexcept { return timed_out_; }
   std::chrono::milliseconds statement_timeout() const noexcept { return statement_timeout_; }
@@ -161,6 +176,17 @@ class database {
   }
 
   held_statements& held() noexcept { return held_; }
+
+  /// The hooks of this handle (created on first use; the handle must be open).
+  hook_hub& hooks() {
+    if (!hooks_) hooks_ = std::make_unique<hook_hub>(db_);
+    return *hooks_;
+  }
+
+  /// After each request: what the hooks saw in it is delivered.
+  void after_request() noexcept {
+    if (hooks_) hooks_->settle();
+  }
 
   /// options::cursor_batch_size of this connection.
   std::size_t cursor_batch_size() const noexcept { return cursor_batch_size_; }
@@ -321,9 +347,14 @@ class database {
   sqlite3_stmt* anchor_ = nullptr;
   statement_cache cache_;
   held_statements held_;
+  std::unique_ptr<hook_hub> hooks_;  // see hooks()
   std::size_t cursor_batch_size_ = 256;
   const std::atomic<bool>* interrupt_ = nullptr;
   sqlite3_stmt* stepping_ = nullptr;  // the statement sqlite3_step runs now, for on_progress
+  int progress_step_ = progress_interval;       // the interval on_progress is called at
+  std::unique_ptr<worker_predicate> progress_;  // the program's progress handler, if any
+  int progress_every_ = 0;                      // its interval
+  int progress_steps_ = 0;                      // steps since it was last called
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   bool timed_out_ = false;
   bool stray_ = false;  // see roll_back_own_transaction

@@ -10,6 +10,7 @@
 #include <asiolite/options.hpp>
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
+#include <asiolite/subscription.hpp>
 #include <asiolite/sync_handle.hpp>
 
 #include <algorithm>
@@ -192,6 +193,32 @@ class limit_job {
   limit category_;
   std::optional<int> value_;  // unset: read only
   int previous_ = 0;
+};
+
+/// Adds a transaction subscriber to the connection's hooks; completes with its
+/// subscription (connection::async_watch_transactions).
+class watch_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type = subscription;
+
+  explicit watch_job(std::shared_ptr<transaction_subscriber> s) noexcept : subscriber_(std::move(s)) {}
+  watch_job(watch_job&&) noexcept = default;
+  watch_job& operator=(watch_job&&) = delete;
+  ~watch_job() {
+    // Subscribed but never handed over (the completion was dropped): nobody could end it.
+    if (subscriber_) subscriber_->stop();
+  }
+
+  void operator()(database& s, failure&) { s.hooks().subscribe(subscriber_); }
+  subscription take_result(const failure& f) noexcept {
+    if (f) return {};
+    return subscription(std::move(subscriber_));
+  }
+  std::string_view sql() const noexcept { return {}; }
+
+ private:
+  std::shared_ptr<transaction_subscriber> subscriber_;
 };
 
 /// Runs user code on the worker: fn(sync_handle&).

@@ -518,7 +518,7 @@ inline bool remove_collation(sqlite3* db, std::string_view name, failure& f) {
 
 // ---- the request that registers or removes one on the worker
 
-/// Runs a register(sqlite3*, failure&) callable on the worker: a function or collation
+/// Runs a register(sqlite3*, failure&) (or (database&, failure&)) callable on the worker: a function or collation
 /// added or removed, an extension loaded (connection::async_create_function and the
 /// others). The callable is held behind one virtual call, so that every registration
 /// shares one request type: the asynchronous machinery is instantiated once per
@@ -531,18 +531,25 @@ class registration_job {
   template <class Register>
   explicit registration_job(Register r) : register_(std::make_unique<model<Register>>(std::move(r))) {}
 
-  void operator()(database& s, failure& f) { register_->run(s.native(), f); }
+  void operator()(database& s, failure& f) { register_->run(s, f); }
   std::string_view sql() const noexcept { return {}; }
 
  private:
   struct step {
     virtual ~step() = default;
-    virtual void run(sqlite3* db, failure& f) = 0;
+    virtual void run(database& s, failure& f) = 0;
   };
+  // register(sqlite3*, failure&), or register(database&, failure&) for what the worker's
+  // side keeps (the hooks).
   template <class Register>
   struct model final : step {
     explicit model(Register r) : r_(std::move(r)) {}
-    void run(sqlite3* db, failure& f) override { r_(db, f); }
+    void run(database& s, failure& f) override {
+      if constexpr (std::is_invocable_v<Register&, database&, failure&>)
+        r_(s, f);
+      else
+        r_(s.native(), f);
+    }
     Register r_;
   };
 

@@ -176,6 +176,55 @@ auto connection::async_load_extension(std::string_view path, Trailing&&... trail
                                std::forward<Trailing>(trailing)...);
 }
 
+template <class Handler, class... Trailing>
+auto connection::async_watch_transactions(Handler handler, Trailing&&... trailing) {
+  return detail::async_request<is_watch_options>(
+      request_target(),
+      [&](auto&& inputs) {
+        const watch_options o = detail::single_input(std::move(inputs), watch_options{});
+        return detail::watch_job(detail::make_subscriber(ex_, std::move(handler), o));
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class Fn, class... Trailing>
+auto connection::async_set_commit_filter_on_worker(Fn fn, Trailing&&... trailing) {
+  return detail::async_request(
+      request_target(),
+      detail::registration_job([f = detail::make_worker_predicate(std::move(fn))](detail::database& s,
+                                                                               detail::failure&) mutable {
+        s.hooks().set_commit_filter(std::move(f));
+      }),
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
+auto connection::async_clear_commit_filter_on_worker(Trailing&&... trailing) {
+  return detail::async_request(
+      request_target(),
+      detail::registration_job([](detail::database& s, detail::failure&) { s.hooks().set_commit_filter(nullptr); }),
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class Fn, class... Trailing>
+auto connection::async_set_progress_handler_on_worker(int every, Fn fn, Trailing&&... trailing) {
+  return detail::async_request(request_target(),
+                               detail::registration_job([every, f = detail::make_worker_predicate(std::move(fn))](
+                                                            detail::database& s, detail::failure& out) mutable {
+                                 if (detail::check_progress_interval(every, out))
+                                   s.set_progress_handler(every, std::move(f));
+                               }),
+                               std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
+auto connection::async_clear_progress_handler_on_worker(Trailing&&... trailing) {
+  return detail::async_request(
+      request_target(),
+      detail::registration_job([](detail::database& s, detail::failure&) { s.set_progress_handler(0, nullptr); }),
+      std::forward<Trailing>(trailing)...);
+}
+
 template <class... Trailing>
 auto connection::async_get_limit(limit category, Trailing&&... trailing) {
   return detail::async_request(request_target(), detail::limit_job(category, std::nullopt),

@@ -362,6 +362,7 @@ ASIOLITE_DECL void connection_impl::worker_main(std::uint64_t generation) noexce
       if (r->interruptible) database_.watch(&r->interrupt);
       r->run(database_);
       database_.unwatch();
+      database_.after_request();
     }
     note_worker_cpu(current_cpu());
     const bool in_transaction = database_.in_transaction();
@@ -468,6 +469,7 @@ ASIOLITE_DECL void connection_impl::run_group(request* first) {
         if (!m->failed()) m->fail(commit.code, why.c_str());
     }
   }
+  database_.after_request();
   note_worker_cpu(current_cpu());
   {
     std::lock_guard lock(mutex_);

@@ -141,6 +141,10 @@ ASIOLITE_DECL bool database::open(const std::string& path, const options& o, fai
 
 ASIOLITE_DECL void database::close() noexcept {
   if (!db_) return;
+  if (hooks_) {
+    hooks_->close();
+    hooks_.reset();
+  }
   held_.close_all();  // before the cache: a cursor's statement may be one of its entries
   cache_.clear();
   // The anchor goes last, after the close (which leaves a "zombie" until then): if user
@@ -151,6 +155,9 @@ ASIOLITE_DECL void database::close() noexcept {
   anchor_ = nullptr;
   db_ = nullptr;
   stray_ = false;  // the close rolled it back
+  progress_.reset();
+  progress_every_ = progress_steps_ = 0;
+  progress_step_ = progress_interval;
 }
 
 ASIOLITE_DECL bool database::execute_script(std::string_view sql, failure& f) {
@@ -175,7 +182,21 @@ ASIOLITE_DECL bool database::execute_script(std::string_view sql, failure& f) {
 ASIOLITE_DECL int database::on_progress(void* self) noexcept {
   auto& s = *static_cast<database*>(self);
   if (s.stepping_ && !sqlite3_stmt_busy(s.stepping_)) return 0;
-  return s.should_stop() ? 1 : 0;
+  if (s.should_stop()) return 1;
+  if (s.progress_ && (s.progress_steps_ += s.progress_step_) >= s.progress_every_) {
+    s.progress_steps_ = 0;
+    // One that throws stops the statement too: it could not say to go on.
+    if (call_predicate(*s.progress_, true)) return 1;
+  }
+  return 0;
+}
+
+ASIOLITE_DECL void database::set_progress_handler(int every, std::unique_ptr<worker_predicate> fn) noexcept {
+  progress_ = std::move(fn);
+  progress_every_ = progress_ ? std::max(every, 1) : 0;
+  progress_steps_ = 0;
+  progress_step_ = progress_ ? std::min(progress_interval, progress_every_) : progress_interval;
+  sqlite3_progress_handler(db_, progress_step_, &database::on_progress, this);
 }
 
 ASIOLITE_DECL int database::on_busy(void* self, int count) noexcept {

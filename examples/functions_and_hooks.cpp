@@ -1,18 +1,25 @@
 // SQL functions and collations written in C++: a deterministic slug() used by a
 // generated column and an index, a variadic join_nonempty(), a collation that sorts
 // version strings by their numbers, an aggregate that joins a group's texts (also a
-// window function), and what a failing function does to its statement.
+// window function), and what a failing function does to its statement. Then hooks: a
+// cache that forgets the rows each committed transaction wrote, and a commit filter that
+// refuses commits while the catalogue is frozen.
 #include <asiolite.hpp>
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
 
+#include <atomic>
 #include <cctype>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <deque>
 #include <exception>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -121,13 +128,49 @@ asio::awaitable<void> run(std::string path) {
   } catch (const asiolite::sqlite_error& e) {
     std::printf("as expected: %s\n", e.what());
   }
+
+  // Hooks. Every transaction that ends comes to this executor (never the worker), with
+  // the rows it wrote: a cache of urls by rowid forgets those a commit changed.
+  std::map<std::int64_t, std::string> url_cache;
+  for (const auto& [rowid, url] :
+       co_await db.async_query<std::tuple<std::int64_t, std::string>>("SELECT rowid, url FROM releases"))
+    url_cache[rowid] = url;
+  auto forget_changed = [&url_cache](const asiolite::transaction_event& e) {
+    const bool committed = e.outcome == asiolite::transaction_outcome::committed;
+    std::printf("transaction %s, %zu row(s) written\n", committed ? "committed" : "rolled back", e.changes.size());
+    if (!committed) return;
+    for (const asiolite::change& c : e.changes)
+      if (c.table == "releases") url_cache.erase(c.rowid);
+  };
+  auto watching = co_await db.async_watch_transactions(forget_changed);
+
+  // A commit filter runs on the worker just before each commit: false turns it into a
+  // rollback. Here, no commits while the catalogue is frozen.
+  auto frozen = std::make_shared<std::atomic<bool>>(false);
+  auto not_frozen = [frozen] { return !frozen->load(); };
+  co_await db.async_set_commit_filter_on_worker(not_frozen);
+
+  co_await db.async_execute("UPDATE releases SET title = 'Release 2.0: the big one' WHERE version = '2.0'");
+  frozen->store(true);
+  try {
+    co_await db.async_execute("DELETE FROM releases");
+  } catch (const asiolite::sqlite_error& e) {
+    std::printf("while frozen: %s\n", e.what());
+  }
+  const auto left = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM releases");
+  std::printf("releases left: %lld\n", static_cast<long long>(left));
+
+  // The events are posted to this executor: let them arrive before reading the cache.
+  asio::steady_timer settle(ex, std::chrono::milliseconds(10));
+  co_await settle.async_wait(asio::use_awaitable);
+  std::printf("cached urls: %zu of %lld\n", url_cache.size(), static_cast<long long>(left));
   co_await db.async_close();
 }
 
 }  // namespace
 
 int main() {
-  const auto path = (std::filesystem::temp_directory_path() / "asiolite_functions_example.db").string();
+  const auto path = (std::filesystem::temp_directory_path() / "asiolite_functions_and_hooks_example.db").string();
   std::filesystem::remove(path);
   asio::io_context ctx;
   std::exception_ptr failed;
@@ -140,7 +183,7 @@ int main() {
     try {
       std::rethrow_exception(failed);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "functions: %s\n", e.what());
+      std::fprintf(stderr, "functions_and_hooks: %s\n", e.what());
     }
     return 1;
   }

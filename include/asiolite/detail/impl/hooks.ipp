@@ -1,0 +1,137 @@
+// hook_hub: the SQLite hooks of one handle, on its worker (see detail/hooks.hpp).
+#pragma once
+
+#include <asiolite/detail/hooks.hpp>
+
+#include <algorithm>
+
+namespace asiolite::detail {
+
+ASIOLITE_DECL void hook_hub::subscribe(std::shared_ptr<transaction_subscriber> s) {
+  subscribers_.reserve(subscribers_.size() + 1);  // the only step that may throw
+  keep_ = std::max(keep_, s->max_pending());
+  subscribers_.push_back(std::move(s));
+  install();
+}
+
+ASIOLITE_DECL void hook_hub::set_commit_filter(std::unique_ptr<worker_predicate> f) noexcept {
+  filter_ = std::move(f);
+  install();
+}
+
+ASIOLITE_DECL void hook_hub::close() noexcept {
+  settle();
+  // SQLite rolls back at close without calling the rollback hook.
+  if (!current_.empty() || not_kept_ != 0) seal(transaction_outcome::rolled_back);
+  // Only the subscription objects hold them now: the worker never destroys a delivery.
+  for (auto& s : subscribers_) s->end();
+  subscribers_.clear();
+  filter_.reset();
+  install();
+}
+
+ASIOLITE_DECL void hook_hub::on_update(void* self, int op, const char* database, const char* table,
+                                       sqlite3_int64 rowid) noexcept {
+  auto& h = *static_cast<hook_hub*>(self);
+  if (h.current_.size() >= h.keep_) {
+    ++h.not_kept_;
+    return;
+  }
+  const change_kind kind = op == SQLITE_INSERT   ? change_kind::inserted
+                           : op == SQLITE_DELETE ? change_kind::deleted
+                                                 : change_kind::updated;
+  try {
+    h.current_.push_back(change{kind, database, table, rowid});
+  } catch (...) {
+    ++h.not_kept_;
+  }
+}
+
+ASIOLITE_DECL int hook_hub::on_commit(void* self) noexcept {
+  auto& h = *static_cast<hook_hub*>(self);
+  // Refused (non-zero): SQLite rolls back instead (the rollback hook follows), and the
+  // committing statement fails with SQLITE_CONSTRAINT_COMMITHOOK.
+  if (h.filter_ && !call_predicate(*h.filter_, false)) return 1;
+  h.commit_pending_ = true;
+  return 0;
+}
+
+ASIOLITE_DECL void hook_hub::on_rollback(void* self) noexcept {
+  auto& h = *static_cast<hook_hub*>(self);
+  h.commit_pending_ = false;
+  // A rollback that undid no reported change (a read transaction's, or one whose writes
+  // SQLite does not report) tells a subscriber nothing.
+  if (!h.current_.empty() || h.not_kept_ != 0) h.seal(transaction_outcome::rolled_back);
+}
+
+ASIOLITE_DECL int hook_hub::on_trace(unsigned type, void* self, void*, void*) noexcept {
+  // A statement starts: a commit announced before it has happened or failed by now.
+  if (type == SQLITE_TRACE_STMT) static_cast<hook_hub*>(self)->settle();
+  return 0;
+}
+
+ASIOLITE_DECL int hook_hub::on_authorize(void*, int action, const char*, const char*, const char*,
+                                         const char*) noexcept {
+  // IGNORE on a DELETE still deletes, but row by row: SQLite's truncate optimization (a
+  // DELETE without WHERE) would not report the rows to the update hook.
+  return action == SQLITE_DELETE ? SQLITE_IGNORE : SQLITE_OK;
+}
+
+ASIOLITE_DECL void hook_hub::settle_commit() noexcept {
+  commit_pending_ = false;
+  // Still in a transaction: the COMMIT failed (SQLITE_BUSY) and the transaction goes on.
+  if (sqlite3_get_autocommit(db_)) seal(transaction_outcome::committed);
+}
+
+ASIOLITE_DECL void hook_hub::seal(transaction_outcome outcome) noexcept {
+  drop_stopped();
+  std::shared_ptr<transaction_record> r;
+  try {
+    if (!subscribers_.empty()) r = std::make_shared<transaction_record>(transaction_record{outcome, {}, not_kept_});
+  } catch (...) {
+  }
+  if (r) r->changes = std::move(current_);
+  current_.clear();
+  not_kept_ = 0;
+  for (auto& s : subscribers_) {
+    if (r)
+      s->push(r);
+    else
+      s->push_lost();
+  }
+}
+
+ASIOLITE_DECL void hook_hub::drop_stopped() noexcept {
+  const auto first = std::partition(subscribers_.begin(), subscribers_.end(),
+                                    [](const std::shared_ptr<transaction_subscriber>& s) { return !s->stopped(); });
+  if (first == subscribers_.end()) return;
+  subscribers_.erase(first, subscribers_.end());
+  keep_ = 0;
+  for (const auto& s : subscribers_) keep_ = std::max(keep_, s->max_pending());
+  install();
+}
+
+ASIOLITE_DECL void hook_hub::install() noexcept {
+  const bool watch = !subscribers_.empty();
+  const bool commit = watch || filter_;
+  if (watch != watching_) {
+    watching_ = watch;
+    sqlite3_update_hook(db_, watch ? &hook_hub::on_update : nullptr, watch ? this : nullptr);
+    sqlite3_rollback_hook(db_, watch ? &hook_hub::on_rollback : nullptr, watch ? this : nullptr);
+    sqlite3_trace_v2(db_, watch ? SQLITE_TRACE_STMT : 0, watch ? &hook_hub::on_trace : nullptr, watch ? this : nullptr);
+    // Setting the authorizer expires every prepared statement: those of the cache are
+    // prepared again, with it, before they next run.
+    sqlite3_set_authorizer(db_, watch ? &hook_hub::on_authorize : nullptr, nullptr);
+    if (!watch) {
+      current_.clear();
+      not_kept_ = 0;
+      commit_pending_ = false;
+    }
+  }
+  if (commit != committing_) {
+    committing_ = commit;
+    sqlite3_commit_hook(db_, commit ? &hook_hub::on_commit : nullptr, commit ? this : nullptr);
+  }
+}
+
+}  // namespace asiolite::detail
