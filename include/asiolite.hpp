@@ -1,6 +1,7 @@
 // asiolite: SQLite for Asio coroutines, without blocking the event loop.
 #pragma once
 
+#include <asiolite/authorizer.hpp>
 #include <asiolite/config.hpp>
 #include <asiolite/connection.hpp>
 #include <asiolite/cursor.hpp>

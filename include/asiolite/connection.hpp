@@ -1,6 +1,7 @@
 // A connection to one SQLite database, served by its own worker thread.
 #pragma once
 
+#include <asiolite/authorizer.hpp>
 #include <asiolite/config.hpp>
 #include <asiolite/default_token.hpp>
 #include <asiolite/detail/access.hpp>
@@ -348,6 +349,32 @@ class connection : public statement_operations<connection> {
   /// - Thread safety: any thread; requests run one at a time, in submission order.
   template <class... Trailing>
   auto async_clear_progress_handler_on_worker(Trailing&&... trailing);
+
+  /// Asks fn(const authorization_request&) about each action of every statement this
+  /// connection prepares from now on (SQLite's authorizer), on the worker: allow, deny
+  /// (the statement fails to prepare with errc::auth, "not authorized", and does nothing)
+  /// or ignore (authorization::ignore says what that does). An exception denies. The
+  /// statements already prepared (the cache's, prepared statements, cursors' next runs)
+  /// are prepared again before they next run, asked too; asiolite's own statements (BEGIN,
+  /// COMMIT, SAVEPOINT, PRAGMA) are asked as well. fn must be quick and must not use this
+  /// connection. Replaces the authorizer set before.
+  /// - Signature: void(error_code). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's; fn runs on the worker.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: fn is moved into the request, then kept by the worker, which destroys it
+  ///   when it is replaced or removed or the connection closes.
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class Fn, class... Trailing>
+  auto async_set_authorizer_on_worker(Fn fn, Trailing&&... trailing);
+
+  /// Removes the authorizer; statements prepared with its answers are prepared again.
+  /// - Signature: void(error_code). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: nothing.
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class... Trailing>
+  auto async_clear_authorizer_on_worker(Trailing&&... trailing);
 
   // ---- limits (sqlite3_limit; options::limits sets them at open)
 

@@ -2,6 +2,7 @@
 // on_open hook): every statement form, synchronously, throwing sqlite_error.
 #pragma once
 
+#include <asiolite/authorizer.hpp>
 #include <asiolite/detail/bind.hpp>
 #include <asiolite/detail/database.hpp>
 #include <asiolite/detail/sync_forms.hpp>
@@ -157,6 +158,16 @@ class sync_handle {
 
   /// Removes the progress handler.
   void clear_progress_handler() { database_.set_progress_handler(0, nullptr); }
+
+  /// Asks fn about each action of the statements prepared from now on, as
+  /// connection::async_set_authorizer_on_worker does.
+  template <class Fn>
+  void set_authorizer(Fn fn) {
+    database_.hooks().set_authorizer(detail::make_authorizer(std::move(fn)));
+  }
+
+  /// Removes the authorizer.
+  void clear_authorizer() { database_.hooks().set_authorizer(nullptr); }
 
   /// The current value of the limit `category` (sqlite3_limit).
   int get_limit(asiolite::limit category) const {

@@ -11,6 +11,7 @@
 // never waits; the subscriber's executor drains it, one event per handler call.
 #pragma once
 
+#include <asiolite/authorizer.hpp>
 #include <asiolite/config.hpp>
 #include <asiolite/detail/sqlite.hpp>
 #include <asiolite/watch.hpp>
@@ -250,6 +251,31 @@ inline bool call_predicate(worker_predicate& p, bool if_throws) noexcept {
   }
 }
 
+/// The program's authorizer (connection::async_set_authorizer_on_worker), type-erased.
+class worker_authorizer {
+ public:
+  virtual ~worker_authorizer() = default;
+  virtual authorization call(const authorization_request& q) = 0;
+};
+
+template <class Fn>
+class worker_authorizer_for final : public worker_authorizer {
+ public:
+  explicit worker_authorizer_for(Fn fn) : fn_(std::move(fn)) {}
+  authorization call(const authorization_request& q) override { return fn_(q); }
+
+ private:
+  Fn fn_;
+};
+
+template <class Fn>
+std::unique_ptr<worker_authorizer> make_authorizer(Fn fn) {
+  static_assert(std::is_invocable_r_v<authorization, Fn&, const authorization_request&>,
+                "asiolite: an authorizer is called as fn(const asiolite::authorization_request&) and returns "
+                "asiolite::authorization");
+  return std::make_unique<worker_authorizer_for<Fn>>(std::move(fn));
+}
+
 /// The worker's side: the SQLite hooks of one open handle, installed while something uses
 /// them. Worker thread only.
 class hook_hub {
@@ -265,6 +291,10 @@ class hook_hub {
   /// Replaces the commit filter (null: none).
   void set_commit_filter(std::unique_ptr<worker_predicate> f) noexcept;
 
+  /// Replaces the program's authorizer (null: none). Every prepared statement is prepared
+  /// again before it next runs, asked by the new one.
+  void set_authorizer(std::unique_ptr<worker_authorizer> a) noexcept;
+
   /// After each request: delivers a commit made in it.
   void settle() noexcept {
     if (commit_pending_) settle_commit();
@@ -279,22 +309,27 @@ class hook_hub {
   static int on_commit(void* self) noexcept;
   static void on_rollback(void* self) noexcept;
   static int on_trace(unsigned type, void* self, void*, void*) noexcept;
-  static int on_authorize(void*, int action, const char*, const char*, const char*, const char*) noexcept;
+  static int on_authorize(void* self, int action, const char* arg1, const char* arg2, const char* database,
+                          const char* source) noexcept;
+  static int allow_all(void*, int, const char*, const char*, const char*, const char*) noexcept { return SQLITE_OK; }
 
   void settle_commit() noexcept;
   void seal(transaction_outcome outcome) noexcept;
   void drop_stopped() noexcept;
   void install() noexcept;
+  void install_authorizer() noexcept;
 
   sqlite3* db_;
   std::vector<std::shared_ptr<transaction_subscriber>> subscribers_;
   std::unique_ptr<worker_predicate> filter_;
+  std::unique_ptr<worker_authorizer> authorizer_;
   std::vector<change> current_;  // the open transaction's changes, kept up to keep_
   std::uint64_t not_kept_ = 0;
   std::size_t keep_ = 0;  // the largest max_pending of the subscribers
   bool commit_pending_ = false;
   bool watching_ = false;    // update, rollback and trace hooks, and the authorizer, installed
   bool committing_ = false;  // commit hook installed
+  bool authorizing_ = false;  // authorizer installed
 };
 
 }  // namespace asiolite::detail

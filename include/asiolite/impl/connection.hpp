@@ -225,6 +225,25 @@ auto connection::async_clear_progress_handler_on_worker(Trailing&&... trailing) 
       std::forward<Trailing>(trailing)...);
 }
 
+template <class Fn, class... Trailing>
+auto connection::async_set_authorizer_on_worker(Fn fn, Trailing&&... trailing) {
+  return detail::async_request(
+      request_target(),
+      detail::registration_job([a = detail::make_authorizer(std::move(fn))](detail::database& s,
+                                                                             detail::failure&) mutable {
+        s.hooks().set_authorizer(std::move(a));
+      }),
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
+auto connection::async_clear_authorizer_on_worker(Trailing&&... trailing) {
+  return detail::async_request(
+      request_target(),
+      detail::registration_job([](detail::database& s, detail::failure&) { s.hooks().set_authorizer(nullptr); }),
+      std::forward<Trailing>(trailing)...);
+}
+
 template <class... Trailing>
 auto connection::async_get_limit(limit category, Trailing&&... trailing) {
   return detail::async_request(request_target(), detail::limit_job(category, std::nullopt),

@@ -19,6 +19,11 @@ ASIOLITE_DECL void hook_hub::set_commit_filter(std::unique_ptr<worker_predicate>
   install();
 }
 
+ASIOLITE_DECL void hook_hub::set_authorizer(std::unique_ptr<worker_authorizer> a) noexcept {
+  authorizer_ = std::move(a);
+  install_authorizer();
+}
+
 ASIOLITE_DECL void hook_hub::close() noexcept {
   settle();
   // SQLite rolls back at close without calling the rollback hook.
@@ -27,7 +32,9 @@ ASIOLITE_DECL void hook_hub::close() noexcept {
   for (auto& s : subscribers_) s->end();
   subscribers_.clear();
   filter_.reset();
+  authorizer_.reset();
   install();
+  install_authorizer();
 }
 
 ASIOLITE_DECL void hook_hub::on_update(void* self, int op, const char* database, const char* table,
@@ -70,11 +77,24 @@ ASIOLITE_DECL int hook_hub::on_trace(unsigned type, void* self, void*, void*) no
   return 0;
 }
 
-ASIOLITE_DECL int hook_hub::on_authorize(void*, int action, const char*, const char*, const char*,
-                                         const char*) noexcept {
-  // IGNORE on a DELETE still deletes, but row by row: SQLite's truncate optimization (a
-  // DELETE without WHERE) would not report the rows to the update hook.
-  return action == SQLITE_DELETE ? SQLITE_IGNORE : SQLITE_OK;
+ASIOLITE_DECL int hook_hub::on_authorize(void* self, int action, const char* arg1, const char* arg2,
+                                         const char* database, const char* source) noexcept {
+  auto& h = *static_cast<hook_hub*>(self);
+  int answer = SQLITE_OK;
+  if (h.authorizer_) {
+    try {
+      const authorization_request q{static_cast<auth_action>(action), arg1 ? arg1 : "", arg2 ? arg2 : "",
+                                    database ? database : "", source ? source : ""};
+      const authorization a = h.authorizer_->call(q);
+      answer = a == authorization::allow ? SQLITE_OK : a == authorization::ignore ? SQLITE_IGNORE : SQLITE_DENY;
+    } catch (...) {
+      answer = SQLITE_DENY;  // it could not say yes
+    }
+  }
+  // Watched, a DELETE must report its rows: IGNORE still deletes, but row by row, where
+  // SQLite's truncate optimization (a DELETE without WHERE) would report none.
+  if (answer == SQLITE_OK && h.watching_ && action == SQLITE_DELETE) answer = SQLITE_IGNORE;
+  return answer;
 }
 
 ASIOLITE_DECL void hook_hub::settle_commit() noexcept {
@@ -119,9 +139,7 @@ ASIOLITE_DECL void hook_hub::install() noexcept {
     sqlite3_update_hook(db_, watch ? &hook_hub::on_update : nullptr, watch ? this : nullptr);
     sqlite3_rollback_hook(db_, watch ? &hook_hub::on_rollback : nullptr, watch ? this : nullptr);
     sqlite3_trace_v2(db_, watch ? SQLITE_TRACE_STMT : 0, watch ? &hook_hub::on_trace : nullptr, watch ? this : nullptr);
-    // Setting the authorizer expires every prepared statement: those of the cache are
-    // prepared again, with it, before they next run.
-    sqlite3_set_authorizer(db_, watch ? &hook_hub::on_authorize : nullptr, nullptr);
+    install_authorizer();
     if (!watch) {
       current_.clear();
       not_kept_ = 0;
@@ -132,6 +150,22 @@ ASIOLITE_DECL void hook_hub::install() noexcept {
     committing_ = commit;
     sqlite3_commit_hook(db_, commit ? &hook_hub::on_commit : nullptr, commit ? this : nullptr);
   }
+}
+
+ASIOLITE_DECL void hook_hub::install_authorizer() noexcept {
+  const bool on = watching_ || authorizer_;
+  if (on) {
+    // Setting an authorizer expires every prepared statement: those of the cache are
+    // prepared again, asked by it, before they next run.
+    sqlite3_set_authorizer(db_, &hook_hub::on_authorize, this);
+  } else if (authorizing_) {
+    // Clearing it expires nothing, but statements prepared with its answers (a column
+    // read as NULL) must be prepared again without them: an authorizer that allows
+    // everything expires them first.
+    sqlite3_set_authorizer(db_, &hook_hub::allow_all, nullptr);
+    sqlite3_set_authorizer(db_, nullptr, nullptr);
+  }
+  authorizing_ = on;
 }
 
 }  // namespace asiolite::detail
