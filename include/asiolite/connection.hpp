@@ -420,6 +420,15 @@ class connection : public statement_operations<connection> {
   template <auto Create, class What, class... Trailing>
   auto function_registration(std::string_view name, What what, Trailing&&... trailing);
 
+  // A request that runs `r` on the worker and completes with void(error_code):
+  // registrations and the worker's settings. `r` takes (sqlite3*, failure&), or
+  // (database&, failure&) for what the worker keeps (detail::registration_job).
+  template <class Register, class... Trailing>
+  auto on_worker(Register r, Trailing&&... trailing) {
+    return detail::async_request(request_target(), detail::registration_job(std::move(r)),
+                                 std::forward<Trailing>(trailing)...);
+  }
+
   // Where this connection's requests go, and those of the cursors and prepared
   // statements made here: no lease.
   detail::request_target_view request_target() const noexcept { return {impl_, ex_, 0}; }

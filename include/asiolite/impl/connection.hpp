@@ -149,31 +149,32 @@ auto connection::async_create_aggregate(std::string_view name, Factory make, Tra
 
 template <class... Trailing>
 auto connection::async_remove_function(std::string_view name, int arg_count, Trailing&&... trailing) {
-  return detail::async_request(
-      request_target(), detail::registration_job([n = std::string(name), arg_count](sqlite3* db, detail::failure& out) {
-        detail::remove_function(db, n, arg_count, out);
-      }),
-      std::forward<Trailing>(trailing)...);
+  return on_worker([n = std::string(name), arg_count](
+                       sqlite3* db, detail::failure& out) { detail::remove_function(db, n, arg_count, out); },
+                   std::forward<Trailing>(trailing)...);
 }
 
 template <class Cmp, class... Trailing>
 auto connection::async_create_collation(std::string_view name, Cmp cmp, Trailing&&... trailing) {
   detail::check_collation<Cmp>();
-  return detail::async_request(
-      request_target(),
-      detail::registration_job([n = std::string(name), c = std::move(cmp)](sqlite3* db, detail::failure& out) mutable {
+  return on_worker(
+      [n = std::string(name), c = std::move(cmp)](sqlite3* db, detail::failure& out) mutable {
         detail::create_collation(db, n, std::move(c), out);
-      }),
+      },
       std::forward<Trailing>(trailing)...);
 }
 
 template <class... Trailing>
+auto connection::async_remove_collation(std::string_view name, Trailing&&... trailing) {
+  return on_worker([n = std::string(name)](sqlite3* db, detail::failure& out) { detail::remove_collation(db, n, out); },
+                   std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
 auto connection::async_load_extension(std::string_view path, Trailing&&... trailing) {
-  return detail::async_request(request_target(),
-                               detail::registration_job([p = std::string(path)](sqlite3* db, detail::failure& out) {
-                                 detail::load_extension(db, p, {}, out);
-                               }),
-                               std::forward<Trailing>(trailing)...);
+  return on_worker(
+      [p = std::string(path)](sqlite3* db, detail::failure& out) { detail::load_extension(db, p, {}, out); },
+      std::forward<Trailing>(trailing)...);
 }
 
 template <class Handler, class... Trailing>
@@ -189,59 +190,43 @@ auto connection::async_watch_transactions(Handler handler, Trailing&&... trailin
 
 template <class Fn, class... Trailing>
 auto connection::async_set_commit_filter_on_worker(Fn fn, Trailing&&... trailing) {
-  return detail::async_request(
-      request_target(),
-      detail::registration_job([f = detail::make_worker_predicate(std::move(fn))](detail::database& s,
-                                                                               detail::failure&) mutable {
-        s.hooks().set_commit_filter(std::move(f));
-      }),
-      std::forward<Trailing>(trailing)...);
+  return on_worker([f = detail::make_worker_predicate(std::move(fn))](
+                       detail::database& s, detail::failure&) mutable { s.hooks().set_commit_filter(std::move(f)); },
+                   std::forward<Trailing>(trailing)...);
 }
 
 template <class... Trailing>
 auto connection::async_clear_commit_filter_on_worker(Trailing&&... trailing) {
-  return detail::async_request(
-      request_target(),
-      detail::registration_job([](detail::database& s, detail::failure&) { s.hooks().set_commit_filter(nullptr); }),
-      std::forward<Trailing>(trailing)...);
+  return on_worker([](detail::database& s, detail::failure&) { s.hooks().set_commit_filter(nullptr); },
+                   std::forward<Trailing>(trailing)...);
 }
 
 template <class Fn, class... Trailing>
 auto connection::async_set_progress_handler_on_worker(int every, Fn fn, Trailing&&... trailing) {
-  return detail::async_request(request_target(),
-                               detail::registration_job([every, f = detail::make_worker_predicate(std::move(fn))](
-                                                            detail::database& s, detail::failure& out) mutable {
-                                 if (detail::check_progress_interval(every, out))
-                                   s.set_progress_handler(every, std::move(f));
-                               }),
-                               std::forward<Trailing>(trailing)...);
+  return on_worker(
+      [every, f = detail::make_worker_predicate(std::move(fn))](detail::database& s, detail::failure& out) mutable {
+        if (detail::check_progress_interval(every, out)) s.set_progress_handler(every, std::move(f));
+      },
+      std::forward<Trailing>(trailing)...);
 }
 
 template <class... Trailing>
 auto connection::async_clear_progress_handler_on_worker(Trailing&&... trailing) {
-  return detail::async_request(
-      request_target(),
-      detail::registration_job([](detail::database& s, detail::failure&) { s.set_progress_handler(0, nullptr); }),
-      std::forward<Trailing>(trailing)...);
+  return on_worker([](detail::database& s, detail::failure&) { s.set_progress_handler(0, nullptr); },
+                   std::forward<Trailing>(trailing)...);
 }
 
 template <class Fn, class... Trailing>
 auto connection::async_set_authorizer_on_worker(Fn fn, Trailing&&... trailing) {
-  return detail::async_request(
-      request_target(),
-      detail::registration_job([a = detail::make_authorizer(std::move(fn))](detail::database& s,
-                                                                             detail::failure&) mutable {
-        s.hooks().set_authorizer(std::move(a));
-      }),
-      std::forward<Trailing>(trailing)...);
+  return on_worker([a = detail::make_authorizer(std::move(fn))](
+                       detail::database& s, detail::failure&) mutable { s.hooks().set_authorizer(std::move(a)); },
+                   std::forward<Trailing>(trailing)...);
 }
 
 template <class... Trailing>
 auto connection::async_clear_authorizer_on_worker(Trailing&&... trailing) {
-  return detail::async_request(
-      request_target(),
-      detail::registration_job([](detail::database& s, detail::failure&) { s.hooks().set_authorizer(nullptr); }),
-      std::forward<Trailing>(trailing)...);
+  return on_worker([](detail::database& s, detail::failure&) { s.hooks().set_authorizer(nullptr); },
+                   std::forward<Trailing>(trailing)...);
 }
 
 template <class... Trailing>
@@ -253,15 +238,6 @@ auto connection::async_get_limit(limit category, Trailing&&... trailing) {
 template <class... Trailing>
 auto connection::async_set_limit(limit category, int value, Trailing&&... trailing) {
   return detail::async_request(request_target(), detail::limit_job(category, value),
-                               std::forward<Trailing>(trailing)...);
-}
-
-template <class... Trailing>
-auto connection::async_remove_collation(std::string_view name, Trailing&&... trailing) {
-  return detail::async_request(request_target(),
-                               detail::registration_job([n = std::string(name)](sqlite3* db, detail::failure& out) {
-                                 detail::remove_collation(db, n, out);
-                               }),
                                std::forward<Trailing>(trailing)...);
 }
 
