@@ -2,7 +2,9 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
+#include <asio/bind_cancellation_slot.hpp>
 #include <asio/bind_executor.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/strand.hpp>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -650,4 +653,115 @@ TEST_CASE(
   CHECK(on_worker == 0);
   db = asiolite::connection();
   CHECK(count_rows(dir.db()) == coroutines * each);
+}
+
+namespace {
+
+/// How two snapshots of connection_stats differ in their counts.
+struct stats_delta {
+  std::int64_t completed, failed, cancelled, hits, misses;
+};
+stats_delta operator-(const asiolite::connection_stats& a, const asiolite::connection_stats& b) {
+  auto d = [](std::uint64_t x, std::uint64_t y) { return static_cast<std::int64_t>(x) - static_cast<std::int64_t>(y); };
+  return {d(a.completed, b.completed), d(a.failed, b.failed), d(a.cancelled, b.cancelled),
+          d(a.statement_cache_hits, b.statement_cache_hits), d(a.statement_cache_misses, b.statement_cache_misses)};
+}
+
+}  // namespace
+
+TEST_CASE("stats: requests are counted by outcome, and the statement cache's hits and misses") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  auto db = test::open(ctx, dir.db());
+  const auto opened = db.stats();
+  CHECK(opened.completed == 1);  // the open
+  CHECK(opened.failed == 0);
+  CHECK(opened.cancelled == 0);
+
+  test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> {
+    co_await c.async_execute("CREATE TABLE t (x)");
+    for (int i = 0; i < 3; ++i) co_await c.async_execute("INSERT INTO t VALUES (?)", i);
+    auto [ec, r] = co_await c.async_execute("INSERT INTO nowhere VALUES (1)", test::tuple_token);
+    CHECK(ec);
+  }(db));
+  const auto ran = db.stats();
+  const auto d = ran - opened;
+  CHECK(d.completed == 4);
+  CHECK(d.failed == 1);
+  CHECK(d.cancelled == 0);
+  CHECK(d.misses == 3);                 // CREATE, the first INSERT, the failing one
+  CHECK(d.hits == 2);                   // the INSERT again, twice
+  CHECK(ran.time_queued.count() == 0);  // not measured without options::measure_time
+  CHECK(ran.time_running.count() == 0);
+
+  // Cancelled: one taken out of the queue, one stopped while it runs.
+  test::worker_block block;
+  block.hold(db);
+  block.wait_entered();
+  asio::cancellation_signal signal;
+  std::error_code queued_ec, running_ec;
+  db.async_execute(
+      "INSERT INTO t VALUES (9)",
+      asio::bind_cancellation_slot(signal.slot(), [&](std::error_code e, asiolite::execute_result) { queued_ec = e; }));
+  signal.emit(asio::cancellation_type::terminal);
+  block.release();
+  ctx.restart();
+  ctx.run();
+  CHECK(queued_ec == asio::error::operation_aborted);
+  db.async_query_scalar<std::int64_t>(
+      "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) SELECT count(*) FROM c",
+      [&](std::error_code e, std::int64_t) { running_ec = e; });
+  while (!db.stats().running) std::this_thread::yield();
+  db.cancel();
+  ctx.restart();
+  ctx.run();
+  CHECK(running_ec == asio::error::operation_aborted);
+  const auto d2 = db.stats() - ran;
+  CHECK(d2.cancelled == 2);
+  CHECK(d2.completed == 1);  // the blocking call
+  CHECK(d2.failed == 0);
+}
+
+TEST_CASE(
+    "stats: with measure_time, the time requests waited and ran is summed, on a connection and a pool's readers") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  asiolite::options timed;
+  timed.measure_time = true;
+  auto db = test::open(ctx, dir.db(), timed);
+  // A request queued behind one that holds the worker has waited, and both have run.
+  test::worker_block block;
+  block.hold(db);
+  block.wait_entered();
+  bool done = false;
+  db.async_execute("CREATE TABLE t (x)", [&](std::error_code, asiolite::execute_result) { done = true; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  block.release();
+  ctx.restart();
+  ctx.run();
+  CHECK(done);
+  const auto s = db.stats();
+  CHECK(s.time_queued.count() > 0);
+  CHECK(s.time_running.count() > 0);
+
+  asiolite::pool_options po;
+  po.readers = 2;
+  po.connection.measure_time = true;
+  test::run(ctx, [](std::string path, asiolite::pool_options o) -> asio::awaitable<void> {
+    auto p = co_await asiolite::pool::async_open(co_await asio::this_coro::executor, path, o);
+    const auto before = p.stats();
+    const auto n = co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(n == 0);
+    const auto after = p.stats();
+    REQUIRE(before.readers.size() == 2);
+    REQUIRE(after.readers.size() == 2);
+    std::int64_t more = 0;
+    for (std::size_t i = 0; i < 2; ++i) {
+      more += static_cast<std::int64_t>(after.readers[i].completed - before.readers[i].completed);
+      CHECK(after.readers[i].time_running.count() > 0);  // each ran its open at least
+    }
+    CHECK(more == 1);
+    CHECK(after.writer.completed >= 1);
+    co_await p.async_close();
+  }(dir.db(), po));
 }

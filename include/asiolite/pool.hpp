@@ -43,9 +43,8 @@ struct pool_options {
 
 /// Where a pool's load goes, from pool::stats: a snapshot.
 struct pool_stats {
-  struct reader {
-    std::size_t queued = 0;     ///< requests waiting in the reader's queue
-    bool running = false;       ///< a request runs on it now
+  /// A reader's connection_stats (its queue, what it runs, its counts), and the pool's view of it.
+  struct reader : connection_stats {
     std::size_t in_flight = 0;  ///< reads the pool sent it that have not completed yet
     bool held = false;          ///< a read transaction holds it
   };
@@ -144,9 +143,7 @@ class pool : public statement_operations<pool> {
 
   /// A closed pool whose handlers default to `ex`; open it with async_open.
   explicit pool(executor_type ex)
-      : ex_(std::move(ex)),
-        core_(std::make_shared<detail::pool_core>(ex_)),
-        members_(std::make_shared<members>(ex_)) {}
+      : ex_(std::move(ex)), core_(std::make_shared<detail::pool_core>(ex_)), members_(std::make_shared<members>(ex_)) {}
 
   template <class ExecutionContext>
   requires std::is_convertible_v<ExecutionContext&, asio::execution_context&>

@@ -27,11 +27,11 @@
 // config.hpp, ASIOLITE_DECL).
 #pragma once
 
+#include <asiolite/detail/database.hpp>
 #include <asiolite/detail/intake.hpp>
 #include <asiolite/detail/queue_deadline.hpp>
 #include <asiolite/detail/request.hpp>
 #include <asiolite/detail/request_queue.hpp>
-#include <asiolite/detail/database.hpp>
 #include <asiolite/detail/spin.hpp>
 #include <asiolite/detail/thread_reaper.hpp>
 
@@ -92,6 +92,29 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   /// How many autocommit writes one COMMIT may cover (options::group_commit); 0 or 1: off.
   void set_group_commit(std::size_t most) noexcept { group_max_.store(most, std::memory_order_relaxed); }
+
+  /// options::measure_time: requests are stamped when submitted, and timed as they run.
+  void set_measure_time(bool on) noexcept { measure_time_.store(on, std::memory_order_relaxed); }
+
+  /// What connection::stats counts, since the connection was made: requests the worker
+  /// ran, by outcome (cancelled also counts those a cancellation took out of the queue),
+  /// the statement cache's hits and misses, and with measure_time the time summed.
+  struct counts {
+    std::uint64_t completed = 0, failed = 0, cancelled = 0;
+    std::uint64_t cache_hits = 0, cache_misses = 0;
+    std::chrono::nanoseconds queued{0}, running{0};
+  };
+  counts count() const noexcept {
+    counts c;
+    c.completed = completed_.load(std::memory_order_relaxed);
+    c.failed = failed_.load(std::memory_order_relaxed);
+    c.cancelled = cancelled_.load(std::memory_order_relaxed) + cancelled_queued_.load(std::memory_order_relaxed);
+    c.cache_hits = database_.cache().hits();
+    c.cache_misses = database_.cache().misses();
+    c.queued = std::chrono::nanoseconds(queued_ns_.load(std::memory_order_relaxed));
+    c.running = std::chrono::nanoseconds(running_ns_.load(std::memory_order_relaxed));
+    return c;
+  }
 
   /// The caller's side of the handoff (see request::complete). On these machines a
   /// sleeping thread takes tens of microseconds to wake: a caller that submitted a
@@ -249,6 +272,28 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     return group && group->busy_on(cpu);
   }
 
+  // A counter written by the worker alone: a plain load and store, no locked instruction.
+  template <class T>
+  static void add(std::atomic<T>& c, T n) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+
+  // Counts `r`, which the worker ran (or could not run), by its outcome.
+  void count_outcome(const request& r) noexcept {
+    add<std::uint64_t>(!r.failed()                                          ? completed_
+                       : r.failure_code() == asio::error::operation_aborted ? cancelled_
+                                                                            : failed_,
+                       1);
+  }
+
+  // With measure_time: adds the wait of `r` (submitted to `start`) and the time since `start`.
+  void count_time(const request& r, std::chrono::steady_clock::time_point start) noexcept {
+    const auto now = std::chrono::steady_clock::now();
+    if (r.submitted != std::chrono::steady_clock::time_point{})
+      add<std::int64_t>(queued_ns_, std::chrono::nanoseconds(start - r.submitted).count());
+    add<std::int64_t>(running_ns_, std::chrono::nanoseconds(now - start).count());
+  }
+
   // The connection whose worker this thread is, if any.
   static const connection_impl*& this_threads_worker() noexcept {
     static thread_local const connection_impl* impl = nullptr;
@@ -298,7 +343,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   // The caller's side: the spin and the drain (undelivered_ and drain_found_ are touched
   // only by the active drain).
   alignas(line) std::atomic<std::int64_t> spin_wait_ns_{0};
-  std::atomic<int> caller_cpu_{-1};  // where the last thread waiting for the worker ran (see current_cpu)
+  std::atomic<bool> measure_time_{false};  // options::measure_time
+  std::atomic<int> caller_cpu_{-1};        // where the last thread waiting for the worker ran (see current_cpu)
   spin_backoff spin_backoff_;
   const asio::any_io_executor home_;
   queue_deadline deadline_{home_};
@@ -314,6 +360,9 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   // The worker's side.
   alignas(line) std::atomic<int> worker_cpu_{-1};  // where the worker last ran
+  // The counts of connection::stats (see counts), written by the worker alone.
+  std::atomic<std::uint64_t> completed_{0}, failed_{0}, cancelled_{0};
+  std::atomic<std::int64_t> queued_ns_{0}, running_ns_{0};
   std::atomic<std::uint32_t> wake_seq_{0};
   std::atomic<bool> parked_{false};
 
@@ -328,6 +377,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   // The queue, under the mutex: with statements coming through the intake, mostly the worker's.
   alignas(line) std::mutex mutex_;
+  std::atomic<std::uint64_t> cancelled_queued_{0};  // taken out of the queue by a cancellation; under mutex_
   request_queue queue_;
   std::thread thread_;
   request* running_ = nullptr;                // the request the worker runs now; guarded by mutex_
@@ -335,8 +385,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   std::uint64_t generation_ = 0;              // of the worker in thread_, counted from 1; guarded by mutex_
   std::shared_ptr<std::atomic<bool>> thread_done_;
   std::shared_ptr<worker_cpus> cpus_owner_;  // keeps cpus_ alive; guarded by mutex_
-  request* group_ = nullptr;  // the writes group commit runs now, linked by next; guarded by mutex_
-  std::atomic<std::size_t> group_max_{0};  // options::group_commit; read by the worker
+  request* group_ = nullptr;                 // the writes group commit runs now, linked by next; guarded by mutex_
+  std::atomic<std::size_t> group_max_{0};    // options::group_commit; read by the worker
   alignas(line) database database_;
   silent_close implicit_close_;
 };

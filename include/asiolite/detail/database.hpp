@@ -177,6 +177,9 @@ class database {
 
   held_statements& held() noexcept { return held_; }
 
+  /// The statement cache's counts (hits, misses), readable from any thread.
+  const statement_cache& cache() const noexcept { return cache_; }
+
   /// The hooks of this handle (created on first use; the handle must be open).
   hook_hub& hooks() {
     if (!hooks_) hooks_ = std::make_unique<hook_hub>(db_);

@@ -125,6 +125,9 @@ class request {
   // False for requests that must run to their end once started (COMMIT).
   bool interruptible = true;
 
+  // When it was submitted, with options::measure_time (unset: not measured).
+  std::chrono::steady_clock::time_point submitted{};
+
   // When it has waited in the queue too long (options::queue_timeout); unset: never.
   std::chrono::steady_clock::time_point deadline{};
 

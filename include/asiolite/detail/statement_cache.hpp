@@ -8,7 +8,9 @@
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/sqlite.hpp>
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <list>
 #include <string>
@@ -81,6 +83,11 @@ class statement_cache {
   ~statement_cache() { clear(); }
 
   void set_capacity(std::size_t capacity) { capacity_ = capacity; }
+
+  /// Statements acquire() found prepared, and those it had to prepare (connection::stats).
+  /// Written by the worker only, read from any thread.
+  std::uint64_t hits() const noexcept { return hits_.load(std::memory_order_relaxed); }
+  std::uint64_t misses() const noexcept { return misses_.load(std::memory_order_relaxed); }
   std::size_t size() const noexcept { return index_.size(); }
 
   /// The statement for `sql`, prepared once and reused while it stays in the cache.
@@ -109,6 +116,12 @@ class statement_cache {
   void evict_to(std::size_t n) noexcept;
 
   std::size_t capacity_ = 100;
+  std::atomic<std::uint64_t> hits_{0}, misses_{0};
+
+  // One writer (the worker): a plain load and store, no locked instruction.
+  static void bump(std::atomic<std::uint64_t>& c) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   list lru_;
   std::unordered_map<std::string_view, list::iterator> index_;
 };

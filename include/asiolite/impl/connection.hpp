@@ -24,6 +24,7 @@ auto connection::async_open(const executor_type& ex, std::string_view path, Trai
         options opts = detail::single_input(std::move(inputs), options{});
         target.impl->set_spin_wait(opts.spin_wait);
         target.impl->set_group_commit(opts.group_commit);
+        target.impl->set_measure_time(opts.measure_time);
         target.impl->deadline().set_timeout(opts.queue_timeout);
         return detail::open_new_job<connection>(std::string(path), std::move(opts), std::move(conn));
       },
@@ -39,6 +40,7 @@ auto connection::async_open(std::string_view path, Trailing&&... trailing) {
         if (impl_) {
           impl_->set_spin_wait(opts.spin_wait);
           impl_->set_group_commit(opts.group_commit);
+          impl_->set_measure_time(opts.measure_time);
           impl_->deadline().set_timeout(opts.queue_timeout);
         }
         return detail::open_job(std::string(path), std::move(opts));

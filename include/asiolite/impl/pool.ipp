@@ -20,10 +20,8 @@ ASIOLITE_DECL pool_stats pool::stats() const {
   if (!core_) return s;
   s.writer = members_->writer.stats();
   for (const auto& route : core_->routes(s.waiting)) {
-    const auto load = route.impl->load();
     pool_stats::reader r;
-    r.queued = load.queued;
-    r.running = load.running;
+    static_cast<connection_stats&>(r) = detail::stats_of(*route.impl);
     r.in_flight = route.impl->routed();
     r.held = route.held;
     s.readers.push_back(r);

@@ -7,8 +7,7 @@
 
 namespace asiolite::detail {
 
-ASIOLITE_DECL connection_impl::connection_impl(asio::any_io_executor home)
-    : home_(std::move(home)) {
+ASIOLITE_DECL connection_impl::connection_impl(asio::any_io_executor home) : home_(std::move(home)) {
   thread_reaper::instance();  // see thread_reaper::instance
 }
 
@@ -19,6 +18,7 @@ ASIOLITE_DECL connection_impl::~connection_impl() {
 }
 
 ASIOLITE_DECL bool connection_impl::submit(request& r) {
+  if (measure_time_.load(std::memory_order_relaxed)) r.submitted = std::chrono::steady_clock::now();
   // A statement for a running worker goes into the intake, without the mutex: the
   // worker takes it into the queue, which decides then, as it would now, whether it runs.
   if (r.kind() == request_kind::statement) {
@@ -121,6 +121,7 @@ ASIOLITE_DECL void connection_impl::cancel(request& r) {
   std::unique_lock lock(mutex_);
   request* refused = take_intake();
   const bool removed = queue_.cancel(r) == request_queue::cancel_result::removed;
+  if (removed) add<std::uint64_t>(cancelled_queued_, 1);
   lock.unlock();
   complete_all(refused);
   if (removed) r.abort(asio::error::operation_aborted, "cancelled before it ran");
@@ -134,6 +135,9 @@ ASIOLITE_DECL void connection_impl::cancel_all() {
     refused = take_intake();
     list = queue_.cancel_all(running_);
     for (request* m = group_; m; m = m->next) m->interrupt.store(true, std::memory_order_relaxed);
+    std::uint64_t n = 0;
+    for (request* m = list; m; m = m->next) ++n;
+    add(cancelled_queued_, n);
   }
   complete_all(refused);
   while (list) {
@@ -353,17 +357,20 @@ ASIOLITE_DECL void connection_impl::worker_main(std::uint64_t generation) noexce
     request* r = next ? next : wait_for_request();
     next = nullptr;
     const bool runnable = settle_stray_transaction(*r);
-    if (runnable && r->groupable && group_max_.load(std::memory_order_relaxed) > 1 &&
-        !database_.in_transaction()) {
+    if (runnable && r->groupable && group_max_.load(std::memory_order_relaxed) > 1 && !database_.in_transaction()) {
       run_group(r);
       continue;
     }
     if (runnable) {
+      const bool timed = measure_time_.load(std::memory_order_relaxed);
+      const auto start = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
       if (r->interruptible) database_.watch(&r->interrupt);
       r->run(database_);
       database_.unwatch();
       database_.after_request();
+      if (timed) count_time(*r, start);
     }
+    count_outcome(*r);
     note_worker_cpu(current_cpu());
     const bool in_transaction = database_.in_transaction();
 
@@ -417,8 +424,8 @@ ASIOLITE_DECL void connection_impl::worker_main(std::uint64_t generation) noexce
 
 ASIOLITE_DECL bool connection_impl::settle_stray_transaction(request& r) {
   if (!database_.stray_transaction()) return true;
-  const bool outside = (r.lease == 0 || r.begins) &&
-                       (r.kind() == request_kind::statement || r.kind() == request_kind::begin);
+  const bool outside =
+      (r.lease == 0 || r.begins) && (r.kind() == request_kind::statement || r.kind() == request_kind::begin);
   failure f;
   if (!outside || database_.end_stray_transaction(f)) return true;
   r.fail(f.code, f.message.c_str());
@@ -431,6 +438,8 @@ ASIOLITE_DECL void connection_impl::run_group(request* first) {
     std::lock_guard lock(mutex_);
     group_ = first;
   }
+  const bool timed = measure_time_.load(std::memory_order_relaxed);
+  const auto start = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   failure f;
   bool grouped = database_.execute_script("BEGIN IMMEDIATE", f);
   const std::size_t most = group_max_.load(std::memory_order_relaxed);
@@ -470,6 +479,13 @@ ASIOLITE_DECL void connection_impl::run_group(request* first) {
     }
   }
   database_.after_request();
+  // Each write is counted, and waited until the group began; the group ran once.
+  for (request* m = first; m; m = m->next) {
+    count_outcome(*m);
+    if (timed && m->submitted != std::chrono::steady_clock::time_point{})
+      add<std::int64_t>(queued_ns_, std::chrono::nanoseconds(start - m->submitted).count());
+  }
+  if (timed) add<std::int64_t>(running_ns_, std::chrono::nanoseconds(std::chrono::steady_clock::now() - start).count());
   note_worker_cpu(current_cpu());
   {
     std::lock_guard lock(mutex_);

@@ -30,8 +30,8 @@ ASIOLITE_DECL bool check_sql_text(std::string_view sql, failure& f) {
     return false;
   }
   if (sql.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-    f.set(make_sqlite_error_code(SQLITE_TOOBIG), "the SQL text is " + std::to_string(sql.size()) +
-                                                     " bytes, more than SQLite can take (2^31 - 1)");
+    f.set(make_sqlite_error_code(SQLITE_TOOBIG),
+          "the SQL text is " + std::to_string(sql.size()) + " bytes, more than SQLite can take (2^31 - 1)");
     return false;
   }
   return true;
@@ -63,14 +63,17 @@ ASIOLITE_DECL auto statement_cache::acquire(sqlite3* db, std::string_view sql, f
   if (auto it = index_.find(sql); it != index_.end()) {
     auto e = it->second;
     if (!e->in_use) {
+      bump(hits_);
       e->in_use = true;
       lru_.splice(lru_.begin(), lru_, e);  // most recently used first
       return checkout(this, e, e->stmt);
     }
     // Already leased (a cursor holds it): prepare a second one for this use only.
+    bump(misses_);
     sqlite3_stmt* s = prepare_one(db, sql, 0, f);
     return s ? checkout(this, lru_.end(), s) : checkout();
   }
+  bump(misses_);
   if (capacity_ == 0) {
     sqlite3_stmt* s = prepare_one(db, sql, 0, f);
     return s ? checkout(this, lru_.end(), s) : checkout();
