@@ -286,12 +286,15 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
                        1);
   }
 
-  // With measure_time: adds the wait of `r` (submitted to `start`) and the time since `start`.
-  void count_time(const request& r, std::chrono::steady_clock::time_point start) noexcept {
-    const auto now = std::chrono::steady_clock::now();
+  // With measure_time: adds the wait of `r`, from its submission to `start`.
+  void count_wait(const request& r, std::chrono::steady_clock::time_point start) noexcept {
     if (r.submitted != std::chrono::steady_clock::time_point{})
       add<std::int64_t>(queued_ns_, std::chrono::nanoseconds(start - r.submitted).count());
-    add<std::int64_t>(running_ns_, std::chrono::nanoseconds(now - start).count());
+  }
+
+  // With measure_time: adds the time since `start` (a request's run, or a commit group's).
+  void count_run(std::chrono::steady_clock::time_point start) noexcept {
+    add<std::int64_t>(running_ns_, std::chrono::nanoseconds(std::chrono::steady_clock::now() - start).count());
   }
 
   // The connection whose worker this thread is, if any.

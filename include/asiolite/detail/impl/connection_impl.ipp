@@ -368,7 +368,10 @@ ASIOLITE_DECL void connection_impl::worker_main(std::uint64_t generation) noexce
       r->run(database_);
       database_.unwatch();
       database_.after_request();
-      if (timed) count_time(*r, start);
+      if (timed) {
+        count_wait(*r, start);
+        count_run(start);
+      }
     }
     count_outcome(*r);
     note_worker_cpu(current_cpu());
@@ -482,10 +485,9 @@ ASIOLITE_DECL void connection_impl::run_group(request* first) {
   // Each write is counted, and waited until the group began; the group ran once.
   for (request* m = first; m; m = m->next) {
     count_outcome(*m);
-    if (timed && m->submitted != std::chrono::steady_clock::time_point{})
-      add<std::int64_t>(queued_ns_, std::chrono::nanoseconds(start - m->submitted).count());
+    if (timed) count_wait(*m, start);
   }
-  if (timed) add<std::int64_t>(running_ns_, std::chrono::nanoseconds(std::chrono::steady_clock::now() - start).count());
+  if (timed) count_run(start);
   note_worker_cpu(current_cpu());
   {
     std::lock_guard lock(mutex_);

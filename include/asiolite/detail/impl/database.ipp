@@ -145,6 +145,7 @@ ASIOLITE_DECL void database::close() noexcept {
     hooks_->close();
     hooks_.reset();
   }
+  set_progress_handler(0, nullptr);  // the program's goes with the handle
   held_.close_all();  // before the cache: a cursor's statement may be one of its entries
   cache_.clear();
   // The anchor goes last, after the close (which leaves a "zombie" until then): if user
@@ -155,9 +156,6 @@ ASIOLITE_DECL void database::close() noexcept {
   anchor_ = nullptr;
   db_ = nullptr;
   stray_ = false;  // the close rolled it back
-  progress_.reset();
-  progress_every_ = progress_steps_ = 0;
-  progress_step_ = progress_interval;
 }
 
 ASIOLITE_DECL bool database::execute_script(std::string_view sql, failure& f) {
@@ -193,7 +191,7 @@ ASIOLITE_DECL int database::on_progress(void* self) noexcept {
 
 ASIOLITE_DECL void database::set_progress_handler(int every, std::unique_ptr<worker_predicate> fn) noexcept {
   progress_ = std::move(fn);
-  progress_every_ = progress_ ? std::max(every, 1) : 0;
+  progress_every_ = progress_ ? every : 0;  // checked by check_progress_interval
   progress_steps_ = 0;
   progress_step_ = progress_ ? std::min(progress_interval, progress_every_) : progress_interval;
   sqlite3_progress_handler(db_, progress_step_, &database::on_progress, this);
