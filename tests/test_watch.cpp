@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -273,6 +274,21 @@ TEST_CASE("watch: a subscriber that falls behind loses events, counted, and neve
   CHECK(ev[5].changes.size() == 10);
   CHECK(ev[5].not_kept == 40);
   CHECK(ev[5].changes[0].rowid == 151);
+
+  // A max_pending of 0 is refused, and subscribes nothing.
+  asiolite::watch_options none;
+  none.max_pending = 0;
+  auto [ec, refused] =
+      test::run(ctx,
+                [](asiolite::connection& conn, decltype(handler) h,
+                   asiolite::watch_options o) -> asio::awaitable<std::tuple<std::error_code, asiolite::subscription>> {
+                  asiolite::diagnostics diag;
+                  auto [e, s] = co_await conn.async_watch_transactions(std::move(h), o, diag, tuple_token);
+                  CHECK(diag.message() == "watch_options::max_pending is 0: a subscriber keeps at least one change");
+                  co_return std::tuple{e, std::move(s)};
+                }(db, handler, none));
+  CHECK(ec == asiolite::errc::invalid_option);
+  CHECK_FALSE(refused.active());
 }
 
 TEST_CASE("watch: unsubscribing stops delivery at once and frees the handler on the unsubscribing thread") {

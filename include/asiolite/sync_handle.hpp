@@ -127,9 +127,13 @@ class sync_handle {
 
   /// Calls handler(const transaction_event&) for every transaction that ends from now on,
   /// as connection::async_watch_transactions does, on the handler's associated executor,
-  /// else on `ex` (a pool's on_open: subscribe on the writer, where writes run).
+  /// else on `ex` (a pool's on_open: subscribe on the writer, where writes run); throws
+  /// sqlite_error (errc::invalid_option) for a max_pending of 0.
   template <class Handler>
   subscription watch_transactions(const asio::any_io_executor& ex, Handler handler, watch_options o = {}) {
+    detail::failure f;
+    detail::check_watch_options(o, f);
+    detail::sync_forms::check(f, {});
     auto s = detail::make_subscriber(ex, std::move(handler), o);
     database_.hooks().subscribe(s);
     return subscription(std::move(s));

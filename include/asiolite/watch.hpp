@@ -45,7 +45,8 @@ struct watch_options {
   /// handler. A transaction that ends while more wait is not queued but counted
   /// (transaction_event::events_lost, subscription::events_lost); one transaction's changes
   /// beyond it are counted, not kept (changes_not_kept). The worker never waits for a
-  /// subscriber: this bounds what a slow one costs in memory. At least 1.
+  /// subscriber: this bounds what a slow one costs in memory. At least 1 (0 fails the
+  /// subscription with errc::invalid_option).
   std::size_t max_pending = 65536;
 };
 

@@ -95,6 +95,13 @@ inline bool check_progress_interval(int every, failure& f) {
   return false;
 }
 
+/// A subscription keeps at least one change pending (watch_options::max_pending).
+inline bool check_watch_options(const watch_options& o, failure& f) {
+  if (o.max_pending >= 1) return true;
+  f.set(errc::invalid_option, "watch_options::max_pending is 0: a subscriber keeps at least one change");
+  return false;
+}
+
 class database {
  public:
   database() = default;

@@ -75,7 +75,7 @@ class transaction_delivery_for final : public transaction_delivery {
 class transaction_subscriber : public std::enable_shared_from_this<transaction_subscriber> {
  public:
   transaction_subscriber(std::shared_ptr<transaction_delivery> d, std::size_t max_pending) noexcept
-      : delivery_(std::move(d)), max_pending_(max_pending < 1 ? 1 : max_pending) {}
+      : delivery_(std::move(d)), max_pending_(max_pending) {}
   transaction_subscriber(const transaction_subscriber&) = delete;
   transaction_subscriber& operator=(const transaction_subscriber&) = delete;
 

@@ -210,7 +210,9 @@ class watch_job {
     if (subscriber_) subscriber_->stop();
   }
 
-  void operator()(database& s, failure&) { s.hooks().subscribe(subscriber_); }
+  void operator()(database& s, failure& f) {
+    if (check_watch_options(watch_options{subscriber_->max_pending()}, f)) s.hooks().subscribe(subscriber_);
+  }
   subscription take_result(const failure& f) noexcept {
     if (f) return {};
     return subscription(std::move(subscriber_));
