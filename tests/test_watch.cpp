@@ -49,6 +49,17 @@ asio::awaitable<void> make_table(asiolite::connection& db) {
   co_await db.async_execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)");
 }
 
+/// Subscribes `h` to db's transactions (blocking the test thread).
+template <class Handler>
+asiolite::subscription subscribe(asio::io_context& ctx, asiolite::connection& db, Handler h,
+                                 asiolite::watch_options o = {}) {
+  return test::run(ctx,
+                   [](asiolite::connection& conn, Handler handler,
+                      asiolite::watch_options opts) -> asio::awaitable<asiolite::subscription> {
+                     co_return co_await conn.async_watch_transactions(std::move(handler), opts);
+                   }(db, std::move(h), o));
+}
+
 bool is_change(const asiolite::change& c, change_kind kind, const char* table, std::int64_t rowid) {
   return c.kind == kind && c.database == "main" && c.table == table && c.rowid == rowid;
 }
@@ -176,10 +187,7 @@ TEST_CASE("watch: 10000 writes from many coroutines on threads give exactly thei
   auto events_strand = asio::make_strand(ctx);
   recorder rec;
   auto handler = asio::bind_executor(events_strand, rec);
-  auto sub =
-      test::run(ctx, [](asiolite::connection& conn, decltype(handler) h) -> asio::awaitable<asiolite::subscription> {
-        co_return co_await conn.async_watch_transactions(std::move(h));
-      }(db, handler));
+  auto sub = subscribe(ctx, db, handler);
 
   constexpr int writers = 50, per_writer = 200;  // 10000 rows
   for (int w = 0; w < writers; ++w) {
@@ -234,11 +242,7 @@ TEST_CASE("watch: a subscriber that falls behind loses events, counted, and neve
   auto db = test::open(ctx, dir.db());
   test::run(ctx, make_table(db));
   auto handler = asio::bind_executor(slow, rec);
-  auto sub = test::run(ctx,
-                       [](asiolite::connection& conn, decltype(handler) h,
-                          asiolite::watch_options o) -> asio::awaitable<asiolite::subscription> {
-                         co_return co_await conn.async_watch_transactions(std::move(h), o);
-                       }(db, handler, small));
+  auto sub = subscribe(ctx, db, handler, small);
   test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
     for (int i = 0; i < 100; ++i) co_await conn.async_execute("INSERT INTO t (name) VALUES (?)", std::to_string(i));
     // One transaction of 50 rows: more than max_pending changes, so most are counted only.
@@ -469,10 +473,7 @@ TEST_CASE("watch: a handler that throws lets the exception out of run and the ne
     calls->push_back(e.changes.empty() ? 0 : e.changes[0].rowid);
     if (calls->size() == 1) throw std::runtime_error("handler failed");
   };
-  auto sub =
-      test::run(ctx, [](asiolite::connection& conn, decltype(handler) h) -> asio::awaitable<asiolite::subscription> {
-        co_return co_await conn.async_watch_transactions(std::move(h));
-      }(db, handler));
+  auto sub = subscribe(ctx, db, handler);
   // Three events queued before the handler runs.
   test::worker_block block;
   block.hold(db);
