@@ -17,6 +17,7 @@
 #include <asiolite/row.hpp>
 #include <asiolite/savepoint.hpp>
 #include <asiolite/statement_operations.hpp>
+#include <asiolite/stats.hpp>
 #include <asiolite/subscription.hpp>
 #include <asiolite/sync_handle.hpp>
 #include <asiolite/transaction.hpp>

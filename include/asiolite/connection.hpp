@@ -16,6 +16,7 @@
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
 #include <asiolite/statement_operations.hpp>
+#include <asiolite/stats.hpp>
 #include <asiolite/subscription.hpp>
 #include <asiolite/transaction.hpp>
 #include <asiolite/watch.hpp>
@@ -30,43 +31,6 @@
 
 namespace asiolite {
 
-/// A connection's load and what it has done, from connection::stats: a snapshot. The
-/// counts add up from the connection's making (across closes and opens) and include the
-/// library's own requests (a dropped transaction's ROLLBACK, an open, a close).
-struct connection_stats {
-  std::size_t queued = 0;  ///< requests waiting in its queue (a transaction's included)
-  bool running = false;    ///< a request runs on its worker now
-
-  std::uint64_t completed = 0;  ///< requests the worker ran that succeeded
-  std::uint64_t failed = 0;     ///< requests the worker ran (or could not run) that failed
-  /// Requests a cancellation ended: taken out of the queue, or stopped while running.
-  std::uint64_t cancelled = 0;
-  std::uint64_t statement_cache_hits = 0;    ///< statements found prepared in the cache
-  std::uint64_t statement_cache_misses = 0;  ///< statements the cache had to prepare
-  /// With options::measure_time (else 0): how long the requests the worker ran waited,
-  /// from submission to their start, and how long they ran; summed.
-  std::chrono::nanoseconds time_queued{0};
-  std::chrono::nanoseconds time_running{0};
-};
-
-namespace detail {
-/// A connection's (or a pool reader's) connection_stats.
-inline connection_stats stats_of(connection_impl& impl) {
-  connection_stats s;
-  const auto now = impl.load();
-  const auto c = impl.count();
-  s.queued = now.queued;
-  s.running = now.running;
-  s.completed = c.completed;
-  s.failed = c.failed;
-  s.cancelled = c.cancelled;
-  s.statement_cache_hits = c.cache_hits;
-  s.statement_cache_misses = c.cache_misses;
-  s.time_queued = c.queued;
-  s.time_running = c.running;
-  return s;
-}
-}  // namespace detail
 
 /// A connection to an SQLite database. One worker thread per open connection owns the
 /// sqlite3 handle and runs requests in the order they were submitted; the handle is a
@@ -185,7 +149,7 @@ class connection : public statement_operations<connection> {
 
   /// Requests queued and running now, and the counts so far: a snapshot (it takes the
   /// connection's lock once). Thread-safe.
-  connection_stats stats() const { return impl_ ? detail::stats_of(*impl_) : connection_stats{}; }
+  connection_stats stats() const { return impl_ ? impl_->stats() : connection_stats{}; }
 
   // ---- transactions
 

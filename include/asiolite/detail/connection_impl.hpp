@@ -36,6 +36,7 @@
 #include <asiolite/detail/thread_reaper.hpp>
 
 #include <asiolite/config.hpp>
+#include <asiolite/stats.hpp>
 
 #include <asio/error.hpp>
 
@@ -96,26 +97,6 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   /// options::measure_time: requests are stamped when submitted, and timed as they run.
   void set_measure_time(bool on) noexcept { measure_time_.store(on, std::memory_order_relaxed); }
 
-  /// What connection::stats counts, since the connection was made: requests the worker
-  /// ran, by outcome (cancelled also counts those a cancellation took out of the queue),
-  /// the statement cache's hits and misses, and with measure_time the time summed.
-  struct counts {
-    std::uint64_t completed = 0, failed = 0, cancelled = 0;
-    std::uint64_t cache_hits = 0, cache_misses = 0;
-    std::chrono::nanoseconds queued{0}, running{0};
-  };
-  counts count() const noexcept {
-    counts c;
-    c.completed = completed_.load(std::memory_order_relaxed);
-    c.failed = failed_.load(std::memory_order_relaxed);
-    c.cancelled = cancelled_.load(std::memory_order_relaxed) + cancelled_queued_.load(std::memory_order_relaxed);
-    c.cache_hits = database_.cache().hits();
-    c.cache_misses = database_.cache().misses();
-    c.queued = std::chrono::nanoseconds(queued_ns_.load(std::memory_order_relaxed));
-    c.running = std::chrono::nanoseconds(running_ns_.load(std::memory_order_relaxed));
-    return c;
-  }
-
   /// The caller's side of the handoff (see request::complete). On these machines a
   /// sleeping thread takes tens of microseconds to wake: a caller that submitted a
   /// request alone spins briefly for its result instead of going back to its event loop
@@ -132,12 +113,9 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   void routed_add() noexcept { routed_.fetch_add(1, std::memory_order_relaxed); }
   void routed_done() noexcept { routed_.fetch_sub(1, std::memory_order_relaxed); }
 
-  /// Requests queued and running now: a snapshot, for connection::stats.
-  struct load_snapshot {
-    std::size_t queued = 0;
-    bool running = false;
-  };
-  load_snapshot load();
+  /// Requests queued and running now, and the counts so far (cancelled also counts those
+  /// a cancellation took out of the queue): connection::stats.
+  connection_stats stats();
 
   /// True on this connection's worker thread, whose own reference keeps the connection
   /// alive for as long as it runs: code there need not take one (and so leaves the

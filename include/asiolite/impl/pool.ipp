@@ -21,7 +21,7 @@ ASIOLITE_DECL pool_stats pool::stats() const {
   s.writer = members_->writer.stats();
   for (const auto& route : core_->routes(s.waiting)) {
     pool_stats::reader r;
-    static_cast<connection_stats&>(r) = detail::stats_of(*route.impl);
+    static_cast<connection_stats&>(r) = route.impl->stats();
     r.in_flight = route.impl->routed();
     r.held = route.held;
     s.readers.push_back(r);

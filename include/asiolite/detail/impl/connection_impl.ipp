@@ -108,13 +108,22 @@ ASIOLITE_DECL bool connection_impl::wait_for_result(request& r, bool alone) noex
   return r.handoff.exchange(request::caller_left, std::memory_order_acq_rel) == request::handoff_done;
 }
 
-ASIOLITE_DECL auto connection_impl::load() -> load_snapshot {
+ASIOLITE_DECL connection_stats connection_impl::stats() {
+  connection_stats s;
   std::unique_lock lock(mutex_);
   request* refused = take_intake();
-  const load_snapshot now{queue_.size(), running_ != nullptr};
+  s.queued = queue_.size();
+  s.running = running_ != nullptr;
   lock.unlock();
   complete_all(refused);
-  return now;
+  s.completed = completed_.load(std::memory_order_relaxed);
+  s.failed = failed_.load(std::memory_order_relaxed);
+  s.cancelled = cancelled_.load(std::memory_order_relaxed) + cancelled_queued_.load(std::memory_order_relaxed);
+  s.statement_cache_hits = database_.cache().hits();
+  s.statement_cache_misses = database_.cache().misses();
+  s.time_queued = std::chrono::nanoseconds(queued_ns_.load(std::memory_order_relaxed));
+  s.time_running = std::chrono::nanoseconds(running_ns_.load(std::memory_order_relaxed));
+  return s;
 }
 
 ASIOLITE_DECL void connection_impl::cancel(request& r) {
