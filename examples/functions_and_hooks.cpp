@@ -2,12 +2,13 @@
 // generated column and an index, a variadic join_nonempty(), a collation that sorts
 // version strings by their numbers, an aggregate that joins a group's texts (also a
 // window function), and what a failing function does to its statement. Then hooks: a
-// cache that forgets the rows each committed transaction wrote, and a commit filter that
-// refuses commits while the catalogue is frozen.
+// cache that forgets the rows each committed transaction wrote, a commit filter that
+// refuses commits while the catalogue is frozen, and a trace of the statements run.
 #include <asiolite.hpp>
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <atomic>
@@ -135,7 +136,12 @@ asio::awaitable<void> run(std::string path) {
   for (const auto& [rowid, url] :
        co_await db.async_query<std::tuple<std::int64_t, std::string>>("SELECT rowid, url FROM releases"))
     url_cache[rowid] = url;
-  auto forget_changed = [&url_cache](const asiolite::transaction_event& e) {
+  // The events come to this executor on their own path, not with the completions: the
+  // timer wakes the end of this function once both expected events have been handled.
+  asio::steady_timer both_seen(ex, asio::steady_timer::time_point::max());
+  int events = 0;
+  auto forget_changed = [&url_cache, &events, &both_seen](const asiolite::transaction_event& e) {
+    if (++events == 2) both_seen.cancel();
     const bool committed = e.outcome == asiolite::transaction_outcome::committed;
     std::printf("transaction %s, %zu row(s) written\n", committed ? "committed" : "rolled back", e.changes.size());
     if (!committed) return;
@@ -150,6 +156,14 @@ asio::awaitable<void> run(std::string path) {
   auto not_frozen = [frozen] { return !frozen->load(); };
   co_await db.async_set_commit_filter_on_worker(not_frozen);
 
+  // A trace reports each statement once it has ended: its SQL, rows, changes, time
+  // queued and running (with trace_options::threshold, only the slow ones).
+  auto print_statement = [](const asiolite::statement_trace& t) {
+    std::printf("statement: %.*s (%llu row(s) read, %lld written%s)\n", static_cast<int>(t.sql.size()), t.sql.data(),
+                static_cast<unsigned long long>(t.rows), static_cast<long long>(t.changes), t.error ? ", failed" : "");
+  };
+  auto tracing = co_await db.async_trace(print_statement);
+
   co_await db.async_execute("UPDATE releases SET title = 'Release 2.0: the big one' WHERE version = '2.0'");
   frozen->store(true);
   try {
@@ -160,9 +174,13 @@ asio::awaitable<void> run(std::string path) {
   const auto left = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM releases");
   std::printf("releases left: %lld\n", static_cast<long long>(left));
 
-  // The events are posted to this executor: let them arrive before reading the cache.
-  asio::steady_timer settle(ex, std::chrono::milliseconds(10));
-  co_await settle.async_wait(asio::use_awaitable);
+  tracing.unsubscribe();
+
+  // The update committed, the delete was rolled back: wait for both events.
+  if (events < 2) {
+    std::error_code woken;
+    co_await both_seen.async_wait(asio::redirect_error(asio::use_awaitable, woken));
+  }
   std::printf("cached urls: %zu of %lld\n", url_cache.size(), static_cast<long long>(left));
   co_await db.async_close();
 }

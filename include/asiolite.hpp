@@ -20,5 +20,6 @@
 #include <asiolite/stats.hpp>
 #include <asiolite/subscription.hpp>
 #include <asiolite/sync_handle.hpp>
+#include <asiolite/trace.hpp>
 #include <asiolite/transaction.hpp>
 #include <asiolite/watch.hpp>

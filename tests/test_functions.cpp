@@ -683,3 +683,44 @@ TEST_CASE("functions: sync_handle registers on the worker, and on_open registers
   }(ctx.get_executor(), dir.db(), po));
   CHECK(live_states == 0);
 }
+
+TEST_CASE("functions: pool::async_call_on_each registers on the writer and every reader at run time") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  test::run(ctx, [](asio::any_io_executor ex, std::string path) -> asio::awaitable<void> {
+    asiolite::pool_options po;
+    po.readers = 2;
+    auto db = co_await asiolite::pool::async_open(ex, path, po);
+    co_await db.writer().async_execute("CREATE TABLE t(x TEXT)");
+    int calls = 0;  // fn is called on one worker at a time, never copied
+    auto add_slug = [&calls](asiolite::sync_handle& h) {
+      ++calls;
+      h.create_function(
+          "slug", [](std::string_view s) { return slug(s); }, asiolite::function_flags::deterministic);
+    };
+    co_await db.async_call_on_each(add_slug);
+    CHECK(calls == 3);
+    co_await db.writer().async_execute("INSERT INTO t VALUES (slug('On Writer'))");
+    // Hold one reader with a read transaction, and read on the other too.
+    auto rt = co_await db.async_begin_read();
+    const auto on_held = co_await rt.async_query_scalar<std::string>("SELECT slug(x) FROM t");
+    CHECK(on_held == std::string("on-writer"));
+    const auto on_other = co_await db.async_query_scalar<std::string>("SELECT slug('On Reader')");
+    CHECK(on_other == std::string("on-reader"));
+    co_await rt.async_commit();
+
+    // A throw on the second connection (the first reader) stops there, with its message.
+    int reached = 0;
+    auto fails_on_second = [&reached](asiolite::sync_handle&) {
+      if (++reached == 2) throw std::runtime_error("refused here");
+    };
+    asiolite::diagnostics diag;
+    auto [ec] = co_await db.async_call_on_each(fails_on_second, diag, tuple_token);
+    CHECK(ec);
+    CHECK(reached == 2);
+    CHECK(test::contains(diag.message(), "refused here"));
+    co_await db.async_close();
+    auto [closed] = co_await db.async_call_on_each(add_slug, tuple_token);
+    CHECK(closed == asiolite::errc::closed);
+  }(ctx.get_executor(), dir.db()));
+}

@@ -18,6 +18,7 @@
 #include <asiolite/statement_operations.hpp>
 #include <asiolite/stats.hpp>
 #include <asiolite/subscription.hpp>
+#include <asiolite/trace.hpp>
 #include <asiolite/transaction.hpp>
 #include <asiolite/watch.hpp>
 
@@ -30,7 +31,6 @@
 #include <type_traits>
 
 namespace asiolite {
-
 
 /// A connection to an SQLite database. One worker thread per open connection owns the
 /// sqlite3 handle and runs requests in the order they were submitted; the handle is a
@@ -298,6 +298,45 @@ class connection : public statement_operations<connection> {
   template <class Handler, class... Trailing>
   auto async_watch_transactions(Handler handler, Trailing&&... trailing);
 
+  /// Calls handler(const asiolite::wal_event&) after every commit to a database of this
+  /// connection in WAL mode, with the database's name and the pages its write-ahead log
+  /// now holds (SQLite's WAL hook): the way to run your own checkpoints, or watch the log
+  /// grow. SQLite's automatic checkpoint is that same hook: while watched, asiolite's hook
+  /// checkpoints as SQLite's would (PASSIVE, once the log reaches PRAGMA
+  /// wal_autocheckpoint pages); setting that pragma keeps working (it takes effect after
+  /// its request), but reading it says 0 while watched. Delivery, queue and lifetime as
+  /// async_watch_transactions (each event counts one against max_pending).
+  /// - Signature: void(error_code, subscription). Trailing: [watch_options] [diagnostics&]
+  ///   [token].
+  /// - Executor, Cancellation, Copied, Thread safety: as async_watch_transactions.
+  template <class Handler, class... Trailing>
+  auto async_watch_wal(Handler handler, Trailing&&... trailing);
+
+  // ---- trace (trace.hpp, subscription.hpp)
+
+  /// Calls handler(const statement_trace&) for every statement run on this connection that
+  /// begins from now on and runs for at least trace_options::threshold (0: all of them; more:
+  /// a slow-query log), once it has ended: its SQL, rows returned and changed, time queued
+  /// and running, error. asiolite's own statements (BEGIN, COMMIT, a group commit's
+  /// SAVEPOINTs) are reported like the program's. Reports come in the order the statements
+  /// ended, one handler call at a time; the worker never waits for the handler, and a
+  /// handler too far behind loses reports, counted (trace_options::max_pending). While
+  /// traced, requests are stamped when submitted and each statement costs two clock reads
+  /// (nothing per row); untraced, nothing. Delivery lasts until the subscription is
+  /// destroyed or unsubscribed, or the connection closes.
+  /// - Signature: void(error_code, subscription). Trailing: [trace_options] [diagnostics&]
+  ///   [token].
+  /// - Executor: the completion's: the token's, else the connection's. The reports':
+  ///   handler's associated executor, else the connection's; never the worker.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: handler is moved into the subscription, and destroyed when it ends (see
+  ///   subscription::unsubscribe), never on the worker. The handler's executor must stay
+  ///   valid while the subscription is active.
+  /// - Thread safety: any thread; requests run one at a time, in submission order: the
+  ///   statements of a request submitted after this one are traced.
+  template <class Handler, class... Trailing>
+  auto async_trace(Handler handler, Trailing&&... trailing);
+
   /// Calls fn() on the worker each time a transaction is about to commit: false (or an
   /// exception) turns the commit into a rollback, and the committing statement fails with
   /// errc::constraint ("constraint failed"). fn must be quick: the commit waits for it,
@@ -404,6 +443,9 @@ class connection : public statement_operations<connection> {
 
   template <class T>
   struct is_watch_options : std::is_same<std::remove_cvref_t<T>, watch_options> {};
+
+  template <class T>
+  struct is_trace_options : std::is_same<std::remove_cvref_t<T>, trace_options> {};
 
   template <class T>
   struct is_function_flags : std::is_same<std::remove_cvref_t<T>, function_flags> {};

@@ -248,11 +248,48 @@ class pool : public statement_operations<pool> {
   template <class... Trailing>
   auto async_begin_read(Trailing&&... trailing);
 
+  // ---- on every connection
+
+  /// Runs fn(sync_handle&) on every connection of the pool, the writer first, then each
+  /// reader, one after the other (never two at once), each in a request of its own,
+  /// queued behind what that connection already has: register a function, a collation
+  /// or an authorizer at run time, set a limit, load an extension, on all of them, as
+  /// options::on_open does at open. What fn returns is dropped. If fn throws (or a
+  /// connection fails the request), the connections after it are left alone and the
+  /// operation fails with that error; those before it keep what fn did.
+  /// - Signature: void(error_code). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the pool's.
+  /// - Cancellation: none.
+  /// - Copied: fn is moved into the operation, and called on each worker in turn.
+  /// - Thread safety: any thread. errc::closed if the pool is not open.
+  template <class Fn, class... Trailing>
+  auto async_call_on_each(Fn fn, Trailing&&... trailing);
+
+  // ---- trace (trace.hpp, subscription.hpp)
+
+  /// Traces the statements of every connection, the writer and each reader, as
+  /// connection::async_trace does on one, to one handler: one subscription, one queue
+  /// (trace_options::max_pending counts the reports of all of them), reports in the order
+  /// the statements ended on any connection. The subscription ends when it is unsubscribed
+  /// or destroyed, or when the pool closes; a pool opened again is not traced.
+  /// - Signature: void(error_code, subscription). Trailing: [trace_options] [diagnostics&]
+  ///   [token].
+  /// - Executor: the completion's: the handler's, else the pool's. The reports': the
+  ///   trace handler's associated executor, else the pool's; never a worker.
+  /// - Cancellation: none; it subscribes on each connection in turn.
+  /// - Copied: handler is moved into the subscription (see connection::async_trace).
+  /// - Thread safety: any thread. errc::closed if the pool is not open.
+  template <class Handler, class... Trailing>
+  auto async_trace(Handler handler, Trailing&&... trailing);
+
  private:
   friend struct detail::access;
 
   template <class T>
   struct is_pool_options_input : std::is_same<std::remove_cvref_t<T>, pool_options> {};
+
+  template <class T>
+  struct is_trace_options_input : std::is_same<std::remove_cvref_t<T>, trace_options> {};
 
   // The connections, shared with an open or close in flight.
   struct members {
@@ -287,6 +324,14 @@ class pool : public statement_operations<pool> {
   template <class Connection = connection>
   static asio::awaitable<detail::composed_outcome<void>> close_all(std::shared_ptr<detail::pool_core> core,
                                                                    std::shared_ptr<members> m);
+
+  // Runs make()'s job on the writer, then on each reader, in turn; stops at a failure.
+  template <class MakeJob>
+  static asio::awaitable<detail::composed_outcome<void>> on_each(std::shared_ptr<members> m, MakeJob make);
+  template <class = void>
+  static asio::awaitable<detail::composed_outcome<subscription>> trace_all(std::shared_ptr<members> m,
+                                                                           std::shared_ptr<detail::trace_subscriber> s,
+                                                                           trace_options o);
 
   executor_type ex_;
   std::shared_ptr<detail::pool_core> core_;

@@ -11,10 +11,11 @@
 
 #include <asiolite.hpp>
 
-#include <asiolite/impl/error.ipp>
-#include <asiolite/detail/impl/statement_cache.ipp>
-#include <asiolite/detail/impl/hooks.ipp>
-#include <asiolite/detail/impl/database.ipp>
 #include <asiolite/detail/impl/connection_impl.ipp>
+#include <asiolite/detail/impl/database.ipp>
+#include <asiolite/detail/impl/hooks.ipp>
 #include <asiolite/detail/impl/pool_core.ipp>
+#include <asiolite/detail/impl/statement_cache.ipp>
+#include <asiolite/detail/impl/trace.ipp>
+#include <asiolite/impl/error.ipp>
 #include <asiolite/impl/pool.ipp>

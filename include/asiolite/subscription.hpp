@@ -1,8 +1,9 @@
-// A subscription to a connection's transaction events (connection::async_watch_transactions):
-// delivery lasts as long as the object, or until unsubscribe().
+// A subscription to a connection's events: its transactions (connection::async_watch_transactions)
+// or its statements (connection::async_trace, pool::async_trace). Delivery lasts as long as
+// the object, or until unsubscribe().
 #pragma once
 
-#include <asiolite/detail/hooks.hpp>
+#include <asiolite/detail/event_queue.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -13,7 +14,7 @@ namespace asiolite {
 class [[nodiscard]] subscription {
  public:
   subscription() noexcept = default;
-  explicit subscription(std::shared_ptr<detail::transaction_subscriber> s) noexcept : state_(std::move(s)) {}
+  explicit subscription(std::shared_ptr<detail::subscriber_state> s) noexcept : state_(std::move(s)) {}
   subscription(subscription&&) noexcept = default;
   subscription& operator=(subscription&& o) noexcept {
     if (this != &o) {
@@ -36,15 +37,16 @@ class [[nodiscard]] subscription {
   }
 
   /// Subscribed, and the connection has not closed (its close ends every subscription,
-  /// after the events already queued).
+  /// after the events already queued; a pool's trace ends when all its connections have).
   bool active() const noexcept { return state_ && !state_->ended(); }
 
   /// Events this subscription lost so far, its handler being too far behind
-  /// (watch_options::max_pending); each delivered event also says how many it follows.
+  /// (watch_options::max_pending, trace_options::max_pending); each delivered event also
+  /// says how many it follows.
   std::uint64_t events_lost() const noexcept { return state_ ? state_->events_lost() : 0; }
 
  private:
-  std::shared_ptr<detail::transaction_subscriber> state_;
+  std::shared_ptr<detail::subscriber_state> state_;
 };
 
 }  // namespace asiolite

@@ -12,6 +12,7 @@
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
 #include <asiolite/subscription.hpp>
+#include <asiolite/trace.hpp>
 #include <asiolite/watch.hpp>
 
 #include <optional>
@@ -134,8 +135,35 @@ class sync_handle {
     detail::failure f;
     detail::check_watch_options(o, f);
     detail::sync_forms::check(f, {});
-    auto s = detail::make_subscriber(ex, std::move(handler), o);
+    auto s = detail::make_transaction_subscriber(ex, std::move(handler), o);
     database_.hooks().subscribe(s);
+    return subscription(std::move(s));
+  }
+
+  /// Calls handler(const wal_event&) after every commit to a WAL database, as
+  /// connection::async_watch_wal does; throws sqlite_error (errc::invalid_option) for a
+  /// max_pending of 0.
+  template <class Handler>
+  subscription watch_wal(const asio::any_io_executor& ex, Handler handler, watch_options o = {}) {
+    detail::failure f;
+    detail::check_watch_options(o, f);
+    detail::sync_forms::check(f, {});
+    auto s = detail::make_wal_subscriber(ex, std::move(handler), o);
+    database_.hooks().watch_wal(s);
+    return subscription(std::move(s));
+  }
+
+  /// Calls handler(const statement_trace&) for the statements that begin from now on, as
+  /// connection::async_trace does, on the handler's associated executor, else on `ex`;
+  /// throws sqlite_error (errc::invalid_option) for a max_pending of 0 or a negative
+  /// threshold.
+  template <class Handler>
+  subscription trace(const asio::any_io_executor& ex, Handler handler, trace_options o = {}) {
+    detail::failure f;
+    detail::check_trace_options(o, f);
+    detail::sync_forms::check(f, {});
+    auto s = detail::make_trace_subscriber(ex, std::move(handler), o);
+    database_.hooks().trace(s, o);
     return subscription(std::move(s));
   }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace asiolite {
 
@@ -39,10 +40,21 @@ struct transaction_event {
   std::uint64_t events_lost = 0;
 };
 
-/// Settings of one subscription (connection::async_watch_transactions).
+/// A commit to a database in WAL mode, and how large its write-ahead log now is
+/// (connection::async_watch_wal; SQLite's WAL hook). A view, valid during the handler's call.
+struct wal_event {
+  /// "main", or an attached database's name.
+  std::string_view database;
+  /// Pages in the write-ahead log after the commit (before any automatic checkpoint).
+  int pages = 0;
+  /// Events not delivered since the last one this subscriber got (watch_options::max_pending).
+  std::uint64_t events_lost = 0;
+};
+
+/// Settings of one subscription (connection::async_watch_transactions, async_watch_wal).
 struct watch_options {
-  /// How many changes (each event counts one more) may wait for this subscriber's
-  /// handler. A transaction that ends while more wait is not queued but counted
+  /// How many changes (each event counts one more; a WAL event counts one) may wait for
+  /// this subscriber's handler. A transaction that ends while more wait is not queued but counted
   /// (transaction_event::events_lost, subscription::events_lost); one transaction's changes
   /// beyond it are counted, not kept (changes_not_kept). The worker never waits for a
   /// subscriber: this bounds what a slow one costs in memory. At least 1 (0 fails the

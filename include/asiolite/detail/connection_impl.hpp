@@ -275,6 +275,13 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     add<std::int64_t>(running_ns_, std::chrono::nanoseconds(std::chrono::steady_clock::now() - start).count());
   }
 
+  // Tells the trace how long `r` waited, from its submission to `start` (0: not stamped).
+  void trace_request(const request& r, std::chrono::steady_clock::time_point start) noexcept {
+    database_.trace_request(r.submitted == std::chrono::steady_clock::time_point{}
+                                ? std::chrono::nanoseconds::zero()
+                                : std::chrono::nanoseconds(start - r.submitted));
+  }
+
   // The connection whose worker this thread is, if any.
   static const connection_impl*& this_threads_worker() noexcept {
     static thread_local const connection_impl* impl = nullptr;
@@ -343,9 +350,12 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   std::atomic<std::uint32_t> wake_seq_{0};
   std::atomic<bool> parked_{false};
 
-  // options::measure_time, set at open and read by both sides for every request: on a
-  // line nothing writes per request (the callers' and the worker's lines are).
+  // options::measure_time, set at open and read by both sides for every request, and
+  // whether statements are traced (the worker's database().tracing(), copied after each
+  // request): on a line nothing writes per request (the callers' and the worker's lines
+  // are). Either has requests stamped when submitted.
   alignas(line) std::atomic<bool> measure_time_{false};
+  std::atomic<bool> tracing_{false};
 
   // The counts of connection::stats (see counts), written by the worker for every request
   // and read by stats() alone: on a line of their own, or each request would take from

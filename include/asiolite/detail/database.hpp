@@ -193,9 +193,22 @@ class database {
     return *hooks_;
   }
 
+  /// Before each request: the hooks catch up with the subscriptions ended meanwhile.
+  void before_request() noexcept {
+    if (hooks_) hooks_->before_request();
+  }
+
   /// After each request: what the hooks saw in it is delivered.
   void after_request() noexcept {
-    if (hooks_) hooks_->settle();
+    if (hooks_) hooks_->after_request();
+  }
+
+  /// Statements are traced (connection::async_trace).
+  bool tracing() const noexcept { return hooks_ && hooks_->tracing(); }
+
+  /// The request about to run waited this long in the queue: its statements' trace says so.
+  void trace_request(std::chrono::nanoseconds waited) noexcept {
+    if (hooks_) hooks_->tracer().request_began(waited);
   }
 
   /// options::cursor_batch_size of this connection.
@@ -278,7 +291,7 @@ class database {
   /// see on_progress.
   int step(sqlite3_stmt* stmt) noexcept {
     sqlite3_stmt* const outer = std::exchange(stepping_, stmt);
-    const int rc = sqlite3_step(stmt);
+    const int rc = tracing() ? hooks_->tracer().step(stmt) : sqlite3_step(stmt);
     stepping_ = outer;
     return rc;
   }
@@ -360,7 +373,7 @@ class database {
   std::unique_ptr<hook_hub> hooks_;  // see hooks()
   std::size_t cursor_batch_size_ = 256;
   const std::atomic<bool>* interrupt_ = nullptr;
-  sqlite3_stmt* stepping_ = nullptr;  // the statement sqlite3_step runs now, for on_progress
+  sqlite3_stmt* stepping_ = nullptr;            // the statement sqlite3_step runs now, for on_progress
   int progress_step_ = progress_interval;       // the interval on_progress is called at
   std::unique_ptr<worker_predicate> progress_;  // the program's progress handler, if any
   int progress_every_ = 0;                      // its interval

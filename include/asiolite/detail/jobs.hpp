@@ -195,14 +195,15 @@ class limit_job {
   int previous_ = 0;
 };
 
-/// Adds a transaction subscriber to the connection's hooks; completes with its
-/// subscription (connection::async_watch_transactions).
+/// Adds a subscriber to the connection's hooks, of transactions or of WAL commits;
+/// completes with its subscription (connection::async_watch_transactions, async_watch_wal).
+template <class Record>
 class watch_job {
  public:
   static constexpr request_kind kind = request_kind::statement;
   using result_type = subscription;
 
-  explicit watch_job(std::shared_ptr<transaction_subscriber> s) noexcept : subscriber_(std::move(s)) {}
+  explicit watch_job(std::shared_ptr<subscriber<Record>> s) noexcept : subscriber_(std::move(s)) {}
   watch_job(watch_job&&) noexcept = default;
   watch_job& operator=(watch_job&&) = delete;
   ~watch_job() {
@@ -211,7 +212,11 @@ class watch_job {
   }
 
   void operator()(database& s, failure& f) {
-    if (check_watch_options(watch_options{subscriber_->max_pending()}, f)) s.hooks().subscribe(subscriber_);
+    if (!check_watch_options(watch_options{subscriber_->max_pending()}, f)) return;
+    if constexpr (std::is_same_v<Record, wal_record>)
+      s.hooks().watch_wal(subscriber_);
+    else
+      s.hooks().subscribe(subscriber_);
   }
   subscription take_result(const failure& f) noexcept {
     if (f) return {};
@@ -220,7 +225,41 @@ class watch_job {
   std::string_view sql() const noexcept { return {}; }
 
  private:
-  std::shared_ptr<transaction_subscriber> subscriber_;
+  std::shared_ptr<subscriber<Record>> subscriber_;
+};
+
+/// Subscribes a trace to this connection's statements (connection::async_trace), handing
+/// the subscription over; or, for a pool's trace (Hands = false), feeds one more
+/// connection to a subscription the pool's operation holds.
+template <bool Hands = true>
+class trace_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type = std::conditional_t<Hands, subscription, void>;
+
+  trace_job(std::shared_ptr<trace_subscriber> s, const trace_options& o) noexcept
+      : subscriber_(std::move(s)), options_(o) {}
+  trace_job(trace_job&&) noexcept = default;
+  trace_job& operator=(trace_job&&) = delete;
+  ~trace_job() {
+    // Subscribed but never handed over (the completion was dropped): nobody could end it.
+    if constexpr (Hands) {
+      if (subscriber_) subscriber_->stop();
+    }
+  }
+
+  void operator()(database& s, failure& f) {
+    if (check_trace_options(options_, f)) s.hooks().trace(subscriber_, options_);
+  }
+  subscription take_result(const failure& f) noexcept requires Hands {
+    if (f) return {};
+    return subscription(std::move(subscriber_));
+  }
+  std::string_view sql() const noexcept { return {}; }
+
+ private:
+  std::shared_ptr<trace_subscriber> subscriber_;
+  trace_options options_;
 };
 
 /// Runs user code on the worker: fn(sync_handle&).

@@ -185,7 +185,29 @@ auto connection::async_watch_transactions(Handler handler, Trailing&&... trailin
       request_target(),
       [&](auto&& inputs) {
         const watch_options o = detail::single_input(std::move(inputs), watch_options{});
-        return detail::watch_job(detail::make_subscriber(ex_, std::move(handler), o));
+        return detail::watch_job(detail::make_transaction_subscriber(ex_, std::move(handler), o));
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class Handler, class... Trailing>
+auto connection::async_watch_wal(Handler handler, Trailing&&... trailing) {
+  return detail::async_request<is_watch_options>(
+      request_target(),
+      [&](auto&& inputs) {
+        const watch_options o = detail::single_input(std::move(inputs), watch_options{});
+        return detail::watch_job(detail::make_wal_subscriber(ex_, std::move(handler), o));
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class Handler, class... Trailing>
+auto connection::async_trace(Handler handler, Trailing&&... trailing) {
+  return detail::async_request<is_trace_options>(
+      request_target(),
+      [&](auto&& inputs) {
+        const trace_options o = detail::single_input(std::move(inputs), trace_options{});
+        return detail::trace_job<>(detail::make_trace_subscriber(ex_, std::move(handler), o), o);
       },
       std::forward<Trailing>(trailing)...);
 }

@@ -113,10 +113,75 @@ auto pool::async_begin_read(Trailing&&... trailing) {
   return detail::async_request(request_target(), detail::read_begin_job(ex_), std::forward<Trailing>(trailing)...);
 }
 
+template <class Handler, class... Trailing>
+auto pool::async_trace(Handler handler, Trailing&&... trailing) {
+  return detail::split_trailing<is_trace_options_input, default_token_t>(
+      [&](auto&& inputs, diagnostics* diag, auto&& token) {
+        const trace_options o = detail::single_input(std::move(inputs), trace_options{});
+        auto make = [m = members_, s = detail::make_trace_subscriber(ex_, std::move(handler), o), o]() mutable {
+          return trace_all(std::move(m), std::move(s), o);
+        };
+        return detail::start_composed<subscription>(ex_, std::move(make), diag, std::forward<decltype(token)>(token));
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class Fn, class... Trailing>
+auto pool::async_call_on_each(Fn fn, Trailing&&... trailing) {
+  static_assert(std::is_invocable_v<Fn&, sync_handle&>,
+                "asiolite: async_call_on_each calls fn(asiolite::sync_handle&)");
+  return detail::split_trailing<detail::no_input, default_token_t>(
+      [&](auto&&, diagnostics* diag, auto&& token) {
+        auto make = [m = members_, f = std::make_shared<Fn>(std::move(fn))]() mutable {
+          // One call at a time, each on its worker: fn is shared, never copied.
+          auto job = [f] { return detail::call_job([f](sync_handle& h) { (void)(*f)(h); }); };
+          return on_each(std::move(m), std::move(job));
+        };
+        return detail::start_composed<void>(ex_, std::move(make), diag, std::forward<decltype(token)>(token));
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class MakeJob>
+asio::awaitable<detail::composed_outcome<void>> pool::on_each(std::shared_ptr<members> m, MakeJob make) {
+  detail::composed_outcome<void> out;
+  std::vector<detail::request_target> targets;
+  if (m) {
+    std::lock_guard lock(m->mutex);
+    if (m->state == members::phase::open) {
+      targets.push_back(detail::access::target(m->writer));
+      for (const connection& r : m->readers) targets.push_back(detail::access::target(r));
+    }
+  }
+  if (targets.empty()) out.f.set(errc::closed, "the pool is not open");
+  for (std::size_t i = 0; i < targets.size() && !out.f; ++i) {
+    try {
+      co_await detail::start_request(targets[i], make(), nullptr, asio::use_awaitable);
+    } catch (...) {
+      out.f.set_current_exception();
+      const std::string which = i == 0 ? "the pool's writer: " : "the pool's reader " + std::to_string(i) + ": ";
+      out.f.message = which + out.f.message;
+    }
+  }
+  co_return out;
+}
+
+template <class>
+asio::awaitable<detail::composed_outcome<subscription>> pool::trace_all(std::shared_ptr<members> m,
+                                                                        std::shared_ptr<detail::trace_subscriber> s,
+                                                                        trace_options o) {
+  subscription whole(s);  // ends the trace on every connection if it fails on one
+  detail::composed_outcome<void> fed = co_await on_each(std::move(m), [&] { return detail::trace_job<false>(s, o); });
+  detail::composed_outcome<subscription> out;
+  out.f = std::move(fed.f);
+  if (!out.f) out.value = std::move(whole);
+  co_return out;
+}
+
 template <class Connection>
 asio::awaitable<detail::composed_outcome<void>> pool::open_all(std::shared_ptr<detail::pool_core> core,
-                                                              std::shared_ptr<members> m, std::string path,
-                                                              pool_options po) {
+                                                               std::shared_ptr<members> m, std::string path,
+                                                               pool_options po) {
   detail::composed_outcome<void> out;
   if (!core || !m) {
     out.f.set(errc::closed, "the pool is empty (moved from, or never constructed with an executor)");
@@ -213,7 +278,7 @@ asio::awaitable<detail::composed_outcome<void>> pool::open_all(std::shared_ptr<d
 
 template <class Connection>
 asio::awaitable<detail::composed_outcome<void>> pool::close_all(std::shared_ptr<detail::pool_core> core,
-                                                               std::shared_ptr<members> m) {
+                                                                std::shared_ptr<members> m) {
   detail::composed_outcome<void> out;
   if (!core || !m) co_return out;  // an empty pool: nothing to close
   Connection& writer = m->writer;

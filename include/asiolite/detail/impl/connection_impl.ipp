@@ -18,7 +18,8 @@ ASIOLITE_DECL connection_impl::~connection_impl() {
 }
 
 ASIOLITE_DECL bool connection_impl::submit(request& r) {
-  if (measure_time_.load(std::memory_order_relaxed)) r.submitted = std::chrono::steady_clock::now();
+  if (measure_time_.load(std::memory_order_relaxed) || tracing_.load(std::memory_order_relaxed))
+    r.submitted = std::chrono::steady_clock::now();
   // A statement for a running worker goes into the intake, without the mutex: the
   // worker takes it into the queue, which decides then, as it would now, whether it runs.
   if (r.kind() == request_kind::statement) {
@@ -372,7 +373,10 @@ ASIOLITE_DECL void connection_impl::worker_main(std::uint64_t generation) noexce
     }
     if (runnable) {
       const bool timed = measure_time_.load(std::memory_order_relaxed);
-      const auto start = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+      const bool traced = database_.tracing();
+      const auto start = timed || traced ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+      if (traced) trace_request(*r, start);
+      database_.before_request();
       if (r->interruptible) database_.watch(&r->interrupt);
       r->run(database_);
       database_.unwatch();
@@ -381,6 +385,7 @@ ASIOLITE_DECL void connection_impl::worker_main(std::uint64_t generation) noexce
         count_wait(*r, start);
         count_run(start);
       }
+      if (traced || database_.tracing()) store_if_changed(tracing_, database_.tracing());
     }
     count_outcome(*r);
     note_worker_cpu(current_cpu());
@@ -451,12 +456,16 @@ ASIOLITE_DECL void connection_impl::run_group(request* first) {
     group_ = first;
   }
   const bool timed = measure_time_.load(std::memory_order_relaxed);
-  const auto start = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  const bool traced = database_.tracing();
+  const auto start = timed || traced ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  if (traced) trace_request(*first, start);
+  database_.before_request();
   failure f;
   bool grouped = database_.execute_script("BEGIN IMMEDIATE", f);
   const std::size_t most = group_max_.load(std::memory_order_relaxed);
   std::size_t count = 1;
   for (request* m = first; m; m = m->next) {
+    if (traced && m != first) trace_request(*m, std::chrono::steady_clock::now());
     if (m->interrupt.load(std::memory_order_relaxed)) {
       m->fail(asio::error::operation_aborted, "cancelled before it ran");
     } else if (!grouped) {
@@ -491,6 +500,7 @@ ASIOLITE_DECL void connection_impl::run_group(request* first) {
     }
   }
   database_.after_request();
+  if (traced) store_if_changed(tracing_, database_.tracing());
   // Each write is counted, and waited until the group began; the group ran once.
   for (request* m = first; m; m = m->next) {
     count_outcome(*m);

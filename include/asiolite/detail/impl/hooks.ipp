@@ -10,8 +10,16 @@ namespace asiolite::detail {
 ASIOLITE_DECL void hook_hub::subscribe(std::shared_ptr<transaction_subscriber> s) {
   subscribers_.reserve(subscribers_.size() + 1);  // the only step that may throw
   keep_ = std::max(keep_, s->max_pending());
+  s->attach();
   subscribers_.push_back(std::move(s));
   install();
+}
+
+ASIOLITE_DECL void hook_hub::watch_wal(std::shared_ptr<wal_subscriber> s) {
+  wal_subscribers_.reserve(wal_subscribers_.size() + 1);  // the only step that may throw
+  s->attach();
+  wal_subscribers_.push_back(std::move(s));
+  install_wal_hook();
 }
 
 ASIOLITE_DECL void hook_hub::set_commit_filter(std::unique_ptr<worker_predicate> f) noexcept {
@@ -31,6 +39,10 @@ ASIOLITE_DECL void hook_hub::close() noexcept {
   // Only the subscription objects hold them now: the worker never destroys a delivery.
   for (auto& s : subscribers_) s->end();
   subscribers_.clear();
+  for (auto& s : wal_subscribers_) s->end();
+  wal_subscribers_.clear();
+  install_wal_hook();
+  tracer_.close();
   filter_.reset();
   authorizer_.reset();
   install();
@@ -71,10 +83,32 @@ ASIOLITE_DECL void hook_hub::on_rollback(void* self) noexcept {
   if (!h.current_.empty() || h.not_kept_ != 0) h.seal(transaction_outcome::rolled_back);
 }
 
-ASIOLITE_DECL int hook_hub::on_trace(unsigned type, void* self, void*, void*) noexcept {
+ASIOLITE_DECL int hook_hub::on_trace(unsigned type, void* self, void* stmt, void*) noexcept {
+  auto& h = *static_cast<hook_hub*>(self);
   // A statement starts: a commit announced before it has happened or failed by now.
-  if (type == SQLITE_TRACE_STMT) static_cast<hook_hub*>(self)->settle();
+  if (type == SQLITE_TRACE_STMT) h.settle();
+  if (type == SQLITE_TRACE_PROFILE) h.tracer_.ended(static_cast<sqlite3_stmt*>(stmt));
   return 0;
+}
+
+ASIOLITE_DECL int hook_hub::on_wal(void* self, sqlite3* db, const char* database, int pages) noexcept {
+  auto& h = *static_cast<hook_hub*>(self);
+  std::erase_if(h.wal_subscribers_, [](const std::shared_ptr<wal_subscriber>& s) { return s->stopped(); });
+  std::shared_ptr<wal_record> r;
+  try {
+    if (!h.wal_subscribers_.empty()) r = std::make_shared<wal_record>(wal_record{database ? database : "", pages});
+  } catch (...) {
+  }
+  for (auto& s : h.wal_subscribers_) {
+    if (r)
+      s->push(r);
+    else
+      s->push_lost();
+  }
+  // What SQLite's own WAL hook does (sqlite3_wal_autocheckpoint), which this one replaces.
+  if (h.autocheckpoint_ > 0 && pages >= h.autocheckpoint_) sqlite3_wal_checkpoint(db, database);
+  if (h.wal_subscribers_.empty()) h.wal_pragma_seen_ = true;  // unsubscribed: the hook goes back after this request
+  return SQLITE_OK;
 }
 
 ASIOLITE_DECL int hook_hub::on_authorize(void* self, int action, const char* arg1, const char* arg2,
@@ -91,6 +125,10 @@ ASIOLITE_DECL int hook_hub::on_authorize(void* self, int action, const char* arg
       answer = SQLITE_DENY;  // it could not say yes
     }
   }
+  // Setting the automatic checkpoint replaces the WAL hook with SQLite's own: asiolite
+  // takes it back, with the new interval, after the request.
+  if (action == SQLITE_PRAGMA && h.wal_hooked_ && arg1 && arg2 && sqlite3_stricmp(arg1, "wal_autocheckpoint") == 0)
+    h.wal_pragma_seen_ = true;
   // Watched, a DELETE must report its rows: IGNORE still deletes, but row by row, where
   // SQLite's truncate optimization (a DELETE without WHERE) would report none.
   if (answer == SQLITE_OK && h.watching_ && action == SQLITE_DELETE) answer = SQLITE_IGNORE;
@@ -138,7 +176,6 @@ ASIOLITE_DECL void hook_hub::install() noexcept {
     watching_ = watch;
     sqlite3_update_hook(db_, watch ? &hook_hub::on_update : nullptr, watch ? this : nullptr);
     sqlite3_rollback_hook(db_, watch ? &hook_hub::on_rollback : nullptr, watch ? this : nullptr);
-    sqlite3_trace_v2(db_, watch ? SQLITE_TRACE_STMT : 0, watch ? &hook_hub::on_trace : nullptr, watch ? this : nullptr);
     install_authorizer();
     if (!watch) {
       current_.clear();
@@ -146,14 +183,59 @@ ASIOLITE_DECL void hook_hub::install() noexcept {
       commit_pending_ = false;
     }
   }
+  // One trace callback for both: statements starting (the watch), ending (the tracer).
+  const unsigned mask = (watch ? SQLITE_TRACE_STMT : 0u) | (tracer_.active() ? SQLITE_TRACE_PROFILE : 0u);
+  if (mask != trace_mask_) {
+    trace_mask_ = mask;
+    sqlite3_trace_v2(db_, mask, mask ? &hook_hub::on_trace : nullptr, mask ? this : nullptr);
+  }
   if (commit != committing_) {
     committing_ = commit;
     sqlite3_commit_hook(db_, commit ? &hook_hub::on_commit : nullptr, commit ? this : nullptr);
   }
 }
 
+ASIOLITE_DECL int hook_hub::read_autocheckpoint() noexcept {
+  // Not through database::step: nothing is traced or watched in this.
+  sqlite3_stmt* stmt = nullptr;
+  int n = 0;
+  if (sqlite3_prepare_v2(db_, "PRAGMA wal_autocheckpoint", -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW)
+    n = sqlite3_column_int(stmt, 0);
+  sqlite3_finalize(stmt);
+  return n;
+}
+
+ASIOLITE_DECL void hook_hub::install_wal_hook() noexcept {
+  const bool on = !wal_subscribers_.empty();
+  if (on == wal_hooked_) return;
+  if (on) {
+    autocheckpoint_ = read_autocheckpoint();  // reads 0 once SQLite's hook is replaced
+    sqlite3_wal_hook(db_, &hook_hub::on_wal, this);
+  } else {
+    sqlite3_wal_autocheckpoint(db_, autocheckpoint_);  // SQLite's own hook, as it was
+  }
+  wal_hooked_ = on;
+  install_authorizer();
+}
+
+ASIOLITE_DECL void hook_hub::take_wal_hook_back() noexcept {
+  wal_pragma_seen_ = false;
+  std::erase_if(wal_subscribers_, [](const std::shared_ptr<wal_subscriber>& s) { return s->stopped(); });
+  if (!wal_hooked_) return;
+  // A PRAGMA wal_autocheckpoint = N that ran put SQLite's own hook back, with N (it reads
+  // 0 while asiolite's stands, or when N is 0 and no hook stands).
+  const int n = read_autocheckpoint();
+  if (sqlite3_wal_hook(db_, &hook_hub::on_wal, this) != this) autocheckpoint_ = n;
+  if (wal_subscribers_.empty()) {
+    sqlite3_wal_autocheckpoint(db_, autocheckpoint_);  // SQLite's own hook, as it was
+    wal_hooked_ = false;
+    install_authorizer();
+  }
+}
+
 ASIOLITE_DECL void hook_hub::install_authorizer() noexcept {
-  const bool on = watching_ || authorizer_;
+  const bool on = watching_ || authorizer_ || wal_hooked_;
   if (on) {
     // Setting an authorizer expires every prepared statement: those of the cache are
     // prepared again, asked by it, before they next run.
