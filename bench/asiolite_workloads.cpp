@@ -127,9 +127,7 @@ class lite_context {
 // pinned, whatever this thread is pinned to).
 class lite_db : public lite_context {
  public:
-  lite_db(const std::filesystem::path& path, int worker_cpu) : db_(ctx()) {
-    run(open(db_, path.string(), worker_cpu));
-  }
+  lite_db(const std::filesystem::path& path, int worker_cpu) : db_(ctx()) { run(open(db_, path.string(), worker_cpu)); }
   ~lite_db() {
     try {
       run(close(db_));
@@ -310,7 +308,8 @@ std::uint64_t reads_with_writer(bool busy, const run_context& c, meter& m) {
   if (busy) {
     writer.emplace(l.pool());
     // Timed from when the writer is committing, not while it starts.
-    while (writer->transactions() == 0 && !writer->failed()) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    while (writer->transactions() == 0 && !writer->failed())
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
   point_select_op<asiolite::pool> op{l.pool(), c.ids};
   const std::uint64_t sum = l.run_clients(1, c.ids.size(), op, m);
@@ -400,8 +399,8 @@ asio::awaitable<void> query_all(asiolite::connection& db, std::vector<kv_row>& o
 }
 
 asio::awaitable<void> register_mix(asiolite::connection& db) {
-  co_await db.async_create_function("mix", [](std::int64_t x) { return mix(x); },
-                                    asiolite::function_flags::deterministic);
+  co_await db.async_create_function(
+      "mix", [](std::int64_t x) { return mix(x); }, asiolite::function_flags::deterministic);
 }
 
 asio::awaitable<void> mix_sum(asiolite::connection& db, std::int64_t& out) {
@@ -457,7 +456,47 @@ class idle_connections {
   std::vector<clockid_t> clocks_;
 };
 
+// W10: a slow-query log left on (a trace whose threshold no statement reaches), and a
+// watch that counts the rows each transaction wrote.
+asio::awaitable<void> trace_slow(asiolite::connection& db, asiolite::subscription& out) {
+  asiolite::trace_options slow;
+  slow.threshold = std::chrono::seconds(1);
+  out = co_await db.async_trace([](const asiolite::statement_trace&) {}, slow);
+}
+
+asio::awaitable<void> watch_all(asiolite::connection& db, std::uint64_t& changes, asiolite::subscription& out) {
+  auto count = [&changes](const asiolite::transaction_event& e) { changes += e.changes.size(); };
+  out = co_await db.async_watch_transactions(count);
+}
+
 }  // namespace
+
+std::uint64_t point_select_traced(const run_context& c, meter& m) {
+  lite_db l(c.read_db, c.where.sqlite_cpu);
+  asiolite::subscription tracing;
+  l.run(trace_slow(l.db(), tracing));
+  point_select_op<asiolite::connection> op{l.db(), c.ids};
+  return l.run_clients(1, c.ids.size(), op, m);
+}
+
+std::uint64_t insert_tx_unwatched(const run_context& c, meter& m) {
+  return insert(c.fresh_db("insert_unwatched-asiolite"), c.cfg.n, true, c.where.sqlite_cpu, m);
+}
+
+std::uint64_t insert_tx_watched(const run_context& c, meter& m) {
+  const auto path = c.fresh_db("insert_watched-asiolite");
+  std::uint64_t rowids = 0, changes = 0;
+  {
+    lite_db l(path, c.where.sqlite_cpu);
+    asiolite::subscription watching;
+    l.run(watch_all(l.db(), changes, watching));
+    m.start();
+    l.run(insert_rows(l.db(), c.cfg.n, true, rowids));
+    m.stop();
+  }
+  if (changes != c.cfg.n) throw std::runtime_error("asiolite: the watch missed changes");
+  return write_checksum(table_checksum(path), rowids);
+}
 
 std::uint64_t insert_tx(const run_context& c, meter& m) {
   return insert(c.fresh_db("insert_tx-asiolite"), c.cfg.n, true, c.where.sqlite_cpu, m);

@@ -11,14 +11,15 @@
 
 namespace bench::raw {
 // The SQLite C API on the benchmark thread, statements prepared once and reused.
-std::uint64_t insert_tx(const run_context& c, meter& m);          // W1
-std::uint64_t insert_many(const run_context& c, meter& m);        // W2: W1's loop, in a file of its own
-std::uint64_t point_select(const run_context& c, meter& m);       // W3 (and W4: one thread)
-std::uint64_t scan_all(const run_context& c, meter& m);           // W5a
-std::uint64_t scan_stream(const run_context& c, meter& m);        // W5b
-std::uint64_t autocommit_insert(const run_context& c, meter& m);  // W6
+std::uint64_t insert_tx(const run_context& c, meter& m);               // W1
+std::uint64_t insert_many(const run_context& c, meter& m);             // W2: W1's loop, in a file of its own
+std::uint64_t point_select(const run_context& c, meter& m);            // W3 (and W4: one thread)
+std::uint64_t scan_all(const run_context& c, meter& m);                // W5a
+std::uint64_t scan_stream(const run_context& c, meter& m);             // W5b
+std::uint64_t autocommit_insert(const run_context& c, meter& m);       // W6
 std::uint64_t autocommit_insert_full(const run_context& c, meter& m);  // W6c: W6 with synchronous=FULL, ids given
-std::uint64_t point_select_2_threads(const run_context& c, meter& m);  // W8a: W3's selects on 2 threads, a connection each
+std::uint64_t point_select_2_threads(const run_context& c,
+                                     meter& m);                 // W8a: W3's selects on 2 threads, a connection each
 std::uint64_t scalar_function(const run_context& c, meter& m);  // W9: sqlite3_create_function_v2
 }  // namespace bench::raw
 
@@ -28,19 +29,23 @@ std::uint64_t insert_tx(const run_context& c, meter& m);                // W1
 std::uint64_t insert_many(const run_context& c, meter& m);              // W2
 std::uint64_t point_select(const run_context& c, meter& m);             // W3
 std::uint64_t point_select_concurrent(const run_context& c, meter& m);  // W4
+std::uint64_t point_select_traced(const run_context& c, meter& m);      // W10: W3 with a slow-query log on
+std::uint64_t insert_tx_unwatched(const run_context& c, meter& m);      // W10: W1, on a database of its own
+std::uint64_t insert_tx_watched(const run_context& c, meter& m);        // W10: W1 with a watch
 std::uint64_t scan_all(const run_context& c, meter& m);                 // W5a
 std::uint64_t scan_stream(const run_context& c, meter& m);              // W5b
 std::uint64_t autocommit_insert(const run_context& c, meter& m);        // W6
 std::uint64_t hop(const run_context& c, meter& m);                      // W7, sequential
 std::uint64_t hop_concurrent(const run_context& c, meter& m);           // W7, c.cfg.clients coroutines
 std::uint64_t hop_among_idle(const run_context& c, meter& m);  // W7, sequential, c.cfg.idle_connections open and idle
-std::uint64_t group_commit(const run_context& c, meter& m);    // W6c: W6's inserts from c.cfg.clients coroutines, grouped
-std::uint64_t pool_read_1(const run_context& c, meter& m);     // W8a: W4's selects on a pool of 1 reader
-std::uint64_t pool_read_2(const run_context& c, meter& m);     // W8a: ... 2 readers
-std::uint64_t pool_read_4(const run_context& c, meter& m);     // W8a: ... 4 readers
+std::uint64_t group_commit(const run_context& c, meter& m);  // W6c: W6's inserts from c.cfg.clients coroutines, grouped
+std::uint64_t pool_read_1(const run_context& c, meter& m);   // W8a: W4's selects on a pool of 1 reader
+std::uint64_t pool_read_2(const run_context& c, meter& m);   // W8a: ... 2 readers
+std::uint64_t pool_read_4(const run_context& c, meter& m);   // W8a: ... 4 readers
 std::uint64_t reads_writer_idle(const run_context& c, meter& m);  // W8b's baseline: W3's selects on a pool, writer idle
-std::uint64_t reads_writer_busy(const run_context& c, meter& m);  // W8b: the same while the writer runs W1-style transactions
-std::uint64_t scalar_function(const run_context& c, meter& m);    // W9: async_create_function
+std::uint64_t reads_writer_busy(const run_context& c,
+                                meter& m);  // W8b: the same while the writer runs W1-style transactions
+std::uint64_t scalar_function(const run_context& c, meter& m);  // W9: async_create_function
 
 /// CPU time the worker threads of `count` idle connections use together: in the
 /// `window` right after their last requests completed (their spins before they park
