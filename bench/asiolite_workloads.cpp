@@ -479,7 +479,15 @@ std::uint64_t point_select_traced(const run_context& c, meter& m) {
   return l.run_clients(1, c.ids.size(), op, m);
 }
 
+// W10's baselines run in the raw column, whose thread the harness pins where SQLite runs:
+// they place themselves as the asiolite column does.
+std::uint64_t point_select_untraced(const run_context& c, meter& m) {
+  pinned_scope here(c.where.caller_cpu);
+  return point_select_with(1, c, m);
+}
+
 std::uint64_t insert_tx_unwatched(const run_context& c, meter& m) {
+  pinned_scope here(c.where.caller_cpu);
   return insert(c.fresh_db("insert_unwatched-asiolite"), c.cfg.n, true, c.where.sqlite_cpu, m);
 }
 

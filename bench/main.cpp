@@ -46,7 +46,7 @@ std::vector<workload> all_workloads() {
       {"W8b", "reads_during_writes", "select", n_ops, lite::reads_writer_idle, lite::reads_writer_busy, {}, ratio, 1.5},
       {"W6c", "group_commit", "insert", commit_ops, raw::autocommit_insert_full, lite::group_commit, {}, ratio, 0.1},
       {"W9", "scalar_function", "call", n_ops, raw::scalar_function, lite::scalar_function, {}, ratio, 1.3},
-      {"W10", "point_select_traced", "select", n_ops, lite::point_select, lite::point_select_traced, {}, ratio, 1.1},
+      {"W10", "point_select_traced", "select", n_ops, lite::point_select_untraced, lite::point_select_traced, {}, ratio, 1.1},
       {"W10", "insert_tx_watched", "insert", n_ops, lite::insert_tx_unwatched, lite::insert_tx_watched, {}, ratio, 1.3},
   };
   // clang-format on

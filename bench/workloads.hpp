@@ -30,6 +30,7 @@ std::uint64_t insert_many(const run_context& c, meter& m);              // W2
 std::uint64_t point_select(const run_context& c, meter& m);             // W3
 std::uint64_t point_select_concurrent(const run_context& c, meter& m);  // W4
 std::uint64_t point_select_traced(const run_context& c, meter& m);      // W10: W3 with a slow-query log on
+std::uint64_t point_select_untraced(const run_context& c, meter& m);    // W10: W3, placed as the asiolite side
 std::uint64_t insert_tx_unwatched(const run_context& c, meter& m);      // W10: W1, on a database of its own
 std::uint64_t insert_tx_watched(const run_context& c, meter& m);        // W10: W1 with a watch
 std::uint64_t scan_all(const run_context& c, meter& m);                 // W5a
