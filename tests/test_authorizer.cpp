@@ -107,7 +107,8 @@ TEST_CASE("authorizer: one that throws denies, and a watched DELETE it allows st
   auto events = std::make_shared<std::vector<std::size_t>>();
   test::run(ctx, [](std::string path, std::shared_ptr<std::vector<std::size_t>> ev) -> asio::awaitable<void> {
     auto db = co_await asiolite::connection::async_open(co_await asio::this_coro::executor, path);
-    co_await db.async_execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1), (2), (3); CREATE TABLE u (x)");
+    co_await db.async_execute_script(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1), (2), (3); CREATE TABLE u (x)");
     auto no_inserts = [](const asiolite::authorization_request& q) {
       // (A CREATE TABLE inserts into sqlite_schema: asked as well.)
       if (q.action == auth_action::insert && q.arg1 != "sqlite_master") throw std::runtime_error("no");
@@ -150,4 +151,23 @@ TEST_CASE("authorizer: set from on_open, every connection of a pool is asked") {
     CHECK(one == 1);
     co_await p.async_close();
   }(dir.db(), dir.db("other.db"), po));
+}
+
+TEST_CASE("authorizer: an answer outside allow, deny and ignore denies") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  test::run(ctx, [](std::string path) -> asio::awaitable<void> {
+    auto db = co_await asiolite::connection::async_open(co_await asio::this_coro::executor, path);
+    co_await db.async_execute("CREATE TABLE t (x)");
+    // A value read from a configuration file, say, cast to the enum.
+    auto confused = [](const asiolite::authorization_request& q) {
+      return q.action == auth_action::insert && q.arg1 == "t" ? static_cast<authorization>(7) : authorization::allow;
+    };
+    co_await db.async_set_authorizer_on_worker(confused);
+    auto [ec, r] = co_await db.async_execute("INSERT INTO t VALUES (1)", tuple_token);
+    CHECK(ec == asiolite::errc::auth);
+    const auto rows = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(rows == 0);
+    co_await db.async_close();
+  }(dir.db()));
 }

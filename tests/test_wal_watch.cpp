@@ -136,3 +136,27 @@ TEST_CASE("watch_wal: a max_pending of 0 fails with invalid_option") {
     co_await conn.async_close();
   }(db));
 }
+
+TEST_CASE("watch_wal: an authorizer that refuses pragmas does not hide the checkpoint interval") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  wal_recorder rec;
+  asiolite::options o;
+  o.pragmas = {"wal_autocheckpoint = 20"};
+  auto db = test::open(ctx, dir.db(), o);
+  test::run(ctx, [](asiolite::connection& conn, wal_recorder r) -> asio::awaitable<void> {
+    co_await conn.async_execute("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)");
+    auto no_pragmas = [](const asiolite::authorization_request& q) {
+      return q.action == asiolite::auth_action::pragma ? asiolite::authorization::deny : asiolite::authorization::allow;
+    };
+    co_await conn.async_set_authorizer_on_worker(no_pragmas);
+    auto sub = co_await conn.async_watch_wal(r);
+    co_await insert_rows(conn, 60);
+    auto [ec, n] = co_await conn.async_query_scalar<std::int64_t>("PRAGMA wal_autocheckpoint", tuple_token);
+    CHECK(ec == asiolite::errc::auth);
+    co_await conn.async_close();
+  }(db, rec));
+  REQUIRE(rec.events->size() == 60);
+  CHECK(rec.restarted());
+  CHECK(rec.most_pages() < 30);
+}

@@ -521,3 +521,27 @@ TEST_CASE("watch: a pool's writer reports its transactions, also subscribed from
   REQUIRE((*from_open.events)[1].changes.size() == 1);
   CHECK((*from_open.events)[1].changes[0].rowid == 1);
 }
+
+TEST_CASE("watch: a commit filter set on every connection of a pool refuses the writer's commits") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  test::run(ctx, [](std::string path) -> asio::awaitable<void> {
+    asiolite::pool_options po;
+    po.readers = 2;
+    auto p = co_await asiolite::pool::async_open(co_await asio::this_coro::executor, path, po);
+    co_await p.writer().async_execute("CREATE TABLE t (x)");
+    auto frozen = std::make_shared<std::atomic<bool>>(true);
+    auto set_filter = [frozen](asiolite::sync_handle& h) { h.set_commit_filter([frozen] { return !frozen->load(); }); };
+    co_await p.async_call_on_each(set_filter);
+    auto [ec, r] = co_await p.writer().async_execute("INSERT INTO t VALUES (1)", tuple_token);
+    CHECK(ec == asiolite::errc::constraint);
+    // Readers commit nothing: their reads go on.
+    const auto none = co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(none == 0);
+    frozen->store(false);
+    co_await p.writer().async_execute("INSERT INTO t VALUES (2)");
+    const auto one = co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(one == 1);
+    co_await p.async_close();
+  }(dir.db()));
+}

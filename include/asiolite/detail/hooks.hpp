@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -205,7 +206,7 @@ class hook_hub {
   void install() noexcept;
   void install_authorizer() noexcept;
   void install_wal_hook() noexcept;
-  int read_autocheckpoint() noexcept;
+  std::optional<int> read_autocheckpoint() noexcept;
   void take_wal_hook_back() noexcept;
   bool wal_unsubscribed() const noexcept {
     for (const auto& s : wal_subscribers_)
@@ -217,7 +218,7 @@ class hook_hub {
   statement_tracer tracer_{db_};
   std::vector<std::shared_ptr<transaction_subscriber>> subscribers_;
   std::vector<std::shared_ptr<wal_subscriber>> wal_subscribers_;
-  int autocheckpoint_ = 0;        // PRAGMA wal_autocheckpoint, while asiolite's WAL hook stands in for SQLite's
+  int autocheckpoint_ = 1000;     // PRAGMA wal_autocheckpoint (SQLite's default) while asiolite's WAL hook stands in
   bool wal_pragma_seen_ = false;  // a PRAGMA wal_autocheckpoint = N ran, or the last WAL subscriber left
   std::unique_ptr<worker_predicate> filter_;
   std::unique_ptr<worker_authorizer> authorizer_;

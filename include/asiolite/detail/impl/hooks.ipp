@@ -195,14 +195,18 @@ ASIOLITE_DECL void hook_hub::install() noexcept {
   }
 }
 
-ASIOLITE_DECL int hook_hub::read_autocheckpoint() noexcept {
-  // Not through database::step: nothing is traced or watched in this.
+ASIOLITE_DECL std::optional<int> hook_hub::read_autocheckpoint() noexcept {
+  // Not through database::step: nothing is traced or watched in this; nor asked of the
+  // program's authorizer, which may refuse pragmas to SQL (lifting it expires the
+  // prepared statements, as setting one does: they are prepared again once).
+  if (authorizing_) sqlite3_set_authorizer(db_, nullptr, nullptr);
   sqlite3_stmt* stmt = nullptr;
-  int n = 0;
+  std::optional<int> n;
   if (sqlite3_prepare_v2(db_, "PRAGMA wal_autocheckpoint", -1, &stmt, nullptr) == SQLITE_OK &&
       sqlite3_step(stmt) == SQLITE_ROW)
     n = sqlite3_column_int(stmt, 0);
   sqlite3_finalize(stmt);
+  if (authorizing_) sqlite3_set_authorizer(db_, &hook_hub::on_authorize, this);
   return n;
 }
 
@@ -210,7 +214,8 @@ ASIOLITE_DECL void hook_hub::install_wal_hook() noexcept {
   const bool on = !wal_subscribers_.empty();
   if (on == wal_hooked_) return;
   if (on) {
-    autocheckpoint_ = read_autocheckpoint();  // reads 0 once SQLite's hook is replaced
+    // It reads 0 once SQLite's hook is replaced; unread, SQLite's default stays assumed.
+    autocheckpoint_ = read_autocheckpoint().value_or(autocheckpoint_);
     sqlite3_wal_hook(db_, &hook_hub::on_wal, this);
   } else {
     sqlite3_wal_autocheckpoint(db_, autocheckpoint_);  // SQLite's own hook, as it was
@@ -225,8 +230,8 @@ ASIOLITE_DECL void hook_hub::take_wal_hook_back() noexcept {
   if (!wal_hooked_) return;
   // A PRAGMA wal_autocheckpoint = N that ran put SQLite's own hook back, with N (it reads
   // 0 while asiolite's stands, or when N is 0 and no hook stands).
-  const int n = read_autocheckpoint();
-  if (sqlite3_wal_hook(db_, &hook_hub::on_wal, this) != this) autocheckpoint_ = n;
+  const std::optional<int> n = read_autocheckpoint();
+  if (sqlite3_wal_hook(db_, &hook_hub::on_wal, this) != this) autocheckpoint_ = n.value_or(autocheckpoint_);
   if (wal_subscribers_.empty()) {
     sqlite3_wal_autocheckpoint(db_, autocheckpoint_);  // SQLite's own hook, as it was
     wal_hooked_ = false;
