@@ -160,3 +160,21 @@ TEST_CASE("watch_wal: an authorizer that refuses pragmas does not hide the check
   CHECK(rec.restarted());
   CHECK(rec.most_pages() < 30);
 }
+
+TEST_CASE("watch_wal: the same PRAGMA wal_autocheckpoint run again, from the statement cache, keeps the events") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  wal_recorder rec;
+  auto db = test::open(ctx, dir.db());
+  test::run(ctx, [](asiolite::connection& conn, wal_recorder r) -> asio::awaitable<void> {
+    co_await conn.async_execute("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)");
+    auto sub = co_await conn.async_watch_wal(r);
+    for (int round = 0; round < 3; ++round) {
+      co_await conn.async_execute("PRAGMA wal_autocheckpoint = 6");
+      co_await insert_rows(conn, 5);
+    }
+    co_await conn.async_close();
+  }(db, rec));
+  CHECK(rec.events->size() == 15);
+  CHECK(rec.most_pages() < 15);
+}

@@ -303,8 +303,8 @@ class connection : public statement_operations<connection> {
   /// now holds (SQLite's WAL hook): the way to run your own checkpoints, or watch the log
   /// grow. SQLite's automatic checkpoint is that same hook: while watched, asiolite's hook
   /// checkpoints as SQLite's would (PASSIVE, once the log reaches PRAGMA
-  /// wal_autocheckpoint pages); setting that pragma keeps working (it takes effect after
-  /// its request), but reading it says 0 while watched. Delivery, queue and lifetime as
+  /// wal_autocheckpoint pages); setting that pragma keeps working (the events resume
+  /// from the next request), but reading it says 0 while watched. Delivery, queue and lifetime as
   /// async_watch_transactions (each event counts one against max_pending).
   /// - Signature: void(error_code, subscription). Trailing: [watch_options] [diagnostics&]
   ///   [token].

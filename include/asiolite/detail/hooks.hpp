@@ -21,7 +21,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -169,18 +168,17 @@ class hook_hub {
   bool tracing() const noexcept { return tracer_.active(); }
   statement_tracer& tracer() noexcept { return tracer_; }
 
-  /// Before each request: SQLite's automatic checkpoint gets its hook back if the last
-  /// WAL subscriber has left, and asiolite's replaces it again after a PRAGMA
-  /// wal_autocheckpoint = N.
+  /// Before each request, while the WAL is watched: asiolite's WAL hook replaces again
+  /// SQLite's, which a PRAGMA wal_autocheckpoint = N puts back; SQLite's gets it back
+  /// once the last subscriber has left.
   void before_request() noexcept {
-    if (wal_pragma_seen_ || (wal_hooked_ && wal_unsubscribed())) take_wal_hook_back();
+    if (wal_hooked_) install_wal_hook();
   }
 
   /// After each request: delivers a commit made in it; the trace's clocks stop.
   void after_request() noexcept {
     settle();
     if (tracer_.active() && tracer_.after_request()) install();
-    if (wal_pragma_seen_) take_wal_hook_back();
   }
 
   /// The handle closes: a transaction still open is rolled back by the close; the
@@ -206,20 +204,13 @@ class hook_hub {
   void install() noexcept;
   void install_authorizer() noexcept;
   void install_wal_hook() noexcept;
-  std::optional<int> read_autocheckpoint() noexcept;
-  void take_wal_hook_back() noexcept;
-  bool wal_unsubscribed() const noexcept {
-    for (const auto& s : wal_subscribers_)
-      if (s->stopped()) return true;
-    return false;
-  }
+  void hook_wal() noexcept;
 
   sqlite3* db_;
   statement_tracer tracer_{db_};
   std::vector<std::shared_ptr<transaction_subscriber>> subscribers_;
   std::vector<std::shared_ptr<wal_subscriber>> wal_subscribers_;
-  int autocheckpoint_ = 1000;     // PRAGMA wal_autocheckpoint (SQLite's default) while asiolite's WAL hook stands in
-  bool wal_pragma_seen_ = false;  // a PRAGMA wal_autocheckpoint = N ran, or the last WAL subscriber left
+  int autocheckpoint_ = 0;  // PRAGMA wal_autocheckpoint, while asiolite's WAL hook stands in for SQLite's
   std::unique_ptr<worker_predicate> filter_;
   std::unique_ptr<worker_authorizer> authorizer_;
   std::vector<change> current_;  // the open transaction's changes, kept up to keep_

@@ -107,7 +107,6 @@ ASIOLITE_DECL int hook_hub::on_wal(void* self, sqlite3* db, const char* database
   }
   // What SQLite's own WAL hook does (sqlite3_wal_autocheckpoint), which this one replaces.
   if (h.autocheckpoint_ > 0 && pages >= h.autocheckpoint_) sqlite3_wal_checkpoint(db, database);
-  if (h.wal_subscribers_.empty()) h.wal_pragma_seen_ = true;  // unsubscribed: the hook goes back after this request
   return SQLITE_OK;
 }
 
@@ -125,10 +124,6 @@ ASIOLITE_DECL int hook_hub::on_authorize(void* self, int action, const char* arg
       answer = SQLITE_DENY;  // it could not say yes
     }
   }
-  // Setting the automatic checkpoint replaces the WAL hook with SQLite's own: asiolite
-  // takes it back, with the new interval, after the request.
-  if (action == SQLITE_PRAGMA && h.wal_hooked_ && arg1 && arg2 && sqlite3_stricmp(arg1, "wal_autocheckpoint") == 0)
-    h.wal_pragma_seen_ = true;
   // Watched, a DELETE must report its rows: IGNORE still deletes, but row by row, where
   // SQLite's truncate optimization (a DELETE without WHERE) would report none.
   if (answer == SQLITE_OK && h.watching_ && action == SQLITE_DELETE) answer = SQLITE_IGNORE;
@@ -195,52 +190,27 @@ ASIOLITE_DECL void hook_hub::install() noexcept {
   }
 }
 
-ASIOLITE_DECL std::optional<int> hook_hub::read_autocheckpoint() noexcept {
-  // Not through database::step: nothing is traced or watched in this; nor asked of the
-  // program's authorizer, which may refuse pragmas to SQL (lifting it expires the
-  // prepared statements, as setting one does: they are prepared again once).
-  if (authorizing_) sqlite3_set_authorizer(db_, nullptr, nullptr);
-  sqlite3_stmt* stmt = nullptr;
-  std::optional<int> n;
-  if (sqlite3_prepare_v2(db_, "PRAGMA wal_autocheckpoint", -1, &stmt, nullptr) == SQLITE_OK &&
-      sqlite3_step(stmt) == SQLITE_ROW)
-    n = sqlite3_column_int(stmt, 0);
-  sqlite3_finalize(stmt);
-  if (authorizing_) sqlite3_set_authorizer(db_, &hook_hub::on_authorize, this);
-  return n;
+ASIOLITE_DECL void hook_hub::hook_wal() noexcept {
+  // sqlite3_wal_autocheckpoint(db, N) is sqlite3_wal_hook(db, SQLite's hook, N) (or no
+  // hook for N <= 0), so what was there before says the interval in force: whether set
+  // at open, or by a PRAGMA wal_autocheckpoint = N since (which replaces this hook).
+  void* const before = sqlite3_wal_hook(db_, &hook_hub::on_wal, this);
+  if (before != this) autocheckpoint_ = static_cast<int>(reinterpret_cast<std::intptr_t>(before));
 }
 
 ASIOLITE_DECL void hook_hub::install_wal_hook() noexcept {
+  std::erase_if(wal_subscribers_, [](const std::shared_ptr<wal_subscriber>& s) { return s->stopped(); });
   const bool on = !wal_subscribers_.empty();
-  if (on == wal_hooked_) return;
   if (on) {
-    // It reads 0 once SQLite's hook is replaced; unread, SQLite's default stays assumed.
-    autocheckpoint_ = read_autocheckpoint().value_or(autocheckpoint_);
-    sqlite3_wal_hook(db_, &hook_hub::on_wal, this);
-  } else {
+    hook_wal();
+  } else if (wal_hooked_) {
     sqlite3_wal_autocheckpoint(db_, autocheckpoint_);  // SQLite's own hook, as it was
   }
   wal_hooked_ = on;
-  install_authorizer();
-}
-
-ASIOLITE_DECL void hook_hub::take_wal_hook_back() noexcept {
-  wal_pragma_seen_ = false;
-  std::erase_if(wal_subscribers_, [](const std::shared_ptr<wal_subscriber>& s) { return s->stopped(); });
-  if (!wal_hooked_) return;
-  // A PRAGMA wal_autocheckpoint = N that ran put SQLite's own hook back, with N (it reads
-  // 0 while asiolite's stands, or when N is 0 and no hook stands).
-  const std::optional<int> n = read_autocheckpoint();
-  if (sqlite3_wal_hook(db_, &hook_hub::on_wal, this) != this) autocheckpoint_ = n.value_or(autocheckpoint_);
-  if (wal_subscribers_.empty()) {
-    sqlite3_wal_autocheckpoint(db_, autocheckpoint_);  // SQLite's own hook, as it was
-    wal_hooked_ = false;
-    install_authorizer();
-  }
 }
 
 ASIOLITE_DECL void hook_hub::install_authorizer() noexcept {
-  const bool on = watching_ || authorizer_ || wal_hooked_;
+  const bool on = watching_ || authorizer_;
   if (on) {
     // Setting an authorizer expires every prepared statement: those of the cache are
     // prepared again, asked by it, before they next run.
