@@ -432,6 +432,21 @@ class connection : public statement_operations<connection> {
   template <class... Trailing>
   auto async_set_limit(limit category, int value, Trailing&&... trailing);
 
+  /// Checkpoints the main database's write-ahead log (sqlite3_wal_checkpoint_v2): copies
+  /// its frames into the database file, and with restart or truncate lets the log start
+  /// over. full, restart and truncate wait for other connections as a lock does
+  /// (options::busy_timeout, stopped by a cancellation or the statement timeout); one that
+  /// cannot finish fails with errc::busy. A database not in WAL mode reports -1 frames.
+  /// Attached databases: `PRAGMA name.wal_checkpoint(MODE)` through async_query.
+  /// - Signature: void(error_code, checkpoint_result). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's.
+  /// - Cancellation: terminal, partial, total: removed while queued, stopped while it
+  ///   waits for a lock.
+  /// - Copied: nothing to copy (the mode is a value).
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class... Trailing>
+  auto async_checkpoint(checkpoint_mode mode, Trailing&&... trailing);
+
  private:
   friend struct detail::access;
 

@@ -24,6 +24,14 @@ enum class journal_mode { delete_, truncate, persist, memory, wal, off };
 /// PRAGMA synchronous values.
 enum class synchronous_mode { off, normal, full, extra };
 
+/// sqlite3_wal_checkpoint_v2's modes (connection::async_checkpoint).
+enum class checkpoint_mode {
+  passive,   ///< copy what it can without waiting for readers or writers
+  full,      ///< wait for writers, then copy every frame, waiting for readers of old ones
+  restart,   ///< full, then wait until new writers will start the log from its beginning
+  truncate,  ///< restart, then truncate the log file to zero bytes
+};
+
 /// sqlite3_limit's categories (SQLITE_LIMIT_*, in their order): the sizes SQLite allows
 /// one connection, the way to bound what untrusted SQL may make it do.
 enum class limit {
@@ -120,6 +128,12 @@ struct options {
   /// they ran (time_queued, time_running): three clock reads per request, so off unless
   /// asked for. The counts are kept either way.
   bool measure_time = false;
+
+  /// PRAGMA wal_autocheckpoint: after a commit leaves at least this many pages in the
+  /// write-ahead log, SQLite checkpoints it (PASSIVE). 0 turns automatic checkpoints off
+  /// (checkpoint with connection::async_checkpoint, as a WAL replication tool expects);
+  /// unset: SQLite's default, 1000; negative fails the open with errc::invalid_option.
+  std::optional<int> wal_autocheckpoint;
 
   /// PRAGMA foreign_keys.
   bool foreign_keys = true;

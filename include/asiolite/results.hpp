@@ -17,6 +17,15 @@ struct execute_result {
   std::int64_t total_changes = 0;
 };
 
+/// What a checkpoint did (connection::async_checkpoint): frames are pages as the
+/// write-ahead log holds them. -1 for both when the database is not in WAL mode.
+struct checkpoint_result {
+  /// Frames in the log after the checkpoint (0 after a truncate).
+  int log_frames = 0;
+  /// Of those, frames copied into the database (all of them, after a full checkpoint).
+  int checkpointed_frames = 0;
+};
+
 /// What execute_many reports, read on the worker when it finished. It runs all elements
 /// or none: a failure rolls back the elements before it (see execute_many).
 struct execute_many_result : execute_result {

@@ -228,6 +228,39 @@ class watch_job {
   std::shared_ptr<subscriber<Record>> subscriber_;
 };
 
+/// A WAL checkpoint of the main database (connection::async_checkpoint). SQLITE_BUSY (a
+/// full, restart or truncate checkpoint that could not finish for a reader or writer)
+/// is a failure: the operation reports a cancellation or the statement timeout instead
+/// when one stopped the wait.
+class checkpoint_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type = checkpoint_result;
+
+  explicit checkpoint_job(checkpoint_mode mode) noexcept : mode_(mode) {}
+  void operator()(database& s, failure& f) {
+    const int m = static_cast<int>(mode_);
+    if (m < 0 || mode_ > checkpoint_mode::truncate) {
+      f.set(errc::invalid_option, "the checkpoint mode " + std::to_string(m) + " is outside checkpoint_mode (0 to 3)");
+      return;
+    }
+    static constexpr int modes[] = {SQLITE_CHECKPOINT_PASSIVE, SQLITE_CHECKPOINT_FULL, SQLITE_CHECKPOINT_RESTART,
+                                    SQLITE_CHECKPOINT_TRUNCATE};
+    const int rc =
+        sqlite3_wal_checkpoint_v2(s.native(), "main", modes[m], &result_.log_frames, &result_.checkpointed_frames);
+    if (rc == SQLITE_BUSY)
+      f.set(make_sqlite_error_code(rc), "the checkpoint could not finish: a reader or a writer held the log");
+    else if (rc != SQLITE_OK)
+      f.set(make_sqlite_error_code(rc), sqlite3_errmsg(s.native()));
+  }
+  checkpoint_result take_result() noexcept { return result_; }
+  std::string_view sql() const noexcept { return {}; }
+
+ private:
+  checkpoint_mode mode_;
+  checkpoint_result result_;
+};
+
 /// Subscribes a trace to this connection's statements (connection::async_trace), handing
 /// the subscription over; or, for a pool's trace (Hands = false), feeds one more
 /// connection to a subscription the pool's operation holds.

@@ -260,6 +260,11 @@ auto connection::async_get_limit(limit category, Trailing&&... trailing) {
 }
 
 template <class... Trailing>
+auto connection::async_checkpoint(checkpoint_mode mode, Trailing&&... trailing) {
+  return detail::async_request(request_target(), detail::checkpoint_job(mode), std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
 auto connection::async_set_limit(limit category, int value, Trailing&&... trailing) {
   return detail::async_request(request_target(), detail::limit_job(category, value),
                                std::forward<Trailing>(trailing)...);

@@ -35,6 +35,9 @@ ASIOLITE_DECL bool check_options(const std::string& path, const options& o, fail
   if (o.statement_timeout.count() < 0) return negative(o.statement_timeout, "statement_timeout", " ms");
   if (o.queue_timeout.count() < 0) return negative(o.queue_timeout, "queue_timeout", " ms");
   if (o.spin_wait.count() < 0) return negative(o.spin_wait, "spin_wait", " us");
+  if (o.wal_autocheckpoint && *o.wal_autocheckpoint < 0)
+    return bad(errc::invalid_option,
+               "options::wal_autocheckpoint is negative (" + std::to_string(*o.wal_autocheckpoint) + " pages)");
   if (o.cursor_batch_size == 0)
     return bad(errc::invalid_option, "options::cursor_batch_size is 0: a cursor fetches at least one row at a time");
   for (std::size_t i = 0; i < o.limits.size(); ++i)
@@ -146,7 +149,7 @@ ASIOLITE_DECL void database::close() noexcept {
     hooks_.reset();
   }
   set_progress_handler(0, nullptr);  // the program's goes with the handle
-  held_.close_all();  // before the cache: a cursor's statement may be one of its entries
+  held_.close_all();                 // before the cache: a cursor's statement may be one of its entries
   cache_.clear();
   // The anchor goes last, after the close (which leaves a "zombie" until then): if user
   // code already closed the handle with sqlite3_close_v2, our close is then a refused
@@ -272,6 +275,7 @@ ASIOLITE_DECL bool database::configure(const options& o, failure& f) {
     static constexpr const char* names[] = {"OFF", "NORMAL", "FULL", "EXTRA"};
     if (!pragma(std::string("synchronous = ") + names[static_cast<int>(*o.synchronous)], f)) return false;
   }
+  if (o.wal_autocheckpoint) sqlite3_wal_autocheckpoint(db_, *o.wal_autocheckpoint);
   for (const auto& p : o.pragmas)
     if (!pragma(p, f)) return false;
   for (const auto& l : o.limits) exchange_limit(db_, l.category, l.value);
