@@ -9,6 +9,7 @@
 #include <asiolite/error.hpp>
 #include <asiolite/field_view.hpp>
 #include <asiolite/functions.hpp>
+#include <asiolite/migrations.hpp>
 #include <asiolite/options.hpp>
 #include <asiolite/parameters.hpp>
 #include <asiolite/pool.hpp>

@@ -11,6 +11,7 @@
 #include <asiolite/detail/user_functions.hpp>
 #include <asiolite/error.hpp>
 #include <asiolite/functions.hpp>
+#include <asiolite/migrations.hpp>
 #include <asiolite/options.hpp>
 #include <asiolite/parameters.hpp>
 #include <asiolite/results.hpp>
@@ -29,6 +30,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace asiolite {
 
@@ -431,6 +433,25 @@ class connection : public statement_operations<connection> {
   /// - Thread safety: any thread; requests run one at a time, in submission order.
   template <class... Trailing>
   auto async_set_limit(limit category, int value, Trailing&&... trailing);
+
+  /// Brings the database's schema up to the newest of `list`, numbered 1, 2, 3... by
+  /// PRAGMA user_version: each migration above the database's version runs in its own
+  /// IMMEDIATE transaction with the version bump, so a migration that fails leaves the
+  /// database at the version before it (those before it stay applied). Run again, it does
+  /// nothing. Two connections or processes migrating at once apply each migration once
+  /// (each transaction reads the version again once it holds the write lock). A list with
+  /// a gap, a number twice or out of order fails with errc::invalid_option, a database
+  /// whose version is above the list's newest with errc::newer_schema; neither touches
+  /// the database. Runs in one request: options::statement_timeout applies to it whole.
+  /// - Signature: void(error_code, migrate_result). Trailing: [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's.
+  /// - Cancellation: terminal, partial, total: removed while queued; once running, the
+  ///   migration under way is interrupted and rolled back.
+  /// - Copied: the list, before the function returns. Name the list before co_await
+  ///   (g++ 12 and braced temporaries: see options).
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class... Trailing>
+  auto async_migrate(std::vector<migration> list, Trailing&&... trailing);
 
   /// Checkpoints the main database's write-ahead log (sqlite3_wal_checkpoint_v2): copies
   /// its frames into the database file, and with restart or truncate lets the log start

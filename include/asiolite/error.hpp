@@ -67,6 +67,7 @@ enum class errc : int {
   invalid_option,       ///< an options field holds a value outside its range (the open fails)
   embedded_nul,         ///< SQL text or a path holds a NUL character, where SQLite would stop reading
   on_own_worker,        ///< a request made from code running on the connection's own worker: it could never run
+  newer_schema,         ///< the database's user_version is above every migration given (async_migrate)
 };
 
 namespace detail {

@@ -7,6 +7,7 @@
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/kept_record.hpp>
 #include <asiolite/detail/request.hpp>
+#include <asiolite/migrations.hpp>
 #include <asiolite/options.hpp>
 #include <asiolite/results.hpp>
 #include <asiolite/row.hpp>
@@ -226,6 +227,85 @@ class watch_job {
 
  private:
   std::shared_ptr<subscriber<Record>> subscriber_;
+};
+
+/// Brings the schema up to the newest of a list of migrations (connection::async_migrate):
+/// each in its own IMMEDIATE transaction, which reads user_version again once it holds
+/// the write lock, so that two connections (or processes) migrating at once apply each
+/// migration once: the second waits for the first, then finds the work done.
+class migrate_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type = migrate_result;
+
+  explicit migrate_job(std::vector<migration> list) noexcept : list_(std::move(list)) {}
+
+  void operator()(database& s, failure& f) {
+    if (!numbered(f)) return;
+    const auto newest = static_cast<long long>(list_.size());
+    for (bool first = true;; first = false) {
+      if (!s.execute_script("BEGIN IMMEDIATE", f)) return;
+      const long long v = s.query_scalar<std::int64_t>("PRAGMA user_version", f);
+      if (first) result_.from_version = v;
+      result_.to_version = v;
+      if (!f && (v < 0 || v > newest)) {
+        f.set(v < 0 ? make_error_code(errc::invalid_option) : make_error_code(errc::newer_schema),
+              "the database's user_version is " + std::to_string(v) + ", " +
+                  (v < 0 ? std::string("not a migration's number")
+                         : "above the newest migration given (" + std::to_string(newest) + ")") +
+                  ": the database was left as it was");
+      }
+      if (f || v == newest) {
+        s.roll_back_own_transaction();  // nothing written
+        return;
+      }
+      const migration& m = list_[static_cast<std::size_t>(v)];
+      run(s, m, f);
+      if (!f) s.execute_script("PRAGMA user_version = " + std::to_string(m.version), f);
+      if (!f) s.execute_script("COMMIT", f);
+      if (f) {
+        s.roll_back_own_transaction();
+        f.message = "migration " + std::to_string(m.version) + " failed, the database stays at version " +
+                    std::to_string(v) + ": " + f.message;
+        return;
+      }
+      result_.to_version = m.version;
+    }
+  }
+  migrate_result take_result() noexcept { return result_; }
+  std::string_view sql() const noexcept { return {}; }
+
+ private:
+  // The list runs 1, 2, 3...: a gap, a number twice, or disorder is the program's mistake.
+  bool numbered(failure& f) const {
+    for (std::size_t i = 0; i < list_.size(); ++i) {
+      const long long want = static_cast<long long>(i) + 1, got = list_[i].version;
+      if (got == want) continue;
+      const std::string why = i > 0 && got == list_[i - 1].version ? "is there twice"
+                              : got > want ? "comes where " + std::to_string(want) + " is missing"
+                                           : "is out of order";
+      f.set(errc::invalid_option, "the migrations must be numbered 1, 2, 3... in order: version " +
+                                      std::to_string(got) + " (at index " + std::to_string(i) + ") " + why);
+      return false;
+    }
+    return true;
+  }
+
+  static void run(database& s, const migration& m, failure& f) {
+    if (!m.apply) {
+      if (!m.sql.empty()) s.execute_script(m.sql, f);
+      return;
+    }
+    try {
+      sync_handle handle(s);
+      m.apply(handle);
+    } catch (...) {
+      f.set_current_exception();
+    }
+  }
+
+  std::vector<migration> list_;
+  migrate_result result_;
 };
 
 /// A WAL checkpoint of the main database (connection::async_checkpoint). SQLITE_BUSY (a

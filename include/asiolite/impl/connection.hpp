@@ -260,6 +260,12 @@ auto connection::async_get_limit(limit category, Trailing&&... trailing) {
 }
 
 template <class... Trailing>
+auto connection::async_migrate(std::vector<migration> list, Trailing&&... trailing) {
+  return detail::async_request(request_target(), detail::migrate_job(std::move(list)),
+                               std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
 auto connection::async_checkpoint(checkpoint_mode mode, Trailing&&... trailing) {
   return detail::async_request(request_target(), detail::checkpoint_job(mode), std::forward<Trailing>(trailing)...);
 }

@@ -46,6 +46,8 @@ ASIOLITE_DECL std::string detail::error_category_impl::message(int value) const 
       return "the text holds a NUL character";
     case errc::on_own_worker:
       return "a request was made from the connection's own worker thread";
+    case errc::newer_schema:
+      return "the database's schema is newer than the migrations given";
     default:
       return "unknown asiolite error";
   }
