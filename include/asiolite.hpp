@@ -2,6 +2,7 @@
 #pragma once
 
 #include <asiolite/authorizer.hpp>
+#include <asiolite/backup.hpp>
 #include <asiolite/config.hpp>
 #include <asiolite/connection.hpp>
 #include <asiolite/cursor.hpp>

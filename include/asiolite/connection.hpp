@@ -2,6 +2,7 @@
 #pragma once
 
 #include <asiolite/authorizer.hpp>
+#include <asiolite/backup.hpp>
 #include <asiolite/config.hpp>
 #include <asiolite/default_token.hpp>
 #include <asiolite/detail/access.hpp>
@@ -434,6 +435,37 @@ class connection : public statement_operations<connection> {
   template <class... Trailing>
   auto async_set_limit(limit category, int value, Trailing&&... trailing);
 
+  /// Copies this connection's main database to the database file at `path` (created, or
+  /// overwritten), online: one step of backup_options::pages_per_step pages per request,
+  /// so the requests queued meanwhile run between two steps (a large backup never holds
+  /// the connection); backup_options::progress hears after each step. Writes made through
+  /// this connection between steps go into the copy too; a write through another
+  /// connection makes SQLite start the copy over at the next step (a pool backs up from a
+  /// read transaction instead: see pool::async_backup). The copy is complete, and
+  /// consistent, when the operation succeeds.
+  /// - Signature: void(error_code). Trailing: [backup_options] [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's; progress is called there too.
+  /// - Cancellation: terminal, partial, total: between two steps (a step under way ends
+  ///   first, or is removed while queued); the destination is then left partly written
+  ///   (SQLite's backup writes it page by page): do not use it.
+  /// - Copied: the path and the options, before the function returns.
+  /// - Thread safety: any thread.
+  template <class... Trailing>
+  auto async_backup(std::string_view path, Trailing&&... trailing);
+
+  /// Replaces this connection's main database with the database file at `path` (backup
+  /// in the other direction), in one request: nothing else runs on this connection
+  /// meanwhile, as SQLite requires of a backup's destination. Other connections to this
+  /// database wait for it as for a write (busy_timeout).
+  /// - Signature: void(error_code). Trailing: [backup_options] [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's.
+  /// - Cancellation: terminal, partial, total: removed while queued, stopped between two
+  ///   steps (SQLite then rolls the destination back to what it was).
+  /// - Copied: the path and the options, before the function returns.
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class... Trailing>
+  auto async_restore(std::string_view path, Trailing&&... trailing);
+
   /// Brings the database's schema up to the newest of `list`, numbered 1, 2, 3... by
   /// PRAGMA user_version: each migration above the database's version runs in its own
   /// IMMEDIATE transaction with the version bump, so a migration that fails leaves the
@@ -482,6 +514,9 @@ class connection : public statement_operations<connection> {
 
   template <class T>
   struct is_trace_options : std::is_same<std::remove_cvref_t<T>, trace_options> {};
+
+  template <class T>
+  struct is_backup_options : std::is_same<std::remove_cvref_t<T>, backup_options> {};
 
   template <class T>
   struct is_function_flags : std::is_same<std::remove_cvref_t<T>, function_flags> {};

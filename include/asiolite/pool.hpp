@@ -22,6 +22,10 @@
 #include <type_traits>
 #include <vector>
 
+namespace asiolite::detail {
+class read_begin_job;  // impl/pool.hpp
+}  // namespace asiolite::detail
+
 namespace asiolite {
 
 /// How pool::async_open opens a pool. Name the object before co_await (see options).
@@ -248,6 +252,22 @@ class pool : public statement_operations<pool> {
   template <class... Trailing>
   auto async_begin_read(Trailing&&... trailing);
 
+  // ---- backup
+
+  /// Copies the database to the file at `path` as connection::async_backup does, from a
+  /// read transaction on a reader: the copy is the database as it was when the backup
+  /// began, consistent, while the writer goes on writing (the write-ahead log then keeps
+  /// the frames the snapshot needs until the backup ends). The reader is held meanwhile;
+  /// the read waits for one like any read.
+  /// - Signature: void(error_code). Trailing: [backup_options] [diagnostics&] [token].
+  /// - Executor: the handler's, else the pool's; progress is called there too.
+  /// - Cancellation: terminal, partial, total: between two steps, and while it waits for
+  ///   a reader (see connection::async_backup for the destination).
+  /// - Copied: the path and the options, before the function returns.
+  /// - Thread safety: any thread. errc::closed if the pool is not open.
+  template <class... Trailing>
+  auto async_backup(std::string_view path, Trailing&&... trailing);
+
   // ---- on every connection
 
   /// Runs fn(sync_handle&) on every connection of the pool, the writer first, then each
@@ -291,6 +311,9 @@ class pool : public statement_operations<pool> {
   template <class T>
   struct is_trace_options_input : std::is_same<std::remove_cvref_t<T>, trace_options> {};
 
+  template <class T>
+  struct is_backup_options_input : std::is_same<std::remove_cvref_t<T>, backup_options> {};
+
   // The connections, shared with an open or close in flight.
   struct members {
     explicit members(const executor_type& ex) : writer(ex) {}
@@ -324,6 +347,12 @@ class pool : public statement_operations<pool> {
   template <class Connection = connection>
   static asio::awaitable<detail::composed_outcome<void>> close_all(std::shared_ptr<detail::pool_core> core,
                                                                    std::shared_ptr<members> m);
+
+  // A backup from a read transaction (async_backup).
+  template <class Begin = detail::read_begin_job>
+  static asio::awaitable<detail::composed_outcome<void>> backup_read(std::shared_ptr<detail::pool_core> core,
+                                                                     executor_type ex, std::string path,
+                                                                     backup_options o);
 
   // Runs make()'s job on the writer, then on each reader, in turn; stops at a failure.
   template <class MakeJob>

@@ -8,6 +8,8 @@
 #include <asiolite/detail/immediate.hpp>
 #include <asiolite/detail/operation.hpp>
 
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/bind_cancellation_slot.hpp>
 #include <asio/co_spawn.hpp>
 
 #include <exception>
@@ -27,7 +29,7 @@ struct composed_outcome<void> {
   failure f;
 };
 
-template <class Error, class R>
+template <class Error, class R, bool Cancellable = false>
 class initiate_composed {
  public:
   using executor_type = asio::any_io_executor;
@@ -39,22 +41,28 @@ class initiate_composed {
   template <class Handler, class Make>
   void operator()(Handler&& handler, Make&& make, diagnostics* diag) const {
     auto work = asio::prefer(asio::get_associated_executor(handler, ex_), asio::execution::outstanding_work.tracked);
-    asio::co_spawn(ex_, std::forward<Make>(make)(),
-                   [h = std::decay_t<Handler>(std::forward<Handler>(handler)), work = std::move(work), ex = ex_, diag](
-                       std::exception_ptr e, composed_outcome<R> outcome) mutable {
-                     if (e) {
-                       try {
-                         std::rethrow_exception(e);
-                       } catch (...) {
-                         outcome.f.set_current_exception();
-                       }
-                     }
-                     Error error = make_completion_error<Error>(outcome.f, {}, diag);
-                     if constexpr (std::is_void_v<R>)
-                       post_completion(std::move(h), ex, std::move(error));
-                     else
-                       post_completion(std::move(h), ex, std::move(error), std::move(outcome.value));
-                   });
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    auto done = [h = std::decay_t<Handler>(std::forward<Handler>(handler)), work = std::move(work), ex = ex_, diag](
+                    std::exception_ptr e, composed_outcome<R> outcome) mutable {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (...) {
+          outcome.f.set_current_exception();
+        }
+      }
+      Error error = make_completion_error<Error>(outcome.f, {}, diag);
+      if constexpr (std::is_void_v<R>)
+        post_completion(std::move(h), ex, std::move(error));
+      else
+        post_completion(std::move(h), ex, std::move(error), std::move(outcome.value));
+    };
+    // A cancellable operation's coroutine sees the handler's cancellation slot (this_coro's
+    // cancellation state), and so do the requests it awaits.
+    if constexpr (Cancellable)
+      asio::co_spawn(ex_, std::forward<Make>(make)(), asio::bind_cancellation_slot(slot, std::move(done)));
+    else
+      asio::co_spawn(ex_, std::forward<Make>(make)(), std::move(done));
   }
 
  private:
@@ -63,10 +71,10 @@ class initiate_composed {
 
 /// Starts `make()`, an asio::awaitable<composed_outcome<R>>, for `token`: the completion
 /// signature is void(error, R) (void(error) for void), as for a request (operation.hpp).
-template <class R, class Make, class Token>
+template <class R, bool Cancellable = false, class Make, class Token>
 auto start_composed(const asio::any_io_executor& ex, Make make, diagnostics* diag, Token&& token) {
-  return asio::async_initiate<Token, signature_t<Token, R>>(initiate_composed<error_for<Token>, R>(ex), token,
-                                                            std::move(make), diag);
+  return asio::async_initiate<Token, signature_t<Token, R>>(initiate_composed<error_for<Token>, R, Cancellable>(ex),
+                                                            token, std::move(make), diag);
 }
 
 }  // namespace asiolite::detail

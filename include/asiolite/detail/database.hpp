@@ -5,6 +5,7 @@
 #pragma once
 
 #include <asiolite/config.hpp>
+#include <asiolite/detail/backup_run.hpp>
 #include <asiolite/detail/bind.hpp>
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/held_statement.hpp>
@@ -198,10 +199,29 @@ class database {
     if (hooks_) hooks_->before_request();
   }
 
-  /// After each request: what the hooks saw in it is delivered.
+  /// After each request: what the hooks saw in it is delivered; a backup whose operation
+  /// went away is finished.
   void after_request() noexcept {
     if (hooks_) hooks_->after_request();
+    if (!backups_.empty()) finish_abandoned_backups();
   }
+
+  // ---- online backups from this handle (connection::async_backup)
+
+  /// Keeps `r` until end_backup, or finishes it at close.
+  void adopt_backup(std::shared_ptr<backup_run> r) { backups_.push_back(std::move(r)); }
+
+  /// Finishes `r` (sqlite3_backup_finish's result) and lets it go.
+  int end_backup(backup_run& r) noexcept {
+    std::erase_if(backups_, [&r](const std::shared_ptr<backup_run>& b) { return b.get() == &r; });
+    return r.finish();
+  }
+
+  /// A cancellation or the statement timeout asks the request that runs to stop.
+  bool stop_requested() noexcept { return should_stop(); }
+
+  /// options::busy_timeout of this connection.
+  std::chrono::milliseconds busy_timeout() const noexcept { return busy_timeout_; }
 
   /// Statements are traced (connection::async_trace).
   bool tracing() const noexcept { return hooks_ && hooks_->tracing(); }
@@ -322,6 +342,15 @@ class database {
 
   bool fail_with_db(int rc, failure& f);
 
+  void finish_abandoned_backups() noexcept {
+    // Held here alone: the operation that drove it is gone.
+    std::erase_if(backups_, [](const std::shared_ptr<backup_run>& b) {
+      if (b.use_count() != 1) return false;
+      b->finish();
+      return true;
+    });
+  }
+
   bool exec(statement_source sql, failure& f);
 
   bool interrupted(failure& f) {
@@ -370,7 +399,8 @@ class database {
   sqlite3_stmt* anchor_ = nullptr;
   statement_cache cache_;
   held_statements held_;
-  std::unique_ptr<hook_hub> hooks_;  // see hooks()
+  std::unique_ptr<hook_hub> hooks_;                   // see hooks()
+  std::vector<std::shared_ptr<backup_run>> backups_;  // see adopt_backup
   std::size_t cursor_batch_size_ = 256;
   const std::atomic<bool>* interrupt_ = nullptr;
   sqlite3_stmt* stepping_ = nullptr;            // the statement sqlite3_step runs now, for on_progress

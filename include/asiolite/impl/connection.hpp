@@ -1,6 +1,7 @@
 // Out-of-line template bodies of connection.hpp.
 #pragma once
 
+#include <asiolite/detail/backup.hpp>
 #include <asiolite/detail/jobs.hpp>
 #include <asiolite/detail/request_target.hpp>
 #include <asiolite/detail/transaction_jobs.hpp>
@@ -257,6 +258,29 @@ template <class... Trailing>
 auto connection::async_get_limit(limit category, Trailing&&... trailing) {
   return detail::async_request(request_target(), detail::limit_job(category, std::nullopt),
                                std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
+auto connection::async_backup(std::string_view path, Trailing&&... trailing) {
+  return detail::split_trailing<is_backup_options, default_token_t>(
+      [&](auto&& inputs, diagnostics* diag, auto&& token) {
+        backup_options o = detail::single_input(std::move(inputs), backup_options{});
+        auto make = [t = detail::request_target(request_target()), p = std::string(path), o = std::move(o)]() mutable {
+          return detail::run_backup(std::move(t), std::move(p), std::move(o));
+        };
+        return detail::start_composed<void, true>(ex_, std::move(make), diag, std::forward<decltype(token)>(token));
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
+auto connection::async_restore(std::string_view path, Trailing&&... trailing) {
+  return detail::async_request<is_backup_options>(
+      request_target(),
+      [&](auto&& inputs) {
+        return detail::restore_job(std::string(path), detail::single_input(std::move(inputs), backup_options{}));
+      },
+      std::forward<Trailing>(trailing)...);
 }
 
 template <class... Trailing>

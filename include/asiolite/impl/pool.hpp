@@ -4,11 +4,13 @@
 #pragma once
 
 #include <asiolite/detail/access.hpp>
+#include <asiolite/detail/backup.hpp>
 #include <asiolite/detail/composed.hpp>
 #include <asiolite/detail/pool_core.hpp>
 #include <asiolite/detail/request_target.hpp>
 #include <asiolite/detail/transaction_state.hpp>
 
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -124,6 +126,45 @@ auto pool::async_trace(Handler handler, Trailing&&... trailing) {
         return detail::start_composed<subscription>(ex_, std::move(make), diag, std::forward<decltype(token)>(token));
       },
       std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
+auto pool::async_backup(std::string_view path, Trailing&&... trailing) {
+  return detail::split_trailing<is_backup_options_input, default_token_t>(
+      [&](auto&& inputs, diagnostics* diag, auto&& token) {
+        backup_options o = detail::single_input(std::move(inputs), backup_options{});
+        auto make = [core = core_, ex = ex_, p = std::string(path), o = std::move(o)]() mutable {
+          return backup_read(std::move(core), std::move(ex), std::move(p), std::move(o));
+        };
+        return detail::start_composed<void, true>(ex_, std::move(make), diag, std::forward<decltype(token)>(token));
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class Begin>
+asio::awaitable<detail::composed_outcome<void>> pool::backup_read(std::shared_ptr<detail::pool_core> core,
+                                                                  executor_type ex, std::string path,
+                                                                  backup_options o) {
+  detail::composed_outcome<void> out;
+  if (!core) {
+    out.f.set(errc::closed, "the pool is empty (moved from, or never constructed with an executor)");
+    co_return out;
+  }
+  std::optional<typename Begin::result_type> snapshot;  // a read_transaction, named through Begin (pool.hpp says why)
+  try {
+    const detail::pool_target_view target{core, ex};
+    snapshot.emplace(co_await detail::start_request(target, Begin(ex), nullptr, asio::use_awaitable));
+  } catch (...) {
+    out.f.set_current_exception();
+    co_return out;
+  }
+  out = co_await detail::run_backup(detail::request_target(detail::access::target(*snapshot)), std::move(path),
+                                    std::move(o));
+  try {
+    co_await snapshot->async_rollback(asio::use_awaitable);
+  } catch (...) {
+  }
+  co_return out;
 }
 
 template <class Fn, class... Trailing>

@@ -148,8 +148,9 @@ ASIOLITE_DECL void database::close() noexcept {
     hooks_->close();
     hooks_.reset();
   }
-  set_progress_handler(0, nullptr);  // the program's goes with the handle
-  held_.close_all();                 // before the cache: a cursor's statement may be one of its entries
+  set_progress_handler(0, nullptr);                         // the program's goes with the handle
+  for (auto& b : std::exchange(backups_, {})) b->finish();  // backups from this handle end here
+  held_.close_all();  // before the cache: a cursor's statement may be one of its entries
   cache_.clear();
   // The anchor goes last, after the close (which leaves a "zombie" until then): if user
   // code already closed the handle with sqlite3_close_v2, our close is then a refused

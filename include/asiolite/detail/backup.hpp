@@ -1,0 +1,218 @@
+// Online backup (connection::async_backup, pool::async_backup): one request to start,
+// one per step, one to finish, all on the source's worker, so that the source's other
+// requests run between two steps; and restore (connection::async_restore), all its steps
+// in one request, since SQLite's destination must not be used while a backup writes it.
+#pragma once
+
+#include <asiolite/backup.hpp>
+#include <asiolite/detail/backup_run.hpp>
+#include <asiolite/detail/composed.hpp>
+#include <asiolite/detail/database.hpp>
+#include <asiolite/detail/failure.hpp>
+#include <asiolite/detail/request_target.hpp>
+#include <asiolite/error.hpp>
+
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+namespace asiolite::detail {
+
+inline bool check_backup_options(const backup_options& o, failure& f) {
+  if (o.pages_per_step >= 1) return true;
+  f.set(errc::invalid_option,
+        "backup_options::pages_per_step is " + std::to_string(o.pages_per_step) + ": a step copies at least one page");
+  return false;
+}
+
+/// SQLite's error of `db` for `rc`, with what was being done.
+inline void fail_backup(sqlite3* db, int rc, const std::string& what, failure& f) {
+  f.set(make_sqlite_error_code(db ? sqlite3_extended_errcode(db) : rc),
+        what + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+}
+
+/// Opens the destination and SQLite's backup object from this handle's main database.
+class backup_start_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type = void;
+
+  backup_start_job(std::shared_ptr<backup_run> run, std::string path) noexcept
+      : run_(std::move(run)), path_(std::move(path)) {}
+  void operator()(database& s, failure& f) {
+    if (path_.find('\0') != std::string::npos) {
+      f.set(errc::embedded_nul, "the backup's destination path holds a NUL character");
+      return;
+    }
+    const int rc =
+        sqlite3_open_v2(path_.c_str(), &run_->dest,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, nullptr);
+    if (rc != SQLITE_OK) {
+      fail_backup(run_->dest, rc, "cannot open the backup's destination " + path_, f);
+      run_->finish();
+      return;
+    }
+    run_->backup = sqlite3_backup_init(run_->dest, "main", s.native(), "main");
+    if (!run_->backup) {
+      fail_backup(run_->dest, SQLITE_ERROR, "cannot start the backup to " + path_, f);
+      run_->finish();
+      return;
+    }
+    s.adopt_backup(run_);
+  }
+  std::string_view sql() const noexcept { return {}; }
+
+ private:
+  std::shared_ptr<backup_run> run_;
+  std::string path_;
+};
+
+/// Copies up to `pages` pages: true once the copy is complete. Busy or locked (another
+/// connection holds the source or the destination) is not a failure: the next step tries
+/// again.
+class backup_step_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type = bool;
+
+  backup_step_job(std::shared_ptr<backup_run> run, int pages) noexcept : run_(std::move(run)), pages_(pages) {}
+  void operator()(database&, failure& f) {
+    const int rc = sqlite3_backup_step(run_->backup, pages_);
+    run_->remaining = sqlite3_backup_remaining(run_->backup);
+    run_->total = sqlite3_backup_pagecount(run_->backup);
+    if (rc == SQLITE_DONE)
+      done_ = true;
+    else if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+      fail_backup(run_->dest, rc, "the backup failed", f);
+  }
+  bool take_result() noexcept { return done_; }
+  std::string_view sql() const noexcept { return {}; }
+
+ private:
+  std::shared_ptr<backup_run> run_;
+  int pages_;
+  bool done_ = false;
+};
+
+/// Finishes the backup and closes the destination.
+class backup_finish_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  static constexpr bool interruptible = false;  // it must run, cancelled or not
+  using result_type = void;
+
+  explicit backup_finish_job(std::shared_ptr<backup_run> run) noexcept : run_(std::move(run)) {}
+  void operator()(database& s, failure& f) {
+    if (const int rc = s.end_backup(*run_); rc != SQLITE_OK) f.set(make_sqlite_error_code(rc), sqlite3_errstr(rc));
+  }
+  std::string_view sql() const noexcept { return {}; }
+
+ private:
+  std::shared_ptr<backup_run> run_;
+};
+
+/// The whole backup from `source` (a connection's target, or a read transaction's) to
+/// `path`, step by step: cancellable between steps (and a step waiting in the queue).
+/// Name-dependent on Target only so that it is compiled where used.
+template <class Target = request_target>
+asio::awaitable<composed_outcome<void>> run_backup(Target source, std::string path, backup_options o) {
+  composed_outcome<void> out;
+  if (!check_backup_options(o, out.f)) co_return out;
+  // Cancellation is checked between steps: a step under way completes first.
+  co_await asio::this_coro::throw_if_cancelled(false);
+  co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+  const asio::cancellation_state cancel = co_await asio::this_coro::cancellation_state;
+  auto run = std::make_shared<backup_run>();
+  bool started = false;
+  try {
+    co_await start_request(source, backup_start_job(run, path), nullptr, asio::use_awaitable);
+    started = true;
+    for (;;) {
+      if (cancel.cancelled() != asio::cancellation_type::none) {
+        out.f.set(asio::error::operation_aborted, "cancelled between two steps of the backup");
+        break;
+      }
+      const bool done =
+          co_await start_request(source, backup_step_job(run, o.pages_per_step), nullptr, asio::use_awaitable);
+      if (o.progress) o.progress(backup_progress{run->remaining, run->total});
+      if (done) break;
+    }
+  } catch (...) {
+    out.f.set_current_exception();
+  }
+  if (started) {
+    try {
+      co_await start_request(source, backup_finish_job(run), nullptr, asio::use_awaitable);
+    } catch (...) {
+      if (!out.f) out.f.set_current_exception();
+    }
+  }
+  co_return out;
+}
+
+/// Restores this handle's main database from the database at `path`: every step in this
+/// one request, stopped between two steps by a cancellation or the statement timeout.
+class restore_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  using result_type = void;
+
+  restore_job(std::string path, backup_options o) : path_(std::move(path)), options_(std::move(o)) {}
+  void operator()(database& s, failure& f) {
+    if (!check_backup_options(options_, f)) return;
+    if (path_.find('\0') != std::string::npos) {
+      f.set(errc::embedded_nul, "the restore's source path holds a NUL character");
+      return;
+    }
+    sqlite3* src = nullptr;
+    int rc =
+        sqlite3_open_v2(path_.c_str(), &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, nullptr);
+    if (rc != SQLITE_OK) {
+      fail_backup(src, rc, "cannot open the restore's source " + path_, f);
+      sqlite3_close(src);
+      return;
+    }
+    sqlite3_backup* b = sqlite3_backup_init(s.native(), "main", src, "main");
+    if (!b) {
+      fail_backup(s.native(), SQLITE_ERROR, "cannot start the restore from " + path_, f);
+      sqlite3_close(src);
+      return;
+    }
+    std::chrono::milliseconds waited{0};
+    for (;;) {
+      if (s.stop_requested()) {
+        f.set(make_sqlite_error_code(SQLITE_INTERRUPT), "interrupted between two steps of the restore");
+        break;
+      }
+      rc = sqlite3_backup_step(b, options_.pages_per_step);
+      if (rc == SQLITE_DONE) break;
+      if (((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) && waited < s.busy_timeout()) {
+        // Another connection holds a lock: wait as busy_timeout allows.
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        waited += std::chrono::milliseconds(1);
+        continue;
+      }
+      if (rc != SQLITE_OK) {
+        fail_backup(s.native(), rc, "the restore failed", f);
+        break;
+      }
+    }
+    rc = sqlite3_backup_finish(b);
+    if (!f && rc != SQLITE_OK) fail_backup(s.native(), rc, "the restore failed", f);
+    sqlite3_close(src);
+  }
+  std::string_view sql() const noexcept { return {}; }
+
+ private:
+  std::string path_;
+  backup_options options_;
+};
+
+}  // namespace asiolite::detail
