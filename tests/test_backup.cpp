@@ -242,3 +242,37 @@ TEST_CASE("backup and restore: bad paths, a file that is not a database and bad 
     CHECK(ec6 == asiolite::errc::closed);
   }(db, dir.db("no/such/dir/copy.db"), dir.db("junk.db")));
 }
+
+TEST_CASE("backup: onto its own file is refused, and a destination another connection holds fails busy in time") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  asiolite::options o;
+  o.busy_timeout = std::chrono::milliseconds(100);
+  auto db = test::open(ctx, dir.db(), o);
+  test::run(ctx, fill(db, 50));
+  asiolite::options rollback_journal;
+  rollback_journal.journal = asiolite::journal_mode::delete_;
+  auto holder = test::open(ctx, dir.db("held.db"), rollback_journal);
+  test::run(ctx,
+            [](asiolite::connection& conn, asiolite::connection& h, std::string self,
+               std::string held) -> asio::awaitable<void> {
+              asiolite::diagnostics diag;
+              auto [ec] = co_await conn.async_backup(self, diag, tuple_token);
+              CHECK(ec == asiolite::errc::misuse);
+              CHECK(test::contains(diag.message(), "is the database it copies"));
+              const auto rows = co_await conn.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+              CHECK(rows == 50);
+
+              // The destination is being written by another connection, for longer than busy_timeout.
+              co_await h.async_execute("CREATE TABLE x (y)");
+              auto tx = co_await h.async_begin(asiolite::begin_mode::exclusive);
+              co_await tx.async_execute("INSERT INTO x VALUES (1)");
+              auto [busy] = co_await conn.async_backup(held, diag, tuple_token);
+              CHECK(busy == asiolite::errc::busy);
+              CHECK(test::contains(diag.message(), "busy_timeout"));
+              co_await tx.async_rollback();
+              co_await conn.async_backup(held);  // free again
+              co_await h.async_close();
+              co_await conn.async_close();
+            }(db, holder, dir.db(), dir.db("held.db")));
+}

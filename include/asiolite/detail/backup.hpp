@@ -59,6 +59,14 @@ class backup_start_job {
       run_->finish();
       return;
     }
+    // The source's own file: SQLite would copy it onto itself.
+    const char* const to = sqlite3_db_filename(run_->dest, "main");
+    const char* const from = sqlite3_db_filename(s.native(), "main");
+    if (to && from && *to && std::string_view(to) == std::string_view(from)) {
+      f.set(errc::misuse, "the backup's destination " + path_ + " is the database it copies");
+      run_->finish();
+      return;
+    }
     run_->backup = sqlite3_backup_init(run_->dest, "main", s.native(), "main");
     if (!run_->backup) {
       fail_backup(run_->dest, SQLITE_ERROR, "cannot start the backup to " + path_, f);
@@ -74,31 +82,40 @@ class backup_start_job {
   std::string path_;
 };
 
-/// Copies up to `pages` pages: true once the copy is complete. Busy or locked (another
-/// connection holds the source or the destination) is not a failure: the next step tries
-/// again.
+/// What a step did: copied its pages (SQLITE_OK), the last of them (SQLITE_DONE), or
+/// nothing, another connection holding the source or the destination (SQLITE_BUSY: the
+/// backup waits and tries again, up to the connection's busy_timeout).
+struct backup_step_result {
+  int rc = SQLITE_OK;
+  std::chrono::milliseconds busy_timeout{0};
+};
+
+/// Copies up to `pages` pages.
 class backup_step_job {
  public:
   static constexpr request_kind kind = request_kind::statement;
-  using result_type = bool;
+  using result_type = backup_step_result;
 
   backup_step_job(std::shared_ptr<backup_run> run, int pages) noexcept : run_(std::move(run)), pages_(pages) {}
-  void operator()(database&, failure& f) {
+  void operator()(database& s, failure& f) {
     const int rc = sqlite3_backup_step(run_->backup, pages_);
     run_->remaining = sqlite3_backup_remaining(run_->backup);
     run_->total = sqlite3_backup_pagecount(run_->backup);
-    if (rc == SQLITE_DONE)
-      done_ = true;
-    else if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+    result_.busy_timeout = s.busy_timeout();
+    if (rc == SQLITE_DONE || rc == SQLITE_OK)
+      result_.rc = rc;
+    else if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+      result_.rc = SQLITE_BUSY;
+    else
       fail_backup(run_->dest, rc, "the backup failed", f);
   }
-  bool take_result() noexcept { return done_; }
+  backup_step_result take_result() noexcept { return result_; }
   std::string_view sql() const noexcept { return {}; }
 
  private:
   std::shared_ptr<backup_run> run_;
   int pages_;
-  bool done_ = false;
+  backup_step_result result_;
 };
 
 /// Finishes the backup and closes the destination.
@@ -131,6 +148,9 @@ asio::awaitable<composed_outcome<void>> run_backup(Target source, std::string pa
   const asio::cancellation_state cancel = co_await asio::this_coro::cancellation_state;
   auto run = std::make_shared<backup_run>();
   bool started = false;
+  constexpr std::chrono::milliseconds busy_pause{10};
+  std::chrono::milliseconds busy_waited{0};
+  asio::steady_timer pause(co_await asio::this_coro::executor);
   try {
     co_await start_request(source, backup_start_job(run, path), nullptr, asio::use_awaitable);
     started = true;
@@ -139,10 +159,24 @@ asio::awaitable<composed_outcome<void>> run_backup(Target source, std::string pa
         out.f.set(asio::error::operation_aborted, "cancelled between two steps of the backup");
         break;
       }
-      const bool done =
+      const backup_step_result step =
           co_await start_request(source, backup_step_job(run, o.pages_per_step), nullptr, asio::use_awaitable);
+      if (step.rc == SQLITE_BUSY) {
+        // Another connection holds a lock: wait a little, as busy_timeout allows.
+        if (busy_waited >= step.busy_timeout) {
+          out.f.set(make_sqlite_error_code(SQLITE_BUSY),
+                    "the backup waited " + std::to_string(busy_waited.count()) +
+                        " ms (busy_timeout) for a lock another connection holds on the source or the destination");
+          break;
+        }
+        pause.expires_after(busy_pause);
+        co_await pause.async_wait(asio::use_awaitable);  // a cancellation ends it: checked above
+        busy_waited += busy_pause;
+        continue;
+      }
+      busy_waited = std::chrono::milliseconds{0};
       if (o.progress) o.progress(backup_progress{run->remaining, run->total});
-      if (done) break;
+      if (step.rc == SQLITE_DONE) break;
     }
   } catch (...) {
     out.f.set_current_exception();
