@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 namespace asiolite::detail {
@@ -150,7 +151,10 @@ asio::awaitable<composed_outcome<void>> run_backup(Target source, std::string pa
   bool started = false;
   constexpr std::chrono::milliseconds busy_pause{10};
   std::chrono::milliseconds busy_waited{0};
-  asio::steady_timer pause(co_await asio::this_coro::executor);
+  // A steady_timer, named through Target: a non-dependent co_await would be compiled in
+  // every program that includes asiolite (see pool.hpp on its coroutines).
+  using timer = std::conditional_t<std::is_void_v<Target>, void, asio::steady_timer>;
+  timer pause(co_await asio::this_coro::executor);
   try {
     co_await start_request(source, backup_start_job(run, path), nullptr, asio::use_awaitable);
     started = true;
