@@ -3,10 +3,12 @@
 
 #include <asiolite/authorizer.hpp>
 #include <asiolite/backup.hpp>
+#include <asiolite/blob_handle.hpp>
 #include <asiolite/config.hpp>
 #include <asiolite/connection.hpp>
 #include <asiolite/cursor.hpp>
 #include <asiolite/default_token.hpp>
+#include <asiolite/dump.hpp>
 #include <asiolite/error.hpp>
 #include <asiolite/field_view.hpp>
 #include <asiolite/functions.hpp>

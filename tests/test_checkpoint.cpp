@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -22,6 +23,20 @@ asio::awaitable<void> write_rows(asiolite::connection& db, int n) {
 }
 
 std::uintmax_t wal_bytes(const std::string& path) { return std::filesystem::file_size(path + "-wal"); }
+
+/// What the sqlite3 shell, another process, prints for `sql` on the database at `path`
+/// (its first line), or "failed".
+std::string shell(const std::string& path, const std::string& sql) {
+  const std::string command = "sqlite3 -bail '" + path + "' \"" + sql + "\" 2>&1";
+  FILE* p = popen(command.c_str(), "r");
+  if (!p) return "failed";
+  std::string out;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  const int status = pclose(p);
+  if (status != 0) return "failed: " + out;
+  return out.substr(0, out.find('\n'));
+}
 
 }  // namespace
 
@@ -144,4 +159,33 @@ TEST_CASE("checkpoint: a mode outside the enum fails, and a database not in WAL 
     CHECK(not_wal.checkpointed_frames == -1);
     co_await conn.async_close();
   }(db));
+}
+
+TEST_CASE("checkpoint: the sqlite3 shell, another process, reads each commit while asiolite writes, and writes too") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  asiolite::options o;
+  o.wal_autocheckpoint = 0;  // the settings for a tool that ships the log (docs/guide.md)
+  auto db = test::open(ctx, dir.db(), o);
+  test::run(ctx, [](asiolite::connection& conn, std::string path) -> asio::awaitable<void> {
+    co_await conn.async_execute("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)");
+    co_await write_rows(conn, 10);
+    CHECK(shell(path, "SELECT count(*) FROM t") == "10");
+    // asiolite holds the write lock with a transaction open: the shell still reads, the
+    // last committed state, without waiting.
+    auto tx = co_await conn.async_begin();
+    co_await tx.async_execute("INSERT INTO t (b) VALUES (x'01')");
+    CHECK(shell(path, "SELECT count(*) FROM t") == "10");
+    co_await tx.async_commit();
+    CHECK(shell(path, "SELECT count(*) FROM t") == "11");
+    CHECK(shell(path, "PRAGMA journal_mode") == "wal");
+    // The shell writes while asiolite keeps the database open: asiolite sees it.
+    CHECK(shell(path, "INSERT INTO t (b) VALUES (x'02')").empty());
+    const auto rows = co_await conn.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+    CHECK(rows == 12);
+    // Nothing was checkpointed behind the program's back: every frame is still in the log.
+    const auto c = co_await conn.async_checkpoint(checkpoint_mode::passive);
+    CHECK(c.log_frames >= 12);
+    co_await conn.async_close();
+  }(db, dir.db()));
 }

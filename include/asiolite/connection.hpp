@@ -3,6 +3,7 @@
 
 #include <asiolite/authorizer.hpp>
 #include <asiolite/backup.hpp>
+#include <asiolite/blob_handle.hpp>
 #include <asiolite/config.hpp>
 #include <asiolite/default_token.hpp>
 #include <asiolite/detail/access.hpp>
@@ -10,6 +11,7 @@
 #include <asiolite/detail/connection_impl.hpp>
 #include <asiolite/detail/request_target.hpp>
 #include <asiolite/detail/user_functions.hpp>
+#include <asiolite/dump.hpp>
 #include <asiolite/error.hpp>
 #include <asiolite/functions.hpp>
 #include <asiolite/migrations.hpp>
@@ -28,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -502,8 +505,74 @@ class connection : public statement_operations<connection> {
   template <class... Trailing>
   auto async_checkpoint(checkpoint_mode mode, Trailing&&... trailing);
 
+  /// Opens the value in `column` of row `rowid` of `table` for incremental I/O
+  /// (sqlite3_blob_open): a blob_handle, an Asio random-access device (see blob_handle.hpp). Read-only
+  /// unless blob_options::writable. A missing table, column or row, or a value that is
+  /// not a BLOB or TEXT, fails with SQLite's error (errc::error) naming it.
+  /// - Signature: void(error_code, blob_handle). Trailing: [blob_options] [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's; the blob's too.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: the names and the options, before the function returns.
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class... Trailing>
+  auto async_open_blob(std::string_view table, std::string_view column, std::int64_t rowid, Trailing&&... trailing);
+
+  /// The database `name` (main by default, temp, or an attached one) as bytes: the image
+  /// of its file, page by page, as sqlite3_serialize makes it; what async_deserialize
+  /// loads, or a file can hold. A database of no pages yet gives no bytes.
+  /// - Signature: void(error_code, std::vector<std::byte>). Trailing: [name]
+  ///   [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: the name, before the function returns.
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class... Trailing>
+  auto async_serialize(Trailing&&... trailing);
+
+  /// Replaces the database `name` (main by default, or an attached one) with an
+  /// in-memory database holding a copy of `bytes` (sqlite3_deserialize): the caller's
+  /// buffer may go once this function returns. Bytes that are not an SQLite database
+  /// (checked on a scratch connection first) fail with errc::notadb or SQLite's error,
+  /// and leave the database as it was. A WAL database's image loads as a rollback-journal
+  /// one (an in-memory database has no log). The database grows as it is written.
+  /// - Signature: void(error_code). Trailing: [name] [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's.
+  /// - Cancellation: terminal, partial, total: removed while queued.
+  /// - Copied: the bytes and the name, before the function returns.
+  /// - Thread safety: any thread; requests run one at a time, in submission order.
+  template <class... Trailing>
+  auto async_deserialize(std::span<const std::byte> bytes, Trailing&&... trailing);
+
+  /// The database as SQL text, like the sqlite3 shell's .dump: the tables with their
+  /// rows, then the indexes, triggers and views, in one transaction; loading the text
+  /// into an empty database (async_execute_script, or the shell) gives the same content.
+  /// The text comes in chunks of whole statements (dump_options::chunk_bytes), each
+  /// handed to `sink` before the next is made, so memory stays near one chunk: sink is
+  /// called with a std::string_view (valid during the call), and returns void or an
+  /// asio::awaitable<void> that is awaited before the next chunk. The dump reads one
+  /// snapshot, in a read transaction that holds this connection until the dump ends:
+  /// requests made meanwhile wait (a pool's dump holds a reader instead: pool::async_dump).
+  /// A sink that throws ends the dump with its exception.
+  /// - Signature: void(error_code). Trailing: [dump_options] [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's; the sink is called there too.
+  /// - Cancellation: terminal, partial, total: between two chunks, and a chunk queued or
+  ///   being made; the sink has then had part of the text.
+  /// - Copied: the sink (moved) and the options, before the function returns.
+  /// - Thread safety: any thread.
+  template <class Sink, class... Trailing>
+  auto async_dump(Sink&& sink, Trailing&&... trailing);
+
  private:
   friend struct detail::access;
+
+  template <class T>
+  struct is_dump_options : std::is_same<std::remove_cvref_t<T>, dump_options> {};
+
+  template <class T>
+  struct is_database_name : std::is_convertible<T, std::string_view> {};
+
+  template <class T>
+  struct is_blob_options : std::is_same<std::remove_cvref_t<T>, blob_options> {};
 
   template <class T>
   struct is_begin_mode : std::is_same<std::remove_cvref_t<T>, begin_mode> {};

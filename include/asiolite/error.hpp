@@ -68,6 +68,7 @@ enum class errc : int {
   embedded_nul,         ///< SQL text or a path holds a NUL character, where SQLite would stop reading
   on_own_worker,        ///< a request made from code running on the connection's own worker: it could never run
   newer_schema,         ///< the database's user_version is above every migration given (async_migrate)
+  past_blob_end,        ///< a blob write would go past the blob's end (SQLite's blobs do not grow)
 };
 
 namespace detail {

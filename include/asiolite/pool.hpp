@@ -8,6 +8,7 @@
 #include <asiolite/detail/access.hpp>
 #include <asiolite/detail/composed.hpp>
 #include <asiolite/detail/pool_core.hpp>
+#include <asiolite/dump.hpp>
 #include <asiolite/error.hpp>
 #include <asiolite/options.hpp>
 #include <asiolite/statement_operations.hpp>
@@ -268,6 +269,31 @@ class pool : public statement_operations<pool> {
   template <class... Trailing>
   auto async_backup(std::string_view path, Trailing&&... trailing);
 
+  /// The database `name` (main by default, or an attached one) as bytes, as
+  /// connection::async_serialize, read on a reader: the committed state when it runs,
+  /// while the writer goes on writing.
+  /// - Signature: void(error_code, std::vector<std::byte>). Trailing: [name]
+  ///   [diagnostics&] [token].
+  /// - Executor: the handler's, else the pool's.
+  /// - Cancellation: terminal, partial, total: removed while queued (and while it waits
+  ///   for a reader).
+  /// - Copied: the name, before the function returns.
+  /// - Thread safety: any thread. errc::closed if the pool is not open.
+  template <class... Trailing>
+  auto async_serialize(Trailing&&... trailing);
+
+  /// The database as SQL text, as connection::async_dump, from a read transaction on a
+  /// reader: one snapshot, while the writer goes on writing. The reader is held until
+  /// the dump ends; the dump waits for one like any read.
+  /// - Signature: void(error_code). Trailing: [dump_options] [diagnostics&] [token].
+  /// - Executor: the handler's, else the pool's; the sink is called there too.
+  /// - Cancellation: terminal, partial, total: between two chunks, a chunk queued or
+  ///   being made, and while it waits for a reader.
+  /// - Copied: the sink (moved) and the options, before the function returns.
+  /// - Thread safety: any thread. errc::closed if the pool is not open.
+  template <class Sink, class... Trailing>
+  auto async_dump(Sink&& sink, Trailing&&... trailing);
+
   // ---- on every connection
 
   /// Runs fn(sync_handle&) on every connection of the pool, the writer first, then each
@@ -313,6 +339,12 @@ class pool : public statement_operations<pool> {
 
   template <class T>
   struct is_backup_options_input : std::is_same<std::remove_cvref_t<T>, backup_options> {};
+
+  template <class T>
+  struct is_database_name : std::is_convertible<T, std::string_view> {};
+
+  template <class T>
+  struct is_dump_options_input : std::is_same<std::remove_cvref_t<T>, dump_options> {};
 
   // The connections, shared with an open or close in flight.
   struct members {

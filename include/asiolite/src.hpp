@@ -13,6 +13,7 @@
 
 #include <asiolite/detail/impl/connection_impl.ipp>
 #include <asiolite/detail/impl/database.ipp>
+#include <asiolite/detail/impl/dump_writer.ipp>
 #include <asiolite/detail/impl/hooks.ipp>
 #include <asiolite/detail/impl/pool_core.ipp>
 #include <asiolite/detail/impl/statement_cache.ipp>

@@ -63,6 +63,9 @@ class held_statement : public std::enable_shared_from_this<held_statement> {
     session_ref_ = shared_from_this();
   }
 
+  /// Held, in the database's list: hold() ran, release() not yet.
+  bool held() const noexcept { return list_ != nullptr; }
+
   /// The statement, or null once let go (finished, released, or closed).
   sqlite3_stmt* statement() const noexcept { return stmt_.get(); }
 
@@ -72,6 +75,7 @@ class held_statement : public std::enable_shared_from_this<held_statement> {
     if (!list_) return;
     list_->remove(*this);
     list_ = nullptr;
+    on_release();
     stmt_ = {};
     released_.store(true, std::memory_order_release);
     auto self = std::move(session_ref_);  // last: may free this object on return
@@ -97,6 +101,11 @@ class held_statement : public std::enable_shared_from_this<held_statement> {
       release_.keep_alive_.reset();  // the queue never saw it; the close will let go of it
     }
   }
+
+ protected:
+  /// What a subclass holds besides the statement (a blob's handle) goes here, on the
+  /// worker, when the statement goes.
+  virtual void on_release() noexcept {}
 
  private:
   friend class held_statements;

@@ -48,6 +48,8 @@ ASIOLITE_DECL std::string detail::error_category_impl::message(int value) const 
       return "a request was made from the connection's own worker thread";
     case errc::newer_schema:
       return "the database's schema is newer than the migrations given";
+    case errc::past_blob_end:
+      return "a write would go past the blob's end";
     default:
       return "unknown asiolite error";
   }

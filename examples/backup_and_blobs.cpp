@@ -1,15 +1,19 @@
 // Moving data: a schema brought up to date at start-up by numbered migrations, an online
 // backup with progress while the connection keeps serving, a checkpoint that empties the
-// write-ahead log, and a restore that brings back what a mistake deleted.
+// write-ahead log, a restore that brings back what a mistake deleted, an attachment
+// streamed in and out as a blob, a dump as SQL text and a copy in memory.
 #include <asiolite.hpp>
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <asio/read_at.hpp>
+#include <asio/write_at.hpp>
 
 #include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -39,7 +43,7 @@ std::vector<asiolite::migration> schema() {
   return list;
 }
 
-asio::awaitable<void> run(std::string path, std::string backup_path) {
+asio::awaitable<void> run(std::string path, std::string backup_path, std::string dump_path) {
   auto db = co_await asiolite::connection::async_open(co_await asio::this_coro::executor, path);
 
   // Version 1 first, as an older release of the program would have left it.
@@ -75,6 +79,54 @@ asio::awaitable<void> run(std::string path, std::string backup_path) {
   const auto back = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM note");
   std::printf("notes: %lld after the mistake, %lld after the restore\n", static_cast<long long>(left),
               static_cast<long long>(back));
+
+  // An attachment of 4 MB, written and read 64 KB at a time: never whole in memory.
+  co_await db.async_execute("CREATE TABLE attachment (id INTEGER PRIMARY KEY, data BLOB)");
+  constexpr std::uint64_t size = 4 << 20;
+  const auto added =
+      co_await db.async_execute("INSERT INTO attachment (data) VALUES (zeroblob(?))", static_cast<std::int64_t>(size));
+  asiolite::blob_options writable;
+  writable.writable = true;
+  asiolite::blob_handle out = co_await db.async_open_blob("attachment", "data", added.last_insert_rowid, writable);
+  std::vector<unsigned char> piece(64 * 1024);
+  std::uint64_t sum_in = 0;
+  for (std::uint64_t at = 0; at < size; at += piece.size()) {
+    for (std::size_t i = 0; i < piece.size(); ++i) piece[i] = static_cast<unsigned char>((at + i) % 251);
+    for (unsigned char b : piece) sum_in += b;
+    co_await asio::async_write_at(out, at, asio::buffer(piece), asio::use_awaitable);
+  }
+  co_await out.async_close();  // the writes commit here
+  asiolite::blob_handle in = co_await db.async_open_blob("attachment", "data", added.last_insert_rowid);
+  std::uint64_t sum_out = 0;
+  for (std::uint64_t at = 0; at < in.size(); at += piece.size()) {
+    const std::size_t n = co_await asio::async_read_at(in, at, asio::buffer(piece), asio::use_awaitable);
+    for (std::size_t i = 0; i < n; ++i) sum_out += piece[i];
+  }
+  co_await in.async_close();
+  std::printf("attachment: %llu bytes, checksum %s\n", static_cast<unsigned long long>(size),
+              sum_in == sum_out ? "matches" : "DIFFERS");
+
+  // The notes as SQL text, streamed to a file a chunk at a time.
+  co_await db.async_execute("DROP TABLE attachment");
+  co_await db.async_execute("VACUUM");  // give its pages back
+  {
+    std::ofstream file(dump_path, std::ios::binary);
+    std::size_t chunks = 0;
+    co_await db.async_dump([&](std::string_view chunk) {
+      file << chunk;
+      ++chunks;
+    });
+    std::printf("dump: %zu chunks, %llu bytes of SQL\n", chunks,
+                static_cast<unsigned long long>(std::filesystem::file_size(dump_path)));
+  }
+
+  // A copy in memory: the database's bytes, loaded into another connection.
+  const std::vector<std::byte> image = co_await db.async_serialize();
+  auto copy = co_await asiolite::connection::async_open(co_await asio::this_coro::executor, ":memory:");
+  co_await copy.async_deserialize(image);
+  const auto copied = co_await copy.async_query_scalar<std::int64_t>("SELECT count(*) FROM note");
+  std::printf("in memory: %zu bytes, %lld notes\n", image.size(), static_cast<long long>(copied));
+  co_await copy.async_close();
   co_await db.async_close();
 }
 
@@ -84,21 +136,23 @@ int main() {
   const auto dir = std::filesystem::temp_directory_path();
   const auto path = (dir / "asiolite_backup_example.db").string();
   const auto backup_path = (dir / "asiolite_backup_example.backup.db").string();
+  const auto dump_path = (dir / "asiolite_backup_example.sql").string();
   const auto remove_all = [&] {
+    std::filesystem::remove(dump_path);
     for (const auto& p : {path, backup_path})
       for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(p + suffix);
   };
   remove_all();
   asio::io_context ctx;
   std::exception_ptr failed;
-  asio::co_spawn(ctx, run(path, backup_path), [&](std::exception_ptr e) { failed = e; });
+  asio::co_spawn(ctx, run(path, backup_path, dump_path), [&](std::exception_ptr e) { failed = e; });
   ctx.run();
   remove_all();
   if (failed) {
     try {
       std::rethrow_exception(failed);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "backup_and_migrations: %s\n", e.what());
+      std::fprintf(stderr, "backup_and_blobs: %s\n", e.what());
     }
     return 1;
   }

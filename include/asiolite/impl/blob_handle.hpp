@@ -1,0 +1,54 @@
+// Out-of-line bodies of blob_handle.hpp.
+#pragma once
+
+#include <asiolite/detail/blob_jobs.hpp>
+
+#include <utility>
+
+namespace asiolite {
+
+namespace detail {
+inline blob_handle open_blob_job::take_result(const failure& f) {
+  // Failed: an empty handle, with the connection's executor for its handlers.
+  if (f || !held_) return access::construct<blob_handle>(request_target{nullptr, target_.ex, target_.lease}, nullptr);
+  delivered_ = true;
+  return access::construct<blob_handle>(target_, state_);
+}
+}  // namespace detail
+
+inline std::uint64_t blob_handle::size() const noexcept { return state_ ? state_->size() : 0; }
+
+inline std::int64_t blob_handle::rowid() const noexcept { return state_ ? state_->rowid() : 0; }
+
+inline bool blob_handle::writable() const noexcept { return state_ && state_->writable(); }
+
+inline void blob_handle::detach() noexcept {
+  if (state_ && !state_->released() && target_.impl) state_->release_later(*target_.impl);
+  state_.reset();
+}
+
+template <class MutableBufferSequence, class... Trailing>
+auto blob_handle::async_read_some_at(std::uint64_t offset, const MutableBufferSequence& buffers,
+                                     Trailing&&... trailing) {
+  return detail::async_request(target_, detail::blob_read_job<MutableBufferSequence>(state_, offset, buffers),
+                               std::forward<Trailing>(trailing)...);
+}
+
+template <class ConstBufferSequence, class... Trailing>
+auto blob_handle::async_write_some_at(std::uint64_t offset, const ConstBufferSequence& buffers,
+                                      Trailing&&... trailing) {
+  return detail::async_request(target_, detail::blob_write_job<ConstBufferSequence>(state_, offset, buffers),
+                               std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
+auto blob_handle::async_reopen(std::int64_t rowid, Trailing&&... trailing) {
+  return detail::async_request(target_, detail::blob_reopen_job(state_, rowid), std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
+auto blob_handle::async_close(Trailing&&... trailing) {
+  return detail::async_request(target_, detail::blob_close_job(state_), std::forward<Trailing>(trailing)...);
+}
+
+}  // namespace asiolite
