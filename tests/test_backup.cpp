@@ -276,3 +276,103 @@ TEST_CASE("backup: onto its own file is refused, and a destination another conne
               co_await conn.async_close();
             }(db, holder, dir.db(), dir.db("held.db")));
 }
+
+namespace {
+
+asio::awaitable<void> backup_into_connections(asiolite::connection& db, std::string file_path) {
+  auto ex = co_await asio::this_coro::executor;
+  auto mem = co_await asiolite::connection::async_open(ex, ":memory:");
+  co_await mem.async_execute("CREATE TABLE old (v)");  // replaced by the copy
+  // A request queued on the destination before the backup runs first; one queued after
+  // waits for the backup's end, and then sees the copy.
+  auto before = mem.async_query_scalar<std::int64_t>("SELECT count(*) FROM old", tuple_token);
+  asiolite::backup_options o;
+  o.pages_per_step = 8;
+  int steps = 0;
+  o.progress = [&steps](const asiolite::backup_progress&) { ++steps; };
+  auto backing_up = db.async_backup(mem, o, tuple_token);
+  auto after = mem.async_query_scalar<std::int64_t>("SELECT count(*) FROM t", tuple_token);
+  auto [ec_before, old_rows] = co_await std::move(before);
+  CHECK_FALSE(ec_before);
+  CHECK(old_rows == 0);
+  auto [backup_ec] = co_await std::move(backing_up);
+  CHECK_FALSE(backup_ec);
+  CHECK(steps > 5);
+  auto [ec_after, rows] = co_await std::move(after);
+  CHECK_FALSE(ec_after);
+  CHECK(rows == 200);
+  const auto copied = co_await digest_of(mem);
+  const auto original = co_await digest_of(db);
+  CHECK(copied == original);
+  const auto ok = co_await mem.async_query_scalar<std::string>("PRAGMA integrity_check");
+  CHECK(ok == "ok");
+
+  // And from memory to a connection on a file.
+  co_await mem.async_execute("DELETE FROM t WHERE id > 50");
+  auto file = co_await asiolite::connection::async_open(ex, file_path);
+  co_await mem.async_backup(file);
+  const auto in_file = co_await file.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+  CHECK(in_file == 50);
+
+  // Onto itself: refused. An empty destination: closed. Nothing changed.
+  asiolite::diagnostics diag;
+  auto [self] = co_await db.async_backup(db, diag, tuple_token);
+  CHECK(self == asiolite::errc::misuse);
+  asiolite::connection empty(ex);
+  auto [none] = co_await db.async_backup(empty, diag, tuple_token);
+  CHECK(none == asiolite::errc::closed);
+  // A destination that closes first: its loan never begins, and the backup says why.
+  co_await file.async_close();
+  auto [closed] = co_await db.async_backup(file, diag, tuple_token);
+  CHECK(closed == asiolite::errc::closed);
+  CHECK(test::contains(diag.message(), "destination connection"));
+  const auto still = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+  CHECK(still == 200);
+  co_await mem.async_close();
+}
+
+}  // namespace
+
+TEST_CASE("backup: into another connection, which waits for it, and from memory to a file, refusing itself") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  auto db = test::open(ctx, dir.db());
+  test::run(ctx, fill(db, 200));
+  test::run(ctx, backup_into_connections(db, dir.db("copy.db")));
+  test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> { co_await c.async_close(); }(db));
+}
+
+TEST_CASE("backup: into a connection from a multi-threaded io_context, cancelled half way, both connections go on") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  auto db = test::open(ctx, dir.db());
+  auto mem = test::open(ctx, ":memory:");
+  test::run(ctx, fill(db, 400));
+  std::error_code result;
+  std::int64_t rows_after = -1;
+  asio::cancellation_signal cancel;
+  asio::co_spawn(
+      ctx,
+      [](asiolite::connection& src, asiolite::connection& dst, asio::cancellation_signal& sig, std::error_code& ec,
+         std::int64_t& rows) -> asio::awaitable<void> {
+        asiolite::backup_options o;
+        o.pages_per_step = 4;
+        int steps = 0;
+        o.progress = [&](const asiolite::backup_progress&) {
+          if (++steps == 3) sig.emit(asio::cancellation_type::terminal);
+        };
+        auto [e] = co_await src.async_backup(dst, o, asio::bind_cancellation_slot(sig.slot(), tuple_token));
+        ec = e;
+        // The destination's loan ended: it serves requests again, and a whole backup works.
+        co_await src.async_backup(dst);
+        rows = co_await dst.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
+      }(db, mem, cancel, result, rows_after),
+      asio::detached);
+  test::run_on_threads(ctx, 3);
+  CHECK(result == asio::error::operation_aborted);
+  CHECK(rows_after == 400);
+  test::run(ctx, [](asiolite::connection& a, asiolite::connection& b) -> asio::awaitable<void> {
+    co_await a.async_close();
+    co_await b.async_close();
+  }(db, mem));
+}

@@ -458,6 +458,24 @@ class connection : public statement_operations<connection> {
   template <class... Trailing>
   auto async_backup(std::string_view path, Trailing&&... trailing);
 
+  /// Copies this connection's main database into `dest`'s main database (replaced), as
+  /// the backup to a file does: step by step on this connection, which serves its other
+  /// requests between steps, with progress and cancellation as above. `dest` must stay
+  /// untouched while SQLite writes it: its worker finishes what `dest` had queued, then
+  /// waits, lending its handle to the backup, until the backup ends; `dest`'s requests
+  /// made meanwhile run after it. Backing up to an in-memory connection, or from one to
+  /// a connection on a file, are the common uses. `dest` this very connection fails with
+  /// errc::misuse; two backups in opposite directions at once would wait for each other
+  /// (until cancelled, or the statement timeout).
+  /// - Signature: void(error_code). Trailing: [backup_options] [diagnostics&] [token].
+  /// - Executor: the handler's, else the connection's; progress is called there too.
+  /// - Cancellation: terminal, partial, total: between two steps, and while waiting for
+  ///   `dest`; `dest` is then left partly written, as a file would be.
+  /// - Copied: the options, and a reference to `dest`'s core (dest itself may go).
+  /// - Thread safety: any thread.
+  template <class... Trailing>
+  auto async_backup(connection& dest, Trailing&&... trailing);
+
   /// Replaces this connection's main database with the database file at `path` (backup
   /// in the other direction), in one request: nothing else runs on this connection
   /// meanwhile, as SQLite requires of a backup's destination. Other connections to this

@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -39,31 +40,28 @@ inline void fail_backup(sqlite3* db, int rc, const std::string& what, failure& f
         what + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
 }
 
-/// Opens the destination and SQLite's backup object from this handle's main database.
+/// Opens the destination (a file, or takes the lent connection's handle) and SQLite's
+/// backup object from this handle's main database.
 class backup_start_job {
  public:
   static constexpr request_kind kind = request_kind::statement;
   using result_type = void;
 
+  /// `path`: the destination file, or (with run->lend) how to name the destination.
   backup_start_job(std::shared_ptr<backup_run> run, std::string path) noexcept
       : run_(std::move(run)), path_(std::move(path)) {}
   void operator()(database& s, failure& f) {
-    if (path_.find('\0') != std::string::npos) {
-      f.set(errc::embedded_nul, "the backup's destination path holds a NUL character");
-      return;
-    }
-    const int rc =
-        sqlite3_open_v2(path_.c_str(), &run_->dest,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, nullptr);
-    if (rc != SQLITE_OK) {
-      fail_backup(run_->dest, rc, "cannot open the backup's destination " + path_, f);
-      run_->finish();
+    if (run_->lend) {
+      // The destination connection's worker must have finished what it had queued.
+      run_->dest = run_->lend->wait_lent([&s] { return s.stop_requested(); }, f);
+      if (!run_->dest) return;
+    } else if (!open_file(f)) {
       return;
     }
     // The source's own file: SQLite would copy it onto itself.
     const char* const to = sqlite3_db_filename(run_->dest, "main");
     const char* const from = sqlite3_db_filename(s.native(), "main");
-    if (to && from && *to && std::string_view(to) == std::string_view(from)) {
+    if ((run_->dest == s.native()) || (to && from && *to && std::string_view(to) == std::string_view(from))) {
       f.set(errc::misuse, "the backup's destination " + path_ + " is the database it copies");
       run_->finish();
       return;
@@ -79,8 +77,38 @@ class backup_start_job {
   std::string_view sql() const noexcept { return {}; }
 
  private:
+  bool open_file(failure& f) {
+    if (path_.find('\0') != std::string::npos) {
+      f.set(errc::embedded_nul, "the backup's destination path holds a NUL character");
+      return false;
+    }
+    const int rc =
+        sqlite3_open_v2(path_.c_str(), &run_->dest,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, nullptr);
+    if (rc == SQLITE_OK) return true;
+    fail_backup(run_->dest, rc, "cannot open the backup's destination " + path_, f);
+    run_->finish();
+    return false;
+  }
+
   std::shared_ptr<backup_run> run_;
   std::string path_;
+};
+
+/// Runs on the destination connection's worker for a backup to that connection: lends
+/// its handle, its worker waiting here until the backup ends (backup_lend).
+class backup_lend_job {
+ public:
+  static constexpr request_kind kind = request_kind::statement;
+  static constexpr bool interruptible = false;  // it ends when the backup does
+  using result_type = void;
+
+  explicit backup_lend_job(std::shared_ptr<backup_lend> lend) noexcept : lend_(std::move(lend)) {}
+  void operator()(database& s, failure&) { lend_->lend(s.native()); }
+  std::string_view sql() const noexcept { return {}; }
+
+ private:
+  std::shared_ptr<backup_lend> lend_;
 };
 
 /// What a step did: copied its pages (SQLITE_OK), the last of them (SQLITE_DONE), or
@@ -140,14 +168,15 @@ class backup_finish_job {
 /// `path`, step by step: cancellable between steps (and a step waiting in the queue).
 /// Name-dependent on Target only so that it is compiled where used.
 template <class Target = request_target>
-asio::awaitable<composed_outcome<void>> run_backup(Target source, std::string path, backup_options o) {
+asio::awaitable<composed_outcome<void>> run_backup(Target source, std::string path, backup_options o,
+                                                   std::shared_ptr<backup_lend> lend = nullptr) {
   composed_outcome<void> out;
   if (!check_backup_options(o, out.f)) co_return out;
   // Cancellation is checked between steps: a step under way completes first.
   co_await asio::this_coro::throw_if_cancelled(false);
   co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
   const asio::cancellation_state cancel = co_await asio::this_coro::cancellation_state;
-  auto run = std::make_shared<backup_run>();
+  auto run = std::make_shared<backup_run>(std::move(lend));
   bool started = false;
   constexpr std::chrono::milliseconds busy_pause{10};
   std::chrono::milliseconds busy_waited{0};
@@ -192,6 +221,33 @@ asio::awaitable<composed_outcome<void>> run_backup(Target source, std::string pa
       if (!out.f) out.f.set_current_exception();
     }
   }
+  co_return out;
+}
+
+/// A backup to another connection (`dest`): its worker lends its handle from the time its
+/// queued requests are done until the backup ends, while the steps run on the source's
+/// worker as for a file.
+template <class Target = request_target>
+asio::awaitable<composed_outcome<void>> run_backup_to(Target source, Target dest, backup_options o) {
+  composed_outcome<void> out;
+  if (!dest.impl) {
+    out.f.set(errc::closed, "the backup's destination connection is empty (moved from, or never opened)");
+    co_return out;
+  }
+  if (dest.impl == source.impl) {
+    out.f.set(errc::misuse, "the backup's destination connection is the connection it copies");
+    co_return out;
+  }
+  if (!check_backup_options(o, out.f)) co_return out;
+  auto lend = std::make_shared<backup_lend>();
+  // Not awaited: the loan begins when the request starts, and ends with the backup.
+  start_request(dest, backup_lend_job(lend), nullptr, [lend](std::error_code ec) {
+    if (!ec) return;
+    failure f;
+    f.set(ec, "the backup's destination connection: " + ec.message());
+    lend->fail(std::move(f));
+  });
+  out = co_await run_backup(std::move(source), std::string("connection"), std::move(o), std::move(lend));
   co_return out;
 }
 

@@ -276,6 +276,20 @@ auto connection::async_backup(std::string_view path, Trailing&&... trailing) {
 }
 
 template <class... Trailing>
+auto connection::async_backup(connection& dest, Trailing&&... trailing) {
+  return detail::split_trailing<is_backup_options, default_token_t>(
+      [&](auto&& inputs, diagnostics* diag, auto&& token) {
+        backup_options o = detail::single_input(std::move(inputs), backup_options{});
+        auto make = [t = detail::request_target(request_target()), d = detail::request_target(dest.request_target()),
+                     o = std::move(o)]() mutable {
+          return detail::run_backup_to(std::move(t), std::move(d), std::move(o));
+        };
+        return detail::start_composed<void, true>(ex_, std::move(make), diag, std::forward<decltype(token)>(token));
+      },
+      std::forward<Trailing>(trailing)...);
+}
+
+template <class... Trailing>
 auto connection::async_restore(std::string_view path, Trailing&&... trailing) {
   return detail::async_request<is_backup_options>(
       request_target(),
