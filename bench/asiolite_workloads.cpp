@@ -9,12 +9,15 @@
 #include <asio/co_spawn.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/read_at.hpp>
+#include <asio/write_at.hpp>
 
 #include <pthread.h>
 #include <time.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <optional>
@@ -612,6 +615,105 @@ idle_cpu measure_idle(const std::filesystem::path& dir, std::size_t count, std::
   std::this_thread::sleep_for(window);
   const double t2 = idle.cpu_us();
   return {count, t1 - t0, t2 - t1};
+}
+
+// ---- W11: moving data
+
+namespace {
+
+asio::awaitable<void> backup_to(asiolite::connection& db, std::string dest) {
+  asiolite::backup_options o;  // named: see the g++ 12 note in the README
+  o.pages_per_step = 256;      // as the raw side's loop
+  co_await db.async_backup(dest, o);
+}
+
+asio::awaitable<void> read_blob(asiolite::connection& db, std::size_t chunks, std::uint64_t& sum) {
+  asiolite::blob_handle b = co_await db.async_open_blob("blobs", "b", 1);
+  std::vector<unsigned char> buf(blob_chunk);
+  for (std::size_t i = 0; i < chunks; ++i) {
+    co_await asio::async_read_at(b, i * blob_chunk, asio::buffer(buf), asio::use_awaitable);
+    sum += chunk_digest(buf.data());
+  }
+  co_await b.async_close();
+}
+
+asio::awaitable<void> write_blob(asiolite::connection& db, std::size_t chunks) {
+  asiolite::blob_options rw;
+  rw.writable = true;
+  asiolite::blob_handle b = co_await db.async_open_blob("blobs", "b", 1, rw);
+  std::vector<unsigned char> buf(blob_chunk, 0x5a);
+  for (std::size_t i = 0; i < chunks; ++i) {
+    const std::uint64_t stamp = i + 1;
+    std::memcpy(buf.data(), &stamp, sizeof stamp);
+    co_await asio::async_write_at(b, i * blob_chunk, asio::buffer(buf), asio::use_awaitable);
+  }
+  co_await b.async_close();  // the commit, as the raw side's sqlite3_blob_close
+}
+
+// W11's latency: point selects on the source of a backup while it runs, one after
+// another, fewer than the backup has steps (so that all of them run beside it): each
+// waits behind at most one step (FIFO).
+asio::awaitable<void> selects_beside_backup(asiolite::connection& db, const run_context& c, meter& m,
+                                            std::uint64_t& selects) {
+  bool done = false;
+  asio::co_spawn(
+      co_await asio::this_coro::executor,
+      [](asiolite::connection& conn, std::string dest, bool& finished) -> asio::awaitable<void> {
+        co_await backup_to(conn, dest);
+        finished = true;
+      }(db, (c.dir / "backup-beside.db").string(), done),
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);  // out of the io_context's run: the workload fails
+      });
+  m.start();
+  for (std::size_t i = 0; i < selects_beside_backup_count(c.cfg.n); ++i) {
+    co_await db.async_query_scalar<std::int64_t>("SELECT length(b) FROM big WHERE id = ?", c.ids[i]);
+    ++selects;
+  }
+  m.stop();
+  while (!done) co_await db.async_execute("SELECT 1");  // the backup's end, before the connection closes
+}
+
+}  // namespace
+
+std::uint64_t backup(const run_context& c, meter& m) {
+  const auto source = backup_source(c.dir, c.cfg.n);
+  const auto dest = c.dir / "backup-asiolite.db";
+  {
+    lite_db l(source, c.where.sqlite_cpu);
+    m.start();
+    l.run(backup_to(l.db(), dest.string()));
+    m.stop();
+  }
+  return page_count(dest);
+}
+
+std::uint64_t blob_read(const run_context& c, meter& m) {
+  lite_db l(blob_source(c.dir, c.cfg.n), c.where.sqlite_cpu);
+  std::uint64_t sum = 0;
+  m.start();
+  l.run(read_blob(l.db(), blob_chunks(c.cfg.n), sum));
+  m.stop();
+  return sum;
+}
+
+std::uint64_t blob_write(const run_context& c, meter& m) {
+  const auto path = c.dir / "blob_write-asiolite.db";
+  create_blob_target(path, c.cfg.n);
+  {
+    lite_db l(path, c.where.sqlite_cpu);
+    m.start();
+    l.run(write_blob(l.db(), blob_chunks(c.cfg.n)));
+    m.stop();
+  }
+  return blob_checksum(path, c.cfg.n);
+}
+
+std::uint64_t select_during_backup(const run_context& c, meter& m) {
+  std::uint64_t selects = 0;
+  lite_db l(backup_source(c.dir, c.cfg.n), c.where.sqlite_cpu);
+  l.run(selects_beside_backup(l.db(), c, m, selects));
+  return selects;
 }
 
 }  // namespace bench::lite

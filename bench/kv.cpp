@@ -92,4 +92,72 @@ std::vector<std::int64_t> point_ids(std::size_t n) {
   return ids;
 }
 
+std::filesystem::path backup_source(const std::filesystem::path& dir, std::size_t n) {
+  const auto path = dir / "backup_source.db";
+  if (std::filesystem::exists(path)) return path;
+  raw_db db(path);
+  db.exec("CREATE TABLE big(id INTEGER PRIMARY KEY, b BLOB)");
+  raw_statement insert(db, "INSERT INTO big(b) VALUES (randomblob(3900))");
+  db.exec("BEGIN");
+  for (std::size_t i = 0; i < n; ++i) {
+    if (sqlite3_step(insert.get()) != SQLITE_DONE) db.fail("backup_source");
+    sqlite3_reset(insert.get());
+  }
+  db.exec("COMMIT");
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  return path;
+}
+
+void create_blob_target(const std::filesystem::path& path, std::size_t n) {
+  raw_db db(path);
+  db.exec(blob_sql);
+  raw_statement insert(db, "INSERT INTO blobs(id, b) VALUES (1, zeroblob(?))");
+  sqlite3_bind_int64(insert.get(), 1, static_cast<sqlite3_int64>(blob_chunks(n) * blob_chunk));
+  if (sqlite3_step(insert.get()) != SQLITE_DONE) db.fail("create_blob_target");
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+std::filesystem::path blob_source(const std::filesystem::path& dir, std::size_t n) {
+  const auto path = dir / "blob_source.db";
+  if (std::filesystem::exists(path)) return path;
+  create_blob_target(path, n);
+  // The same bytes in every run (the checksum is compared across runs): each chunk
+  // stamped with a digest of its index.
+  raw_db db(path);
+  sqlite3_blob* b = nullptr;
+  if (sqlite3_blob_open(db.get(), "main", "blobs", "b", 1, 1, &b) != SQLITE_OK) db.fail("blob_source");
+  std::vector<unsigned char> chunk(blob_chunk, 0xa5);
+  for (std::size_t i = 0; i < blob_chunks(n); ++i) {
+    const std::uint64_t stamp = mix(0x243F6A8885A308D3ull, i);
+    std::memcpy(chunk.data(), &stamp, sizeof stamp);
+    if (sqlite3_blob_write(b, chunk.data(), static_cast<int>(blob_chunk), static_cast<int>(i * blob_chunk)) !=
+        SQLITE_OK)
+      db.fail("blob_source write");
+  }
+  if (sqlite3_blob_close(b) != SQLITE_OK) db.fail("blob_source close");
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  return path;
+}
+
+std::uint64_t blob_checksum(const std::filesystem::path& path, std::size_t n) {
+  raw_db db(path);
+  sqlite3_blob* b = nullptr;
+  if (sqlite3_blob_open(db.get(), "main", "blobs", "b", 1, 0, &b) != SQLITE_OK) db.fail("blob_checksum");
+  std::uint64_t sum = 0;
+  unsigned char head[8];
+  for (std::size_t i = 0; i < blob_chunks(n); ++i) {
+    if (sqlite3_blob_read(b, head, 8, static_cast<int>(i * blob_chunk)) != SQLITE_OK) db.fail("blob_checksum read");
+    sum += chunk_digest(head);
+  }
+  sqlite3_blob_close(b);
+  return sum;
+}
+
+std::uint64_t page_count(const std::filesystem::path& path) {
+  raw_db db(path);
+  raw_statement q(db, "PRAGMA page_count");
+  if (sqlite3_step(q.get()) != SQLITE_ROW) db.fail("page_count");
+  return static_cast<std::uint64_t>(sqlite3_column_int64(q.get(), 0));
+}
+
 }  // namespace bench

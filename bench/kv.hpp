@@ -133,4 +133,41 @@ std::uint64_t table_checksum(const std::filesystem::path& path);
 /// n ids in [1, n] from a fixed seed: the same every run, on both sides.
 std::vector<std::int64_t> point_ids(std::size_t n);
 
+// ---- W11: moving data
+
+/// A database of about n pages to back up: table big, n rows of a 3,900-byte random blob
+/// (about 200 MB for the default n); made once per run directory, shared by both sides.
+std::filesystem::path backup_source(const std::filesystem::path& dir, std::size_t n);
+
+/// W11's backups copy 256 pages a step: about n / 256 steps.
+inline std::size_t backup_steps(std::size_t n) noexcept { return n / 256 > 0 ? n / 256 : 1; }
+/// The selects W11 runs beside a backup: three quarters of its steps.
+inline std::size_t selects_beside_backup_count(std::size_t n) noexcept {
+  return backup_steps(n) * 3 / 4 > 0 ? backup_steps(n) * 3 / 4 : 1;
+}
+
+/// The blob workloads move 64 KiB per read or write, n / 64 of them (at least one).
+inline constexpr std::size_t blob_chunk = 64 * 1024;
+inline std::size_t blob_chunks(std::size_t n) noexcept { return n / 64 > 0 ? n / 64 : 1; }
+inline constexpr const char* blob_sql = "CREATE TABLE blobs(id INTEGER PRIMARY KEY, b BLOB)";
+
+/// A database whose blobs row 1 holds blob_chunks(n) * 64 KiB of random bytes; made once
+/// per run directory, shared by both sides.
+std::filesystem::path blob_source(const std::filesystem::path& dir, std::size_t n);
+
+/// Creates `path` with blobs row 1 holding blob_chunks(n) * 64 KiB of zeros, to be written.
+void create_blob_target(const std::filesystem::path& path, std::size_t n);
+
+/// The checksum of a blob read or written 64 KiB at a time: the first 8 bytes of each
+/// chunk, summed.
+inline std::uint64_t chunk_digest(const unsigned char* chunk) noexcept {
+  std::uint64_t w;
+  std::memcpy(&w, chunk, 8);
+  return w;
+}
+std::uint64_t blob_checksum(const std::filesystem::path& path, std::size_t n);
+
+/// Pages in the database file at `path`.
+std::uint64_t page_count(const std::filesystem::path& path);
+
 }  // namespace bench

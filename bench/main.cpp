@@ -23,6 +23,8 @@ namespace bench {
 
 std::size_t n_ops(const config& c) { return c.n; }
 std::size_t commit_ops(const config& c) { return c.commits; }
+std::size_t blob_ops(const config& c) { return blob_chunks(c.n); }
+std::size_t backup_step_ops(const config& c) { return selects_beside_backup_count(c.n); }
 
 // One line per workload. A workload whose API does not exist yet has lite = nullptr and
 // says what it needs; adding it is writing its lite function and naming it here.
@@ -48,6 +50,10 @@ std::vector<workload> all_workloads() {
       {"W9", "scalar_function", "call", n_ops, raw::scalar_function, lite::scalar_function, {}, ratio, 1.3},
       {"W10", "point_select_traced", "select", n_ops, lite::point_select_untraced, lite::point_select_traced, {}, ratio, 1.1},
       {"W10", "insert_tx_watched", "insert", n_ops, lite::insert_tx_unwatched, lite::insert_tx_watched, {}, ratio, 1.3},
+      {"W11", "backup", "page", n_ops, raw::backup, lite::backup, {}, ratio, 1.1},
+      {"W11", "blob_read", "64 KiB", blob_ops, raw::blob_read, lite::blob_read, {}, ratio, 1.5},
+      {"W11", "blob_write", "64 KiB", blob_ops, raw::blob_write, lite::blob_write, {}, ratio, 1.5},
+      {"W11", "select_during_backup", "select", backup_step_ops, nullptr, lite::select_during_backup, {}, absolute_us, 5000.0},
   };
   // clang-format on
 }

@@ -214,4 +214,67 @@ std::uint64_t scalar_function(const run_context& c, meter& m) {
   return static_cast<std::uint64_t>(v);
 }
 
+// W11: SQLite's online backup, 256 pages per step, the loop a program would write.
+std::uint64_t backup(const run_context& c, meter& m) {
+  const auto source_path = backup_source(c.dir, c.cfg.n);
+  const auto dest_path = c.dir / "backup-raw.db";
+  {
+    raw_db source(source_path);
+    sqlite3* dest = nullptr;
+    if (sqlite3_open_v2(dest_path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK)
+      source.fail("open the backup's destination");
+    m.start();
+    sqlite3_backup* b = sqlite3_backup_init(dest, "main", source.get(), "main");
+    int rc = SQLITE_OK;
+    while (b && (rc = sqlite3_backup_step(b, 256)) == SQLITE_OK) {
+    }
+    const int finished = sqlite3_backup_finish(b);
+    m.stop();
+    sqlite3_close(dest);
+    if (!b || rc != SQLITE_DONE || finished != SQLITE_OK) source.fail("backup");
+  }
+  return page_count(dest_path);
+}
+
+// W11: a blob read 64 KiB at a time (sqlite3_blob_read), into one buffer.
+std::uint64_t blob_read(const run_context& c, meter& m) {
+  raw_db db(blob_source(c.dir, c.cfg.n));
+  std::vector<unsigned char> buf(blob_chunk);
+  std::uint64_t sum = 0;
+  m.start();
+  sqlite3_blob* b = nullptr;
+  if (sqlite3_blob_open(db.get(), "main", "blobs", "b", 1, 0, &b) != SQLITE_OK) db.fail("blob_open");
+  for (std::size_t i = 0; i < blob_chunks(c.cfg.n); ++i) {
+    if (sqlite3_blob_read(b, buf.data(), static_cast<int>(blob_chunk), static_cast<int>(i * blob_chunk)) != SQLITE_OK)
+      db.fail("blob_read");
+    sum += chunk_digest(buf.data());
+  }
+  sqlite3_blob_close(b);
+  m.stop();
+  return sum;
+}
+
+// W11: a zeroblob written 64 KiB at a time (sqlite3_blob_write), then closed: the commit.
+std::uint64_t blob_write(const run_context& c, meter& m) {
+  const auto path = c.dir / "blob_write-raw.db";
+  create_blob_target(path, c.cfg.n);
+  {
+    raw_db db(path);
+    std::vector<unsigned char> buf(blob_chunk, 0x5a);
+    m.start();
+    sqlite3_blob* b = nullptr;
+    if (sqlite3_blob_open(db.get(), "main", "blobs", "b", 1, 1, &b) != SQLITE_OK) db.fail("blob_open");
+    for (std::size_t i = 0; i < blob_chunks(c.cfg.n); ++i) {
+      const std::uint64_t stamp = i + 1;
+      std::memcpy(buf.data(), &stamp, sizeof stamp);
+      if (sqlite3_blob_write(b, buf.data(), static_cast<int>(blob_chunk), static_cast<int>(i * blob_chunk)) !=
+          SQLITE_OK)
+        db.fail("blob_write");
+    }
+    if (sqlite3_blob_close(b) != SQLITE_OK) db.fail("blob_close");
+    m.stop();
+  }
+  return blob_checksum(path, c.cfg.n);
+}
+
 }  // namespace bench::raw

@@ -21,6 +21,9 @@ std::uint64_t autocommit_insert_full(const run_context& c, meter& m);  // W6c: W
 std::uint64_t point_select_2_threads(const run_context& c,
                                      meter& m);                 // W8a: W3's selects on 2 threads, a connection each
 std::uint64_t scalar_function(const run_context& c, meter& m);  // W9: sqlite3_create_function_v2
+std::uint64_t backup(const run_context& c, meter& m);           // W11: sqlite3_backup_step, 256 pages a step
+std::uint64_t blob_read(const run_context& c, meter& m);        // W11: sqlite3_blob_read, 64 KiB at a time
+std::uint64_t blob_write(const run_context& c, meter& m);       // W11: sqlite3_blob_write, 64 KiB at a time
 }  // namespace bench::raw
 
 namespace bench::lite {
@@ -46,7 +49,11 @@ std::uint64_t pool_read_4(const run_context& c, meter& m);   // W8a: ... 4 reade
 std::uint64_t reads_writer_idle(const run_context& c, meter& m);  // W8b's baseline: W3's selects on a pool, writer idle
 std::uint64_t reads_writer_busy(const run_context& c,
                                 meter& m);  // W8b: the same while the writer runs W1-style transactions
-std::uint64_t scalar_function(const run_context& c, meter& m);  // W9: async_create_function
+std::uint64_t scalar_function(const run_context& c, meter& m);       // W9: async_create_function
+std::uint64_t backup(const run_context& c, meter& m);                // W11: async_backup
+std::uint64_t blob_read(const run_context& c, meter& m);             // W11: asio::async_read_at on a blob_handle
+std::uint64_t blob_write(const run_context& c, meter& m);            // W11: asio::async_write_at on a blob_handle
+std::uint64_t select_during_backup(const run_context& c, meter& m);  // W11: point selects while a backup runs
 
 /// CPU time the worker threads of `count` idle connections use together: in the
 /// `window` right after their last requests completed (their spins before they park
