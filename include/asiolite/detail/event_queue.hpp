@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <type_traits>
@@ -82,6 +83,14 @@ class subscriber_state {
  private:
   std::atomic<int> sources_{0};
 };
+
+/// Worker: erases from `list` the subscribers that have stopped (each entry, or what
+/// `project` makes of it, points to a subscriber_state), keeping the others' order; true
+/// if any went, so that the caller recomputes what depends on the list.
+template <class List, class Project = std::identity>
+bool drop_stopped_from(List& list, Project project = {}) noexcept {
+  return std::erase_if(list, [&](const auto& entry) { return std::invoke(project, entry)->stopped(); }) != 0;
+}
 
 /// A subscriber of `Record`s, which say what they weigh in the queue (weight()) and make
 /// the event a handler gets (event(lost_before), a view of the record). Shared by the

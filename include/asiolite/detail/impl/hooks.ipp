@@ -93,7 +93,7 @@ ASIOLITE_DECL int hook_hub::on_trace(unsigned type, void* self, void* stmt, void
 
 ASIOLITE_DECL int hook_hub::on_wal(void* self, sqlite3* db, const char* database, int pages) noexcept {
   auto& h = *static_cast<hook_hub*>(self);
-  std::erase_if(h.wal_subscribers_, [](const std::shared_ptr<wal_subscriber>& s) { return s->stopped(); });
+  drop_stopped_from(h.wal_subscribers_);
   std::shared_ptr<wal_record> r;
   try {
     if (!h.wal_subscribers_.empty()) r = std::make_shared<wal_record>(wal_record{database ? database : "", pages});
@@ -155,10 +155,7 @@ ASIOLITE_DECL void hook_hub::seal(transaction_outcome outcome) noexcept {
 }
 
 ASIOLITE_DECL void hook_hub::drop_stopped() noexcept {
-  const auto first = std::partition(subscribers_.begin(), subscribers_.end(),
-                                    [](const std::shared_ptr<transaction_subscriber>& s) { return !s->stopped(); });
-  if (first == subscribers_.end()) return;
-  subscribers_.erase(first, subscribers_.end());
+  if (!drop_stopped_from(subscribers_)) return;
   keep_ = 0;
   for (const auto& s : subscribers_) keep_ = std::max(keep_, s->max_pending());
   install();
@@ -199,7 +196,7 @@ ASIOLITE_DECL void hook_hub::hook_wal() noexcept {
 }
 
 ASIOLITE_DECL void hook_hub::install_wal_hook() noexcept {
-  std::erase_if(wal_subscribers_, [](const std::shared_ptr<wal_subscriber>& s) { return s->stopped(); });
+  drop_stopped_from(wal_subscribers_);
   const bool on = !wal_subscribers_.empty();
   if (on) {
     hook_wal();

@@ -116,11 +116,7 @@ ASIOLITE_DECL void statement_tracer::finish(std::size_t i, int rc) noexcept {
 }
 
 ASIOLITE_DECL bool statement_tracer::drop_stopped() noexcept {
-  if (subscribers_.empty()) return false;
-  const auto first =
-      std::partition(subscribers_.begin(), subscribers_.end(), [](const subscribed& s) { return !s.s->stopped(); });
-  if (first == subscribers_.end()) return false;
-  subscribers_.erase(first, subscribers_.end());
+  if (subscribers_.empty() || !drop_stopped_from(subscribers_, &subscribed::s)) return false;
   least_threshold_ = std::chrono::nanoseconds::max();
   for (const subscribed& s : subscribers_) least_threshold_ = std::min(least_threshold_, s.threshold);
   if (!subscribers_.empty()) return false;
