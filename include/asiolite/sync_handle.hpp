@@ -132,12 +132,9 @@ class sync_handle {
   /// sqlite_error (errc::invalid_option) for a max_pending of 0.
   template <class Handler>
   subscription watch_transactions(const asio::any_io_executor& ex, Handler handler, watch_options o = {}) {
-    detail::failure f;
-    detail::check_watch_options(o, f);
-    detail::sync_forms::check(f, {});
-    auto s = detail::make_transaction_subscriber(ex, std::move(handler), o);
-    database_.hooks().subscribe(s);
-    return subscription(std::move(s));
+    return subscribe(
+        o, &detail::check_watch_options, [&] { return detail::make_transaction_subscriber(ex, std::move(handler), o); },
+        [](detail::hook_hub& hooks, const auto& s) { hooks.subscribe(s); });
   }
 
   /// Calls handler(const wal_event&) after every commit to a WAL database, as
@@ -145,12 +142,9 @@ class sync_handle {
   /// max_pending of 0.
   template <class Handler>
   subscription watch_wal(const asio::any_io_executor& ex, Handler handler, watch_options o = {}) {
-    detail::failure f;
-    detail::check_watch_options(o, f);
-    detail::sync_forms::check(f, {});
-    auto s = detail::make_wal_subscriber(ex, std::move(handler), o);
-    database_.hooks().watch_wal(s);
-    return subscription(std::move(s));
+    return subscribe(
+        o, &detail::check_watch_options, [&] { return detail::make_wal_subscriber(ex, std::move(handler), o); },
+        [](detail::hook_hub& hooks, const auto& s) { hooks.watch_wal(s); });
   }
 
   /// Calls handler(const statement_trace&) for the statements that begin from now on, as
@@ -159,12 +153,9 @@ class sync_handle {
   /// threshold.
   template <class Handler>
   subscription trace(const asio::any_io_executor& ex, Handler handler, trace_options o = {}) {
-    detail::failure f;
-    detail::check_trace_options(o, f);
-    detail::sync_forms::check(f, {});
-    auto s = detail::make_trace_subscriber(ex, std::move(handler), o);
-    database_.hooks().trace(s, o);
-    return subscription(std::move(s));
+    return subscribe(
+        o, &detail::check_trace_options, [&] { return detail::make_trace_subscriber(ex, std::move(handler), o); },
+        [&o](detail::hook_hub& hooks, const auto& s) { hooks.trace(s, o); });
   }
 
   /// Calls fn() before each commit, as connection::async_set_commit_filter_on_worker does
@@ -223,6 +214,18 @@ class sync_handle {
   sqlite3* native_handle() const noexcept { return database_.native(); }
 
  private:
+  // A subscription of the hooks: checks the options, makes the subscriber (make()) and
+  // hands it to them (attach(hooks, subscriber)); throws as the other forms do.
+  template <class Options, class Make, class Attach>
+  subscription subscribe(const Options& o, bool (*check)(const Options&, detail::failure&), Make make, Attach attach) {
+    detail::failure f;
+    check(o, f);
+    detail::sync_forms::check(f, {});
+    auto s = make();
+    attach(database_.hooks(), s);
+    return subscription(std::move(s));
+  }
+
   detail::database& database_;
   // Requests made on this connection while the handle lives fail with errc::on_own_worker.
   detail::user_code_scope user_code_;
