@@ -446,8 +446,9 @@ class connection : public statement_operations<connection> {
   /// connection makes SQLite start the copy over at the next step (a pool backs up from a
   /// read transaction instead: see pool::async_backup). The copy is complete, and
   /// consistent, when the operation succeeds. A step that finds a lock held by another
-  /// connection is tried again every 10 ms, for up to options::busy_timeout, then the
-  /// backup fails with errc::busy; the source's own file fails with errc::misuse.
+  /// connection is tried again after 1, 2, 5, then every 10 ms (as a statement waits, but
+  /// on a timer: the connection serves meanwhile), for up to options::busy_timeout, then
+  /// the backup fails with errc::busy; the source's own file fails with errc::misuse.
   /// - Signature: void(error_code). Trailing: [backup_options] [diagnostics&] [token].
   /// - Executor: the handler's, else the connection's; progress is called there too.
   /// - Cancellation: terminal, partial, total: between two steps (a step under way ends

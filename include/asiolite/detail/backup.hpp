@@ -21,7 +21,6 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -178,7 +177,7 @@ asio::awaitable<composed_outcome<void>> run_backup(Target source, std::string pa
   const asio::cancellation_state cancel = co_await asio::this_coro::cancellation_state;
   auto run = std::make_shared<backup_run>(std::move(lend));
   bool started = false;
-  constexpr std::chrono::milliseconds busy_pause{10};
+  int attempt = 0;  // retries in the current contention
   std::chrono::milliseconds busy_waited{0};
   // A steady_timer, named through Target: a non-dependent co_await would be compiled in
   // every program that includes asiolite (see pool.hpp on its coroutines).
@@ -202,12 +201,15 @@ asio::awaitable<composed_outcome<void>> run_backup(Target source, std::string pa
                         " ms (busy_timeout) for a lock another connection holds on the source or the destination");
           break;
         }
-        pause.expires_after(busy_pause);
+        // As a statement waits (busy_pause), but on a timer: the worker stays free.
+        const auto wait = busy_pause(attempt++);
+        pause.expires_after(wait);
         co_await pause.async_wait(asio::use_awaitable);  // a cancellation ends it: checked above
-        busy_waited += busy_pause;
+        busy_waited += wait;
         continue;
       }
       busy_waited = std::chrono::milliseconds{0};
+      attempt = 0;
       if (o.progress) o.progress(backup_progress{run->remaining, run->total});
       if (step.rc == SQLITE_DONE) break;
     }
@@ -279,7 +281,7 @@ class restore_job {
       sqlite3_close(src);
       return;
     }
-    std::chrono::milliseconds waited{0};
+    int attempt = 0;  // retries in the current contention
     for (;;) {
       if (s.stop_requested()) {
         f.set(make_sqlite_error_code(SQLITE_INTERRUPT), "interrupted between two steps of the restore");
@@ -287,12 +289,10 @@ class restore_job {
       }
       rc = sqlite3_backup_step(b, options_.pages_per_step);
       if (rc == SQLITE_DONE) break;
-      if (((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) && waited < s.busy_timeout()) {
-        // Another connection holds a lock: wait as busy_timeout allows.
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        waited += std::chrono::milliseconds(1);
-        continue;
-      }
+      const bool locked = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+      // Another connection holds a lock: wait as a statement would (busy_timeout).
+      if (locked && s.wait_for_lock(attempt++)) continue;
+      if (!locked) attempt = 0;
       if (rc != SQLITE_OK) {
         fail_backup(s.native(), rc, "the restore failed", f);
         break;

@@ -103,6 +103,14 @@ inline bool check_watch_options(const watch_options& o, failure& f) {
   return false;
 }
 
+/// The pause before the `attempt`-th retry (from 0) of something another connection's
+/// lock holds up: 1, 2, 5, then 10 ms, as long as busy_timeout allows. Short at first for
+/// a lock about to go, and never long, so that a cancellation is heard between two.
+inline std::chrono::milliseconds busy_pause(int attempt) noexcept {
+  constexpr int steps_ms[] = {1, 2, 5, 10};
+  return std::chrono::milliseconds(steps_ms[attempt < 3 ? (attempt < 0 ? 0 : attempt) : 3]);
+}
+
 class database {
  public:
   database() = default;
@@ -223,6 +231,11 @@ class database {
   /// options::busy_timeout of this connection.
   std::chrono::milliseconds busy_timeout() const noexcept { return busy_timeout_; }
 
+  /// For work of its own that meets another connection's lock (a restore's step): waits
+  /// as SQLite's busy handler does for a statement, before retry `attempt` (from 0 in
+  /// each contention); false once busy_timeout has passed or the request must stop.
+  bool wait_for_lock(int attempt) noexcept { return on_busy(this, attempt) != 0; }
+
   /// Statements are traced (connection::async_trace).
   bool tracing() const noexcept { return hooks_ && hooks_->tracing(); }
 
@@ -336,7 +349,7 @@ class database {
   // it happened. Only a statement still running may be stopped.
   static int on_progress(void* self) noexcept;
 
-  // Waits for a lock like sqlite3_busy_timeout, in steps of at most 10 ms so that a
+  // Waits for a lock like sqlite3_busy_timeout, in busy_pause steps so that a
   // cancellation or the statement timeout stops the wait, not only a running statement.
   static int on_busy(void* self, int count) noexcept;
 

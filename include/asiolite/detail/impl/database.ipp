@@ -205,9 +205,7 @@ ASIOLITE_DECL int database::on_busy(void* self, int count) noexcept {
   auto& s = *static_cast<database*>(self);
   if (count == 0) s.busy_waited_ = std::chrono::milliseconds(0);
   if (s.should_stop() || s.busy_waited_ >= s.busy_timeout_) return 0;
-  static constexpr int steps_ms[] = {1, 2, 5, 10};
-  const auto step =
-      std::min({std::chrono::milliseconds(steps_ms[std::min(count, 3)]), s.busy_timeout_ - s.busy_waited_});
+  const auto step = std::min(busy_pause(count), s.busy_timeout_ - s.busy_waited_);
   std::this_thread::sleep_for(step);
   s.busy_waited_ += step;
   return 1;
