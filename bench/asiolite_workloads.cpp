@@ -461,10 +461,12 @@ class idle_connections {
 
 // W10: a slow-query log left on (a trace whose threshold no statement reaches), and a
 // watch that counts the rows each transaction wrote.
-asio::awaitable<void> trace_slow(asiolite::connection& db, asiolite::subscription& out) {
+asio::awaitable<void> trace_slow(asiolite::connection& db, asiolite::subscription& out,
+                                 std::chrono::nanoseconds threshold, std::uint64_t& reports) {
   asiolite::trace_options slow;
-  slow.threshold = std::chrono::seconds(1);
-  out = co_await db.async_trace([](const asiolite::statement_trace&) {}, slow);
+  slow.threshold = threshold;
+  slow.max_pending = 1 << 20;  // a full trace: none lost, each report delivered
+  out = co_await db.async_trace([&reports](const asiolite::statement_trace&) { ++reports; }, slow);
 }
 
 asio::awaitable<void> watch_all(asiolite::connection& db, std::uint64_t& changes, asiolite::subscription& out) {
@@ -474,12 +476,26 @@ asio::awaitable<void> watch_all(asiolite::connection& db, std::uint64_t& changes
 
 }  // namespace
 
-std::uint64_t point_select_traced(const run_context& c, meter& m) {
+namespace {
+std::uint64_t point_select_traced_at(const run_context& c, meter& m, std::chrono::nanoseconds threshold) {
   lite_db l(c.read_db, c.where.sqlite_cpu);
   asiolite::subscription tracing;
-  l.run(trace_slow(l.db(), tracing));
+  std::uint64_t reports = 0;
+  l.run(trace_slow(l.db(), tracing, threshold, reports));
   point_select_op<asiolite::connection> op{l.db(), c.ids};
-  return l.run_clients(1, c.ids.size(), op, m);
+  const std::uint64_t sum = l.run_clients(1, c.ids.size(), op, m);
+  if (threshold == std::chrono::nanoseconds::zero() && reports != c.ids.size())
+    throw std::runtime_error("asiolite: the full trace missed statements");
+  return sum;
+}
+}  // namespace
+
+std::uint64_t point_select_traced(const run_context& c, meter& m) {
+  return point_select_traced_at(c, m, std::chrono::seconds(1));
+}
+
+std::uint64_t point_select_fully_traced(const run_context& c, meter& m) {
+  return point_select_traced_at(c, m, std::chrono::nanoseconds::zero());
 }
 
 // W10's baselines run in the raw column, whose thread the harness pins where SQLite runs:

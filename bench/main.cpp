@@ -49,6 +49,7 @@ std::vector<workload> all_workloads() {
       {"W6c", "group_commit", "insert", commit_ops, raw::autocommit_insert_full, lite::group_commit, {}, ratio, 0.1},
       {"W9", "scalar_function", "call", n_ops, raw::scalar_function, lite::scalar_function, {}, ratio, 1.3},
       {"W10", "point_select_traced", "select", n_ops, lite::point_select_untraced, lite::point_select_traced, {}, ratio, 1.1},
+      {"W10", "point_select_fully_traced", "select", n_ops, lite::point_select_untraced, lite::point_select_fully_traced, {}, ratio, 1.5},
       {"W10", "insert_tx_watched", "insert", n_ops, lite::insert_tx_unwatched, lite::insert_tx_watched, {}, ratio, 1.3},
       {"W11", "backup", "page", n_ops, raw::backup, lite::backup, {}, ratio, 1.1},
       {"W11", "blob_read", "64 KiB", blob_ops, raw::blob_read, lite::blob_read, {}, ratio, 1.5},

@@ -28,19 +28,20 @@ std::uint64_t blob_write(const run_context& c, meter& m);       // W11: sqlite3_
 
 namespace bench::lite {
 // asiolite from coroutines on an io_context run by the benchmark thread.
-std::uint64_t insert_tx(const run_context& c, meter& m);                // W1
-std::uint64_t insert_many(const run_context& c, meter& m);              // W2
-std::uint64_t point_select(const run_context& c, meter& m);             // W3
-std::uint64_t point_select_concurrent(const run_context& c, meter& m);  // W4
-std::uint64_t point_select_traced(const run_context& c, meter& m);      // W10: W3 with a slow-query log on
-std::uint64_t point_select_untraced(const run_context& c, meter& m);    // W10: W3, placed as the asiolite side
-std::uint64_t insert_tx_unwatched(const run_context& c, meter& m);      // W10: W1, on a database of its own
-std::uint64_t insert_tx_watched(const run_context& c, meter& m);        // W10: W1 with a watch
-std::uint64_t scan_all(const run_context& c, meter& m);                 // W5a
-std::uint64_t scan_stream(const run_context& c, meter& m);              // W5b
-std::uint64_t autocommit_insert(const run_context& c, meter& m);        // W6
-std::uint64_t hop(const run_context& c, meter& m);                      // W7, sequential
-std::uint64_t hop_concurrent(const run_context& c, meter& m);           // W7, c.cfg.clients coroutines
+std::uint64_t insert_tx(const run_context& c, meter& m);                  // W1
+std::uint64_t insert_many(const run_context& c, meter& m);                // W2
+std::uint64_t point_select(const run_context& c, meter& m);               // W3
+std::uint64_t point_select_concurrent(const run_context& c, meter& m);    // W4
+std::uint64_t point_select_traced(const run_context& c, meter& m);        // W10: W3 with a slow-query log on
+std::uint64_t point_select_fully_traced(const run_context& c, meter& m);  // W10: W3 with every statement traced
+std::uint64_t point_select_untraced(const run_context& c, meter& m);      // W10: W3, placed as the asiolite side
+std::uint64_t insert_tx_unwatched(const run_context& c, meter& m);        // W10: W1, on a database of its own
+std::uint64_t insert_tx_watched(const run_context& c, meter& m);          // W10: W1 with a watch
+std::uint64_t scan_all(const run_context& c, meter& m);                   // W5a
+std::uint64_t scan_stream(const run_context& c, meter& m);                // W5b
+std::uint64_t autocommit_insert(const run_context& c, meter& m);          // W6
+std::uint64_t hop(const run_context& c, meter& m);                        // W7, sequential
+std::uint64_t hop_concurrent(const run_context& c, meter& m);             // W7, c.cfg.clients coroutines
 std::uint64_t hop_among_idle(const run_context& c, meter& m);  // W7, sequential, c.cfg.idle_connections open and idle
 std::uint64_t group_commit(const run_context& c, meter& m);  // W6c: W6's inserts from c.cfg.clients coroutines, grouped
 std::uint64_t pool_read_1(const run_context& c, meter& m);   // W8a: W4's selects on a pool of 1 reader
