@@ -7,7 +7,9 @@
 #include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/steady_timer.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <fstream>
 #include <memory>
@@ -283,23 +285,41 @@ asio::awaitable<void> backup_into_connections(asiolite::connection& db, std::str
   auto ex = co_await asio::this_coro::executor;
   auto mem = co_await asiolite::connection::async_open(ex, ":memory:");
   co_await mem.async_execute("CREATE TABLE old (v)");  // replaced by the copy
-  // A request queued on the destination before the backup runs first; one queued after
-  // waits for the backup's end, and then sees the copy.
-  auto before = mem.async_query_scalar<std::int64_t>("SELECT count(*) FROM old", tuple_token);
+  // A request made on the destination before the backup runs first; one made after the
+  // initiating call waits for the backup's end, and then sees the copy. (Completion
+  // handlers, not awaitables: each operation starts when its function is called.)
+  std::error_code before_ec, backup_ec, after_ec;
+  std::int64_t old_rows = -1, rows = -1;
+  int done = 0;
   asiolite::backup_options o;
   o.pages_per_step = 8;
   int steps = 0;
   o.progress = [&steps](const asiolite::backup_progress&) { ++steps; };
-  auto backing_up = db.async_backup(mem, o, tuple_token);
-  auto after = mem.async_query_scalar<std::int64_t>("SELECT count(*) FROM t", tuple_token);
-  auto [ec_before, old_rows] = co_await std::move(before);
-  CHECK_FALSE(ec_before);
+  mem.async_query_scalar<std::int64_t>("SELECT count(*) FROM old", [&](std::error_code ec, std::int64_t n) {
+    before_ec = ec;
+    old_rows = n;
+    ++done;
+  });
+  db.async_backup(mem, o, [&](std::error_code ec) {
+    backup_ec = ec;
+    ++done;
+  });
+  mem.async_query_scalar<std::int64_t>("SELECT count(*) FROM t", [&](std::error_code ec, std::int64_t n) {
+    after_ec = ec;
+    rows = n;
+    ++done;
+  });
+  asio::steady_timer wait(ex);
+  for (int i = 0; i < 10'000 && done < 3; ++i) {
+    wait.expires_after(std::chrono::milliseconds(1));
+    co_await wait.async_wait(asio::use_awaitable);
+  }
+  REQUIRE(done == 3);
+  CHECK_FALSE(before_ec);
   CHECK(old_rows == 0);
-  auto [backup_ec] = co_await std::move(backing_up);
   CHECK_FALSE(backup_ec);
   CHECK(steps > 5);
-  auto [ec_after, rows] = co_await std::move(after);
-  CHECK_FALSE(ec_after);
+  CHECK_FALSE(after_ec);
   CHECK(rows == 200);
   const auto copied = co_await digest_of(mem);
   const auto original = co_await digest_of(db);

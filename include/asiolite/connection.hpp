@@ -464,7 +464,8 @@ class connection : public statement_operations<connection> {
   /// requests between steps, with progress and cancellation as above. `dest` must stay
   /// untouched while SQLite writes it: its worker finishes what `dest` had queued, then
   /// waits, lending its handle to the backup, until the backup ends; `dest`'s requests
-  /// made meanwhile run after it. Backing up to an in-memory connection, or from one to
+  /// made after this call (with a lazy token such as use_awaitable: after the co_await
+  /// begins) run after the copy. Backing up to an in-memory connection, or from one to
   /// a connection on a file, are the common uses. `dest` this very connection fails with
   /// errc::misuse; two backups in opposite directions at once would wait for each other
   /// (until cancelled, or the statement timeout).

@@ -168,14 +168,14 @@ class backup_finish_job {
 /// Name-dependent on Target only so that it is compiled where used.
 template <class Target = request_target>
 asio::awaitable<composed_outcome<void>> run_backup(Target source, std::string path, backup_options o,
-                                                   std::shared_ptr<backup_lend> lend = nullptr) {
+                                                   std::shared_ptr<backup_run> lent) {
   composed_outcome<void> out;
   if (!check_backup_options(o, out.f)) co_return out;
   // Cancellation is checked between steps: a step under way completes first.
   co_await asio::this_coro::throw_if_cancelled(false);
   co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
   const asio::cancellation_state cancel = co_await asio::this_coro::cancellation_state;
-  auto run = std::make_shared<backup_run>(std::move(lend));
+  auto run = lent ? std::move(lent) : std::make_shared<backup_run>();
   bool started = false;
   int attempt = 0;  // retries in the current contention
   std::chrono::milliseconds busy_waited{0};
@@ -226,31 +226,48 @@ asio::awaitable<composed_outcome<void>> run_backup(Target source, std::string pa
   co_return out;
 }
 
+/// run_backup_to's coroutine: the failure found before the loan, or the backup. (Every
+/// argument named: g++ 12 destroys some temporaries of a co_await expression twice.)
+template <class Target>
+asio::awaitable<composed_outcome<void>> run_backup_lent(Target source, backup_options o,
+                                                        std::shared_ptr<backup_run> run, failure early) {
+  composed_outcome<void> out;
+  if (early) {
+    out.f = std::move(early);
+    co_return out;
+  }
+  std::string what = "connection";
+  out = co_await run_backup(std::move(source), std::move(what), std::move(o), std::move(run));
+  co_return out;
+}
+
 /// A backup to another connection (`dest`): its worker lends its handle from the time its
 /// queued requests are done until the backup ends, while the steps run on the source's
-/// worker as for a file.
+/// worker as for a file. Called in the operation's initiation, so that the lending request
+/// is queued on `dest` then: dest's requests made after the initiating call run after the
+/// copy. The backup_run owns the loan from here: however the operation ends (its coroutine
+/// never run, or destroyed), the loan ends with the last use of the run, on the source's
+/// worker or here, never while a step may still touch dest's handle.
 template <class Target = request_target>
 asio::awaitable<composed_outcome<void>> run_backup_to(Target source, Target dest, backup_options o) {
-  composed_outcome<void> out;
+  failure early;
+  std::shared_ptr<backup_run> run;
   if (!dest.impl) {
-    out.f.set(errc::closed, "the backup's destination connection is empty (moved from, or never opened)");
-    co_return out;
+    early.set(errc::closed, "the backup's destination connection is empty (moved from, or never opened)");
+  } else if (dest.impl == source.impl) {
+    early.set(errc::misuse, "the backup's destination connection is the connection it copies");
+  } else if (check_backup_options(o, early)) {
+    auto lend = std::make_shared<backup_lend>();
+    run = std::make_shared<backup_run>(lend);
+    // Not awaited: the loan begins when the request starts, and ends with the backup.
+    start_request(dest, backup_lend_job(lend), nullptr, [lend](std::error_code ec) {
+      if (!ec) return;
+      failure f;
+      f.set(ec, "the backup's destination connection: " + ec.message());
+      lend->fail(std::move(f));
+    });
   }
-  if (dest.impl == source.impl) {
-    out.f.set(errc::misuse, "the backup's destination connection is the connection it copies");
-    co_return out;
-  }
-  if (!check_backup_options(o, out.f)) co_return out;
-  auto lend = std::make_shared<backup_lend>();
-  // Not awaited: the loan begins when the request starts, and ends with the backup.
-  start_request(dest, backup_lend_job(lend), nullptr, [lend](std::error_code ec) {
-    if (!ec) return;
-    failure f;
-    f.set(ec, "the backup's destination connection: " + ec.message());
-    lend->fail(std::move(f));
-  });
-  out = co_await run_backup(std::move(source), std::string("connection"), std::move(o), std::move(lend));
-  co_return out;
+  return run_backup_lent(std::move(source), std::move(o), std::move(run), std::move(early));
 }
 
 /// Restores this handle's main database from the database at `path`: every step in this

@@ -268,7 +268,7 @@ auto connection::async_backup(std::string_view path, Trailing&&... trailing) {
       [&](auto&& inputs, diagnostics* diag, auto&& token) {
         backup_options o = detail::single_input(std::move(inputs), backup_options{});
         auto make = [t = detail::request_target(request_target()), p = std::string(path), o = std::move(o)]() mutable {
-          return detail::run_backup(std::move(t), std::move(p), std::move(o));
+          return detail::run_backup(std::move(t), std::move(p), std::move(o), nullptr);
         };
         return detail::start_composed<void, true>(ex_, std::move(make), diag, std::forward<decltype(token)>(token));
       },

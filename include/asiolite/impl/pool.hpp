@@ -186,8 +186,9 @@ asio::awaitable<detail::composed_outcome<void>> pool::backup_read(std::shared_pt
     out.f.set_current_exception();
     co_return out;
   }
-  out = co_await detail::run_backup(detail::request_target(detail::access::target(*snapshot)), std::move(path),
-                                    std::move(o));
+  auto reader = detail::request_target(detail::access::target(*snapshot));  // dependent: see pool.hpp
+  std::shared_ptr<detail::backup_run> own_run;                              // named: see run_backup_lent
+  out = co_await detail::run_backup(std::move(reader), std::move(path), std::move(o), std::move(own_run));
   try {
     co_await snapshot->async_rollback(asio::use_awaitable);
   } catch (...) {
