@@ -49,7 +49,7 @@ struct blob_options {
 /// - It cannot outlive its connection: once the connection has closed, every operation
 ///   completes with errc::closed.
 /// - Thread safety: as the connection's (any thread; one request at a time, in order).
-class blob_handle {
+class blob_handle : private detail::held_handle<detail::blob_state> {
  public:
   using executor_type = asio::any_io_executor;
 
@@ -57,23 +57,14 @@ class blob_handle {
   /// errc::closed.
   blob_handle() noexcept = default;
   /// The moved-from handle keeps the executor.
-  blob_handle(blob_handle&& other) noexcept
-      : target_{std::move(other.target_.impl), other.target_.ex, other.target_.lease},
-        state_(std::move(other.state_)) {}
+  blob_handle(blob_handle&& other) noexcept = default;
 
   /// Closes this blob as the destructor does, then takes `other`'s.
-  blob_handle& operator=(blob_handle&& other) noexcept {
-    if (this != &other) {
-      detach();
-      target_ = {std::move(other.target_.impl), other.target_.ex, other.target_.lease};
-      state_ = std::move(other.state_);
-    }
-    return *this;
-  }
+  blob_handle& operator=(blob_handle&& other) noexcept = default;
 
   /// Closes the blob on the worker, without waiting (its writes, in autocommit mode,
   /// commit then; use async_close to hear whether they did).
-  ~blob_handle() { detach(); }
+  ~blob_handle() = default;
 
   executor_type get_executor() const noexcept { return target_.ex; }
 
@@ -132,14 +123,9 @@ class blob_handle {
   friend struct detail::access;
 
   blob_handle(detail::request_target target, std::shared_ptr<detail::blob_state> state) noexcept
-      : target_(std::move(target)), state_(std::move(state)) {}
+      : held_handle(std::move(target), std::move(state)) {}
 
   detail::request_target_view request_target() const noexcept { return target_; }
-
-  void detach() noexcept;
-
-  detail::request_target target_;
-  std::shared_ptr<detail::blob_state> state_;
 };
 
 }  // namespace asiolite

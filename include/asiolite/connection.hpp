@@ -586,12 +586,6 @@ class connection : public statement_operations<connection> {
   friend struct detail::access;
 
   template <class T>
-  struct is_dump_options : std::is_same<std::remove_cvref_t<T>, dump_options> {};
-
-  template <class T>
-  struct is_database_name : std::is_convertible<T, std::string_view> {};
-
-  template <class T>
   struct is_blob_options : std::is_same<std::remove_cvref_t<T>, blob_options> {};
 
   template <class T>

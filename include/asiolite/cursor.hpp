@@ -55,7 +55,11 @@ struct cursor_options {
 /// concurrently from any thread. The handle may be moved, and destroyed, while an
 /// operation is in flight; an operation must be initiated while the cursor is alive.
 template <class T = rows>
-class cursor {
+class cursor : private detail::held_handle<detail::cursor_state<T>> {
+  using base = detail::held_handle<detail::cursor_state<T>>;
+  using base::state_;
+  using base::target_;
+
   static_assert(std::is_same_v<T, rows> || detail::record_type<T>,
                 "asiolite: cursor<T> needs a field type, a tuple or a plain aggregate");
 
@@ -71,23 +75,13 @@ class cursor {
   /// One made by this default constructor has no executor: its handlers need their own
   /// (a coroutine's use_awaitable has one); moved-from and failed ones keep the connection's.
   cursor() noexcept = default;
-
-  cursor(cursor&& other) noexcept
-      : target_{std::move(other.target_.impl), other.target_.ex, other.target_.lease},
-        state_(std::move(other.state_)) {}
+  cursor(cursor&& other) noexcept = default;
 
   /// Lets go of this cursor's statement as the destructor does, then takes `other`'s.
-  cursor& operator=(cursor&& other) noexcept {
-    if (this != &other) {
-      detach();
-      target_ = {std::move(other.target_.impl), other.target_.ex, other.target_.lease};
-      state_ = std::move(other.state_);
-    }
-    return *this;
-  }
+  cursor& operator=(cursor&& other) noexcept = default;
 
   /// Lets go of the statement on the worker, without waiting.
-  ~cursor() { detach(); }
+  ~cursor() = default;
 
   /// The connection's executor: handlers without an associated executor run there.
   executor_type get_executor() const noexcept { return target_.ex; }
@@ -138,15 +132,7 @@ class cursor {
                                                                  diagnostics* diag);
 
   cursor(detail::request_target target, std::shared_ptr<detail::cursor_state<T>> state) noexcept
-      : target_(std::move(target)), state_(std::move(state)) {}
-
-  void detach() noexcept {
-    if (state_ && !state_->released() && target_.impl) state_->release_later(*target_.impl);
-    state_.reset();
-  }
-
-  detail::request_target target_;
-  std::shared_ptr<detail::cursor_state<T>> state_;
+      : base(std::move(target), std::move(state)) {}
 };
 
 }  // namespace asiolite

@@ -340,12 +340,6 @@ class pool : public statement_operations<pool> {
   template <class T>
   struct is_backup_options_input : std::is_same<std::remove_cvref_t<T>, backup_options> {};
 
-  template <class T>
-  struct is_database_name : std::is_convertible<T, std::string_view> {};
-
-  template <class T>
-  struct is_dump_options_input : std::is_same<std::remove_cvref_t<T>, dump_options> {};
-
   // The connections, shared with an open or close in flight.
   struct members {
     explicit members(const executor_type& ex) : writer(ex) {}

@@ -32,7 +32,7 @@ namespace asiolite {
 ///   opened again.
 /// - Thread safety: as the connection: any number of runs may be started concurrently,
 ///   from any thread; they run one at a time, in submission order.
-class prepared_statement {
+class prepared_statement : private detail::held_handle<detail::held_statement> {
  public:
   using executor_type = asio::any_io_executor;
 
@@ -40,23 +40,13 @@ class prepared_statement {
   /// One made by this default constructor has no executor: its handlers need their own
   /// (a coroutine's use_awaitable has one); moved-from and failed ones keep the connection's.
   prepared_statement() noexcept = default;
-
-  prepared_statement(prepared_statement&& other) noexcept
-      : target_{std::move(other.target_.impl), other.target_.ex, other.target_.lease},
-        state_(std::move(other.state_)) {}
+  prepared_statement(prepared_statement&& other) noexcept = default;
 
   /// Finalizes this statement as the destructor does, then takes `other`'s.
-  prepared_statement& operator=(prepared_statement&& other) noexcept {
-    if (this != &other) {
-      detach();
-      target_ = {std::move(other.target_.impl), other.target_.ex, other.target_.lease};
-      state_ = std::move(other.state_);
-    }
-    return *this;
-  }
+  prepared_statement& operator=(prepared_statement&& other) noexcept = default;
 
   /// Finalizes the statement on the worker, without waiting.
-  ~prepared_statement() { detach(); }
+  ~prepared_statement() = default;
 
   executor_type get_executor() const noexcept { return target_.ex; }
 
@@ -122,21 +112,13 @@ class prepared_statement {
   struct is_statement_input : std::bool_constant<detail::bindable<T>> {};
 
   prepared_statement(detail::request_target target, std::shared_ptr<detail::held_statement> state) noexcept
-      : target_(std::move(target)), state_(std::move(state)) {}
+      : held_handle(std::move(target), std::move(state)) {}
 
   // A run as Form (jobs.hpp), with its arguments and the trailing [diagnostics&] [token].
   template <class Form, class... Args>
   auto start_run(Args&&... args);
 
   detail::request_target_view request_target() const noexcept { return target_; }
-
-  void detach() noexcept {
-    if (state_ && !state_->released() && target_.impl) state_->release_later(*target_.impl);
-    state_.reset();
-  }
-
-  detail::request_target target_;
-  std::shared_ptr<detail::held_statement> state_;
 };
 
 }  // namespace asiolite

@@ -77,10 +77,7 @@ class backup_start_job {
 
  private:
   bool open_file(failure& f) {
-    if (path_.find('\0') != std::string::npos) {
-      f.set(errc::embedded_nul, "the backup's destination path holds a NUL character");
-      return false;
-    }
+    if (!check_no_nul(path_, "the backup's destination path", f)) return false;
     const int rc =
         sqlite3_open_v2(path_.c_str(), &run_->dest,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, nullptr);
@@ -280,10 +277,7 @@ class restore_job {
   restore_job(std::string path, backup_options o) : path_(std::move(path)), options_(std::move(o)) {}
   void operator()(database& s, failure& f) {
     if (!check_backup_options(options_, f)) return;
-    if (path_.find('\0') != std::string::npos) {
-      f.set(errc::embedded_nul, "the restore's source path holds a NUL character");
-      return;
-    }
+    if (!check_no_nul(path_, "the restore's source path", f)) return;
     sqlite3* src = nullptr;
     int rc =
         sqlite3_open_v2(path_.c_str(), &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, nullptr);

@@ -42,8 +42,6 @@ class blob_state final : public held_statement {
         column_(std::move(column)),
         writable_(writable) {}
 
-  const std::string& database_name() const noexcept { return database_; }
-
   // ---- worker thread
 
   sqlite3_blob* handle() const noexcept { return handle_; }
@@ -51,14 +49,8 @@ class blob_state final : public held_statement {
   /// Opens the value of row `rowid` (sqlite3_blob_open), held until released in the
   /// database's list. SQLite's result code.
   int open(sqlite3* db, std::int64_t rowid, held_statements& list) noexcept {
-    sqlite3_blob* b = nullptr;
-    const int rc =
-        sqlite3_blob_open(db, database_.c_str(), table_.c_str(), column_.c_str(), rowid, writable_ ? 1 : 0, &b);
-    if (rc != SQLITE_OK) {
-      if (b) sqlite3_blob_close(b);
-      return rc;
-    }
-    handle_ = b;
+    const int rc = open_value(db, rowid, handle_);
+    if (rc != SQLITE_OK) return rc;
     moved_to(rowid);
     hold(statement_cache::checkout{}, list);
     return rc;
@@ -70,13 +62,10 @@ class blob_state final : public held_statement {
   int reopen(sqlite3* db, std::int64_t rowid) noexcept {
     int rc = sqlite3_blob_reopen(handle_, rowid);
     if ((rc & 0xff) == SQLITE_ABORT) {
-      sqlite3_blob* b = nullptr;
-      rc = sqlite3_blob_open(db, database_.c_str(), table_.c_str(), column_.c_str(), rowid, writable_ ? 1 : 0, &b);
-      if (rc != SQLITE_OK) {
-        if (b) sqlite3_blob_close(b);
-        return rc;
-      }
-      sqlite3_blob_close(std::exchange(handle_, b));
+      sqlite3_blob* fresh = nullptr;
+      rc = open_value(db, rowid, fresh);
+      if (rc != SQLITE_OK) return rc;
+      sqlite3_blob_close(std::exchange(handle_, fresh));
     }
     // A failed reopen leaves SQLite's blob expired, and its size 0: reads and writes
     // must say expired, not end of blob.
@@ -107,6 +96,19 @@ class blob_state final : public held_statement {
  private:
   void on_release() noexcept override { close_handle(); }
 
+  // sqlite3_blob_open on this blob's value of row `rowid`: `out` is the handle, or stays
+  // null on failure (SQLite's result code).
+  int open_value(sqlite3* db, std::int64_t rowid, sqlite3_blob*& out) const noexcept {
+    sqlite3_blob* b = nullptr;
+    const int rc =
+        sqlite3_blob_open(db, database_.c_str(), table_.c_str(), column_.c_str(), rowid, writable_ ? 1 : 0, &b);
+    if (rc == SQLITE_OK)
+      out = b;
+    else if (b)
+      sqlite3_blob_close(b);
+    return rc;
+  }
+
   const std::string database_, table_, column_;
   sqlite3_blob* handle_ = nullptr;
   bool expired_ = false;
@@ -126,20 +128,6 @@ inline void fail_blob(sqlite3* db, int rc, std::string_view what, failure& f) {
   f.set(make_sqlite_error_code(rc), std::move(message));
 }
 
-/// The blob of a read or a write, or a failure if it is closed or expired.
-inline sqlite3_blob* usable_handle(const std::shared_ptr<blob_state>& state, sqlite3* db, failure& f) {
-  sqlite3_blob* b = state ? state->handle() : nullptr;
-  if (!b) {
-    f.set(errc::closed, blob_closed_message);
-    return nullptr;
-  }
-  if (state->expired()) {
-    fail_blob(db, SQLITE_ABORT, "the blob " + state->sql() + " has no row since its reopen failed", f);
-    return nullptr;
-  }
-  return b;
-}
-
 /// The blob of a request, or a failure if it is closed.
 inline sqlite3_blob* open_handle(const std::shared_ptr<blob_state>& state, failure& f) {
   sqlite3_blob* b = state ? state->handle() : nullptr;
@@ -147,76 +135,64 @@ inline sqlite3_blob* open_handle(const std::shared_ptr<blob_state>& state, failu
   return b;
 }
 
-class open_blob_job {
+class open_blob_job : public handle_delivery<blob_handle, blob_state> {
  public:
   static constexpr request_kind kind = request_kind::statement;
   using result_type = blob_handle;
 
   open_blob_job(request_target target, std::string database, std::string table, std::string column, std::int64_t rowid,
                 bool writable)
-      : target_(std::move(target)),
-        rowid_(rowid),
-        state_(std::make_shared<blob_state>(std::move(database), std::move(table), std::move(column), writable)) {}
-  open_blob_job(open_blob_job&&) noexcept = default;
-  open_blob_job& operator=(open_blob_job&&) = delete;
-
-  // Opened, but the handle never reached anyone (its completion was dropped unrun).
-  ~open_blob_job() {
-    if (state_ && held_ && !delivered_ && !state_->released()) state_->release_later(*target_.impl);
-  }
+      : handle_delivery(std::move(target), std::make_shared<blob_state>(std::move(database), std::move(table),
+                                                                        std::move(column), writable)),
+        rowid_(rowid) {}
 
   void operator()(database& s, failure& f) {
-    if (state_->sql().find('\0') != std::string::npos) {
-      f.set(errc::embedded_nul, "the blob's database, table or column name holds a NUL character");
-      return;
-    }
+    if (!check_no_nul(state_->sql(), "the blob's database, table or column name", f)) return;
     if (const int rc = state_->open(s.native(), rowid_, s.held()); rc != SQLITE_OK) {
       fail_blob(s.native(), rc, "cannot open the blob " + state_->sql() + " of row " + std::to_string(rowid_), f);
       return;
     }
-    held_ = true;
+    made();
   }
 
-  result_type take_result(const failure& f);
+  result_type take_result(const failure& f);  // impl/blob_handle.hpp: the handle is complete there
 
   std::string_view sql() const noexcept { return {}; }
 
  private:
-  request_target target_;
   std::int64_t rowid_;
-  std::shared_ptr<blob_state> state_;
-  bool held_ = false;  // set on the worker; read after the completion was posted
-  bool delivered_ = false;
 };
 
-/// Reads into the caller's buffers, straight from SQLite.
-template <class Buffers>
-class blob_read_job {
+/// A read into the caller's buffers (Write false: read_some, as much as the value holds
+/// from the offset) or a write from them (all of them or nothing), straight between SQLite
+/// and the buffers.
+template <class Buffers, bool Write>
+class blob_transfer_job {
  public:
   static constexpr request_kind kind = request_kind::statement;
   using result_type = std::size_t;
 
-  blob_read_job(std::shared_ptr<blob_state> state, std::uint64_t offset, const Buffers& buffers)
+  blob_transfer_job(std::shared_ptr<blob_state> state, std::uint64_t offset, const Buffers& buffers)
       : state_(std::move(state)), offset_(offset), buffers_(buffers) {}
 
   void operator()(database& s, failure& f) {
-    sqlite3_blob* const b = usable_handle(state_, s.native(), f);
-    if (!b) return;
+    sqlite3_blob* const b = open_handle(state_, f);
+    if (!b || !usable(s.native(), f)) return;
     const auto size = static_cast<std::uint64_t>(sqlite3_blob_bytes(b));
-    if (asio::buffer_size(buffers_) == 0) return;
-    if (offset_ >= size) {
-      f.set(asio::error::eof, "the read starts at byte " + std::to_string(offset_) + ", at or past the blob's end (" +
-                                  std::to_string(size) + " bytes)");
-      return;
-    }
+    if (!fits(size, f)) return;
     std::uint64_t at = offset_;
     for (auto it = asio::buffer_sequence_begin(buffers_); it != asio::buffer_sequence_end(buffers_) && at < size;
          ++it) {
-      const asio::mutable_buffer piece = *it;
+      const auto piece = *it;  // a mutable_buffer to read into, a const_buffer to write from
       const auto n = static_cast<int>(std::min<std::uint64_t>(piece.size(), size - at));
       if (n == 0) continue;
-      if (const int rc = sqlite3_blob_read(b, piece.data(), n, static_cast<int>(at)); rc != SQLITE_OK) {
-        fail_blob(s.native(), rc, "cannot read the blob " + state_->sql(), f);
+      int rc;
+      if constexpr (Write)
+        rc = sqlite3_blob_write(b, piece.data(), n, static_cast<int>(at));
+      else
+        rc = sqlite3_blob_read(b, piece.data(), n, static_cast<int>(at));
+      if (rc != SQLITE_OK) {
+        fail_blob(s.native(), rc, (Write ? "cannot write the blob " : "cannot read the blob ") + state_->sql(), f);
         return;
       }
       at += static_cast<std::uint64_t>(n);
@@ -227,59 +203,45 @@ class blob_read_job {
   std::string_view sql() const noexcept { return {}; }
 
  private:
-  std::shared_ptr<blob_state> state_;
-  std::uint64_t offset_;
-  Buffers buffers_;
-  std::size_t done_ = 0;
-};
-
-/// Writes the caller's buffers, all or nothing.
-template <class Buffers>
-class blob_write_job {
- public:
-  static constexpr request_kind kind = request_kind::statement;
-  using result_type = std::size_t;
-
-  blob_write_job(std::shared_ptr<blob_state> state, std::uint64_t offset, const Buffers& buffers)
-      : state_(std::move(state)), offset_(offset), buffers_(buffers) {}
-
-  void operator()(database& s, failure& f) {
-    sqlite3_blob* const b = usable_handle(state_, s.native(), f);
-    if (!b) return;
-    if (!state_->writable()) {
-      f.set(errc::readonly, "the blob " + state_->sql() + " was opened read-only (blob_options::writable)");
-      return;
+  // Expired by a failed reopen (SQLite then reports a size of 0), or opened read-only.
+  bool usable(sqlite3* db, failure& f) const {
+    if (state_->expired()) {
+      fail_blob(db, SQLITE_ABORT, "the blob " + state_->sql() + " has no row since its reopen failed", f);
+      return false;
     }
-    const auto size = static_cast<std::uint64_t>(sqlite3_blob_bytes(b));
+    if (Write && !state_->writable()) {
+      f.set(errc::readonly, "the blob " + state_->sql() + " was opened read-only (blob_options::writable)");
+      return false;
+    }
+    return true;
+  }
+
+  // A read must start before the end (unless it reads nothing); a write must end by it.
+  bool fits(std::uint64_t size, failure& f) const {
     const std::size_t total = asio::buffer_size(buffers_);
-    if (offset_ > size || total > size - offset_) {
+    if constexpr (Write) {
+      if (offset_ <= size && total <= size - offset_) return true;
       f.set(errc::past_blob_end, "a write of " + std::to_string(total) + " bytes at byte " + std::to_string(offset_) +
                                      " would go past the end of the blob " + state_->sql() + " (" +
                                      std::to_string(size) + " bytes): nothing was written");
-      return;
+    } else {
+      if (total == 0 || offset_ < size) return true;
+      f.set(asio::error::eof, "the read starts at byte " + std::to_string(offset_) + ", at or past the blob's end (" +
+                                  std::to_string(size) + " bytes)");
     }
-    std::uint64_t at = offset_;
-    for (auto it = asio::buffer_sequence_begin(buffers_); it != asio::buffer_sequence_end(buffers_); ++it) {
-      const asio::const_buffer piece = *it;
-      if (piece.size() == 0) continue;
-      const int rc = sqlite3_blob_write(b, piece.data(), static_cast<int>(piece.size()), static_cast<int>(at));
-      if (rc != SQLITE_OK) {
-        fail_blob(s.native(), rc, "cannot write the blob " + state_->sql(), f);
-        return;
-      }
-      at += piece.size();
-      done_ += piece.size();
-    }
+    return false;
   }
-  result_type take_result() noexcept { return done_; }
-  std::string_view sql() const noexcept { return {}; }
 
- private:
   std::shared_ptr<blob_state> state_;
   std::uint64_t offset_;
   Buffers buffers_;
   std::size_t done_ = 0;
 };
+
+template <class Buffers>
+using blob_read_job = blob_transfer_job<Buffers, false>;
+template <class Buffers>
+using blob_write_job = blob_transfer_job<Buffers, true>;
 
 class blob_reopen_job {
  public:

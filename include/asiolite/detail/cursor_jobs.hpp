@@ -20,20 +20,17 @@ class cursor;
 namespace asiolite::detail {
 
 template <class T>
-class cursor_open_job {
+class cursor_open_job : public handle_delivery<cursor<T>, cursor_state<T>> {
+  using base = handle_delivery<cursor<T>, cursor_state<T>>;
+  using base::state_;
+  using base::target_;
+
  public:
   static constexpr request_kind kind = request_kind::statement;
   using result_type = cursor<T>;
 
   cursor_open_job(request_target target, std::shared_ptr<cursor_state<T>> state)
-      : target_(std::move(target)), state_(std::move(state)) {}
-  cursor_open_job(cursor_open_job&&) noexcept = default;
-  cursor_open_job& operator=(cursor_open_job&&) = delete;
-
-  // Opened, but the handle never reached anyone (its completion was dropped unrun).
-  ~cursor_open_job() {
-    if (state_ && opened_ && !delivered_ && !state_->released()) state_->release_later(*target_.impl);
-  }
+      : base(std::move(target), std::move(state)) {}
 
   /// Routed by a pool: the reader it runs on, which the cursor then reads on.
   void bind_reader(const request_target& reader) {
@@ -41,22 +38,13 @@ class cursor_open_job {
     state_->bind(reader.impl.get());
   }
 
-  void operator()(database& s, failure& f) { opened_ = state_->open(s, f); }
-
-  result_type take_result(const failure& f) {
-    // Failed: an empty cursor, with the connection's executor for its handlers.
-    if (f || !opened_) return access::construct<cursor<T>>(request_target{nullptr, target_.ex, target_.lease}, nullptr);
-    delivered_ = true;
-    return access::construct<cursor<T>>(target_, state_);
+  void operator()(database& s, failure& f) {
+    if (state_->open(s, f)) this->made();
   }
 
-  std::string_view sql() const noexcept { return state_->sql(); }
+  result_type take_result(const failure& f) { return this->deliver(f); }
 
- private:
-  request_target target_;
-  std::shared_ptr<cursor_state<T>> state_;
-  bool opened_ = false;  // set on the worker; read after the completion was posted
-  bool delivered_ = false;
+  std::string_view sql() const noexcept { return state_->sql(); }
 };
 
 /// A caller found no rows at hand: this request delivers the next batch (Batch), or its

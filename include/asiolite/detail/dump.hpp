@@ -3,6 +3,7 @@
 // caller's sink on the operation's executor before the next is made.
 #pragma once
 
+#include <asiolite/default_token.hpp>
 #include <asiolite/detail/access.hpp>
 #include <asiolite/detail/composed.hpp>
 #include <asiolite/detail/database.hpp>
@@ -10,6 +11,7 @@
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/held_statement.hpp>
 #include <asiolite/detail/request_target.hpp>
+#include <asiolite/detail/trailing.hpp>
 #include <asiolite/dump.hpp>
 #include <asiolite/error.hpp>
 
@@ -101,18 +103,15 @@ class dump_step_job {
   dump_chunk chunk_;
 };
 
-/// Queues the release of a dump's writer on its worker when the operation ends, however
-/// it ends (a step may have failed, the coroutine may be destroyed).
-struct dump_release {
-  std::shared_ptr<dump_state> state;
-  std::shared_ptr<connection_impl> impl;
-  dump_release(std::shared_ptr<dump_state> s, std::shared_ptr<connection_impl> i) noexcept
-      : state(std::move(s)), impl(std::move(i)) {}
-  dump_release(const dump_release&) = delete;
-  dump_release& operator=(const dump_release&) = delete;
-  ~dump_release() {
-    if (impl && !state->released()) state->release_later(*impl);
-  }
+/// The dump's writer, held for the operation as a handle holds its state: released on
+/// its worker when the operation ends, however it ends (a step may have failed, the
+/// coroutine may be destroyed).
+class dump_hold : public held_handle<dump_state> {
+ public:
+  dump_hold(request_target target, std::shared_ptr<dump_state> state) noexcept
+      : held_handle(std::move(target), std::move(state)) {}
+  const request_target& target() const noexcept { return target_; }
+  const std::shared_ptr<dump_state>& state() const noexcept { return state_; }
 };
 
 /// The whole dump: `begin(asio::use_awaitable)` begins the read transaction it is made in
@@ -136,16 +135,16 @@ asio::awaitable<composed_outcome<void>> run_dump(Begin begin, Sink sink, dump_op
     co_return out;
   }
   {
-    const std::conditional_t<std::is_void_v<Begin>, void, request_target> target = access::target(*snapshot);
-    const dump_release release(std::make_shared<dump_state>(o.database), target.impl);
+    const std::conditional_t<std::is_void_v<Begin>, void, dump_hold> hold(access::target(*snapshot),
+                                                                          std::make_shared<dump_state>(o.database));
     try {
       for (;;) {
         if (cancel.cancelled() != asio::cancellation_type::none) {
           out.f.set(asio::error::operation_aborted, "cancelled between two chunks of the dump");
           break;
         }
-        dump_chunk chunk =
-            co_await start_request(target, dump_step_job(release.state, o.chunk_bytes), nullptr, asio::use_awaitable);
+        dump_chunk chunk = co_await start_request(hold.target(), dump_step_job(hold.state(), o.chunk_bytes), nullptr,
+                                                  asio::use_awaitable);
         if (!chunk.text.empty()) {
           if (sink.call)
             sink.call(chunk.text);
@@ -163,6 +162,24 @@ asio::awaitable<composed_outcome<void>> run_dump(Begin begin, Sink sink, dump_op
   } catch (...) {
   }
   co_return out;
+}
+
+template <class T>
+struct is_dump_options : std::is_same<std::remove_cvref_t<T>, dump_options> {};
+
+/// The initiating function of connection::async_dump and pool::async_dump, which differ
+/// only in `begin` (see run_dump): the trailing [dump_options] [diagnostics&] [token].
+template <class Begin, class Sink, class... Trailing>
+auto start_dump(const asio::any_io_executor& ex, Begin begin, Sink&& sink, Trailing&&... trailing) {
+  return split_trailing<is_dump_options, default_token_t>(
+      [&](auto&& inputs, diagnostics* diag, auto&& token) {
+        auto make = [begin = std::move(begin), s = make_dump_sink(std::forward<Sink>(sink)),
+                     o = single_input(std::move(inputs), dump_options{})]() mutable {
+          return run_dump(std::move(begin), std::move(s), std::move(o));
+        };
+        return start_composed<void, true>(ex, std::move(make), diag, std::forward<decltype(token)>(token));
+      },
+      std::forward<Trailing>(trailing)...);
 }
 
 }  // namespace asiolite::detail

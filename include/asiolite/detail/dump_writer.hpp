@@ -84,7 +84,6 @@ class dump_writer {
   std::string schema_description() const { return "the schema of " + quote_identifier(schema_); }
   std::string schema_table() const { return quote_identifier(schema_) + ".sqlite_schema"; }
 
-  static std::string quote_identifier(std::string_view name);
   static void append_text_literal(std::string& out, std::string_view text);
   static void append_real(std::string& out, double value);
   static void append_statement(std::string& out, std::string_view sql);

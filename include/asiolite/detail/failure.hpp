@@ -5,6 +5,7 @@
 
 #include <exception>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace asiolite::detail {
@@ -48,5 +49,13 @@ struct failure {
     exception = nullptr;
   }
 };
+
+/// Text SQLite's C functions take up to a NUL (a name, a path): one holding a NUL fails
+/// with errc::embedded_nul, "<what> holds a NUL character", rather than being cut short.
+inline bool check_no_nul(std::string_view text, std::string_view what, failure& f) {
+  if (text.find('\0') == std::string_view::npos) return true;
+  f.set(errc::embedded_nul, std::string(what) + " holds a NUL character");
+  return false;
+}
 
 }  // namespace asiolite::detail

@@ -5,6 +5,7 @@
 
 #include <asiolite/detail/database.hpp>
 #include <asiolite/detail/failure.hpp>
+#include <asiolite/detail/trailing.hpp>
 #include <asiolite/error.hpp>
 
 #include <cstddef>
@@ -14,21 +15,25 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace asiolite::detail {
 
-/// A database name usable by SQLite's C functions, which stop at a NUL.
-inline bool check_database_name(const std::string& name, failure& f) {
-  if (name.find('\0') == std::string::npos) return true;
-  f.set(errc::embedded_nul, "the database name holds a NUL character");
-  return false;
+/// The optional input of async_serialize and async_deserialize: the database's name.
+template <class T>
+struct is_database_name : std::is_convertible<T, std::string_view> {};
+
+/// The database named by those inputs: main unless one is given.
+template <class Inputs>
+std::string database_named(Inputs&& inputs) {
+  return std::string(single_input(std::forward<Inputs>(inputs), std::string_view("main")));
 }
 
 /// The database `name` exists on this handle (main, temp, or attached).
 inline bool check_database_exists(sqlite3* db, const std::string& name, failure& f) {
-  if (!check_database_name(name, f)) return false;
+  if (!check_no_nul(name, "the database name", f)) return false;
   if (sqlite3_db_filename(db, name.c_str())) return true;
   f.set(make_sqlite_error_code(SQLITE_ERROR), "no database named " + name + " (main, temp, or an attached one)");
   return false;
@@ -59,7 +64,7 @@ class serialize_job {
     }
     // No bytes: a database of no pages yet, or SQLite failed (out of memory, I/O).
     failure count;
-    const std::string pages = "PRAGMA \"" + quoted_name() + "\".page_count";
+    const std::string pages = "PRAGMA " + quote_identifier(name_) + ".page_count";
     if (s.query_scalar<std::int64_t>(pages, count) == 0 && !count) return;
     f.set(make_sqlite_error_code(sqlite3_errcode(db) != SQLITE_OK ? sqlite3_errcode(db) : SQLITE_NOMEM),
           "cannot serialize the database " + name_ + ": " + sqlite3_errmsg(db));
@@ -72,14 +77,6 @@ class serialize_job {
   void copy(const unsigned char* p, sqlite3_int64 size) {
     const auto* b = reinterpret_cast<const std::byte*>(p);
     bytes_.assign(b, b + size);
-  }
-  std::string quoted_name() const {
-    std::string q;
-    for (char c : name_) {
-      if (c == '"') q += '"';
-      q += c;
-    }
-    return q;
   }
 
   std::string name_;

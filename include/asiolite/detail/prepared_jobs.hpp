@@ -2,10 +2,10 @@
 // contract is in job.hpp.)
 #pragma once
 
+#include <asiolite/detail/database.hpp>
 #include <asiolite/detail/held_statement.hpp>
 #include <asiolite/detail/jobs.hpp>
 #include <asiolite/detail/request_target.hpp>
-#include <asiolite/detail/database.hpp>
 
 #include <memory>
 #include <string_view>
@@ -18,20 +18,13 @@ class prepared_statement;
 
 namespace asiolite::detail {
 
-class prepare_job {
+class prepare_job : public handle_delivery<prepared_statement, held_statement> {
  public:
   static constexpr request_kind kind = request_kind::statement;
   using result_type = prepared_statement;
 
   prepare_job(request_target target, std::shared_ptr<held_statement> state)
-      : target_(std::move(target)), state_(std::move(state)) {}
-  prepare_job(prepare_job&&) noexcept = default;
-  prepare_job& operator=(prepare_job&&) = delete;
-
-  // Prepared, but the handle never reached anyone (its completion was dropped unrun).
-  ~prepare_job() {
-    if (state_ && held_ && !delivered_ && !state_->released()) state_->release_later(*target_.impl);
-  }
+      : handle_delivery(std::move(target), std::move(state)) {}
 
   /// Routed by a pool: the reader it runs on, which the prepared statement then runs on.
   void bind_reader(const request_target& reader) { target_ = reader; }
@@ -40,18 +33,12 @@ class prepare_job {
     auto stmt = s.prepare_owned(state_->sql(), f);
     if (!stmt) return;
     state_->hold(std::move(stmt), s.held());
-    held_ = true;
+    made();
   }
 
-  result_type take_result(const failure& f);
+  result_type take_result(const failure& f);  // impl/prepared_statement.hpp: the handle is complete there
 
   std::string_view sql() const noexcept { return state_->sql(); }
-
- private:
-  request_target target_;
-  std::shared_ptr<held_statement> state_;
-  bool held_ = false;  // set on the worker; read after the completion was posted
-  bool delivered_ = false;
 };
 
 /// One run of a prepared statement, with its own copies of the arguments.

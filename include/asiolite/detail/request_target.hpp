@@ -6,6 +6,7 @@
 
 #include <asiolite/config.hpp>
 #include <asiolite/default_token.hpp>
+#include <asiolite/detail/access.hpp>
 #include <asiolite/detail/connection_impl.hpp>
 #include <asiolite/detail/job.hpp>
 #include <asiolite/detail/operation.hpp>
@@ -41,6 +42,77 @@ struct request_target_view {
 };
 
 inline request_target::operator request_target_view() const noexcept { return {impl, ex, lease}; }
+
+/// What a handle to something the worker holds for it (a cursor's or a prepared
+/// statement's statement, a blob) keeps: where its requests go, and the shared state.
+/// Move-only; moving keeps the executor in the moved-from handle (its handlers still need
+/// one); destroying or assigning over it releases the state on the worker, without waiting.
+template <class State>
+class held_handle {
+ public:
+  held_handle(held_handle&& other) noexcept
+      : target_{std::move(other.target_.impl), other.target_.ex, other.target_.lease},
+        state_(std::move(other.state_)) {}
+  held_handle& operator=(held_handle&& other) noexcept {
+    if (this != &other) {
+      detach();
+      target_ = {std::move(other.target_.impl), other.target_.ex, other.target_.lease};
+      state_ = std::move(other.state_);
+    }
+    return *this;
+  }
+  ~held_handle() { detach(); }
+
+ protected:
+  held_handle() noexcept = default;
+  held_handle(request_target target, std::shared_ptr<State> state) noexcept
+      : target_(std::move(target)), state_(std::move(state)) {}
+
+  request_target target_;
+  std::shared_ptr<State> state_;
+
+ private:
+  void detach() noexcept {
+    if (state_ && !state_->released() && target_.impl) state_->release_later(*target_.impl);
+    state_.reset();
+  }
+};
+
+/// The part of a job that makes a held_handle (a cursor's open, a prepare, a blob's open):
+/// where the handle will send its requests, its state, and whether the worker made it and
+/// the caller got it. A state made but never handed over (the completion dropped unrun)
+/// is released on the worker, as the handle's destructor would have.
+template <class Handle, class State>
+class handle_delivery {
+ public:
+  handle_delivery(handle_delivery&&) noexcept = default;
+  handle_delivery& operator=(handle_delivery&&) = delete;
+  ~handle_delivery() {
+    if (state_ && made_ && !delivered_ && !state_->released()) state_->release_later(*target_.impl);
+  }
+
+ protected:
+  handle_delivery(request_target target, std::shared_ptr<State> state) noexcept
+      : target_(std::move(target)), state_(std::move(state)) {}
+
+  /// Worker: the state holds what the handle needs (read once the completion is posted).
+  void made() noexcept { made_ = true; }
+
+  /// The caller's side: the handle, or an empty one (with the connection's executor for
+  /// its handlers) if the job failed.
+  Handle deliver(const failure& f) {
+    if (f || !made_) return access::construct<Handle>(request_target{nullptr, target_.ex, target_.lease}, nullptr);
+    delivered_ = true;
+    return access::construct<Handle>(target_, state_);
+  }
+
+  request_target target_;
+  std::shared_ptr<State> state_;
+
+ private:
+  bool made_ = false;
+  bool delivered_ = false;
+};
 
 /// Starts `j` as a request to `target`. The completion signature is
 /// void(error, Job::result_type), or void(error) for a void result; the error is an

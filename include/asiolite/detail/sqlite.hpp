@@ -4,6 +4,8 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 static_assert(SQLITE_VERSION_NUMBER >= 3035000, "asiolite needs SQLite 3.35 or newer");
 
@@ -23,6 +25,19 @@ inline std::int64_t total_changes(sqlite3* db) noexcept {
 #else
   return sqlite3_total_changes(db);
 #endif
+}
+
+/// `name` as an SQL identifier: in double quotes, each one inside doubled.
+inline std::string quote_identifier(std::string_view name) {
+  std::string quoted;
+  quoted.reserve(name.size() + 2);
+  quoted += '"';
+  for (const char c : name) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  quoted += '"';
+  return quoted;
 }
 
 }  // namespace asiolite::detail

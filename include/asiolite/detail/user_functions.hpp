@@ -333,13 +333,6 @@ class aggregate_function {
   std::string name_;
 };
 
-/// The name of a function or collation: SQLite reads it up to a NUL.
-inline bool check_name(std::string_view name, const char* what, failure& f) {
-  if (name.find('\0') == std::string_view::npos) return true;
-  f.set(errc::embedded_nul, std::string(what) + " name holds a NUL character");
-  return false;
-}
-
 inline int function_text_rep(function_flags flags) noexcept {
   int rep = SQLITE_UTF8;
   if (has_flag(flags, function_flags::deterministic)) rep |= SQLITE_DETERMINISTIC;
@@ -362,7 +355,7 @@ template <class Fn>
 bool create_function(sqlite3* db, std::string_view name, Fn fn, function_flags flags, failure& f) {
   check_function<Fn>();
   using holder = scalar_function<Fn>;
-  if (!check_name(name, "the function's", f)) return false;
+  if (!check_no_nul(name, "the function's name", f)) return false;
   auto h = std::make_unique<holder>(std::move(fn), std::string(name));
   const char* const c_name = h->name().c_str();
   // SQLite owns the holder from here on, failure or not: it calls destroy either way.
@@ -420,7 +413,7 @@ template <class Factory>
 bool create_aggregate(sqlite3* db, std::string_view name, Factory make, function_flags flags, failure& f) {
   check_aggregate<Factory>();
   using holder = aggregate_function<Factory>;
-  if (!check_name(name, "the function's", f)) return false;
+  if (!check_no_nul(name, "the function's name", f)) return false;
   auto h = std::make_unique<holder>(std::move(make), std::string(name));
   const char* const c_name = h->name().c_str();
   const int count = holder::step_params::count;
@@ -438,7 +431,7 @@ bool create_aggregate(sqlite3* db, std::string_view name, Factory make, function
 
 /// Removes the SQL function `name` taking `arg_count` arguments (-1: the variadic one).
 inline bool remove_function(sqlite3* db, std::string_view name, int arg_count, failure& f) {
-  if (!check_name(name, "the function's", f)) return false;
+  if (!check_no_nul(name, "the function's name", f)) return false;
   const std::string c_name(name);
   const int rc = sqlite3_create_function_v2(db, c_name.c_str(), arg_count, SQLITE_UTF8, nullptr, nullptr, nullptr,
                                             nullptr, nullptr);
@@ -493,7 +486,7 @@ constexpr void check_collation() {
 template <class Cmp>
 bool create_collation(sqlite3* db, std::string_view name, Cmp cmp, failure& f) {
   check_collation<Cmp>();
-  if (!check_name(name, "the collation's", f)) return false;
+  if (!check_no_nul(name, "the collation's name", f)) return false;
   const std::string c_name(name);
   auto c = std::make_unique<collation<Cmp>>(std::move(cmp));
   const int rc = sqlite3_create_collation_v2(db, c_name.c_str(), SQLITE_UTF8, c.get(), &collation<Cmp>::compare,
@@ -508,7 +501,7 @@ bool create_collation(sqlite3* db, std::string_view name, Cmp cmp, failure& f) {
 }
 
 inline bool remove_collation(sqlite3* db, std::string_view name, failure& f) {
-  if (!check_name(name, "the collation's", f)) return false;
+  if (!check_no_nul(name, "the collation's name", f)) return false;
   const std::string c_name(name);
   const int rc = sqlite3_create_collation_v2(db, c_name.c_str(), SQLITE_UTF8, nullptr, nullptr, nullptr);
   if (rc == SQLITE_OK) return true;

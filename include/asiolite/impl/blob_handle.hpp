@@ -8,12 +8,7 @@
 namespace asiolite {
 
 namespace detail {
-inline blob_handle open_blob_job::take_result(const failure& f) {
-  // Failed: an empty handle, with the connection's executor for its handlers.
-  if (f || !held_) return access::construct<blob_handle>(request_target{nullptr, target_.ex, target_.lease}, nullptr);
-  delivered_ = true;
-  return access::construct<blob_handle>(target_, state_);
-}
+inline blob_handle open_blob_job::take_result(const failure& f) { return deliver(f); }
 }  // namespace detail
 
 inline std::uint64_t blob_handle::size() const noexcept { return state_ ? state_->size() : 0; }
@@ -21,11 +16,6 @@ inline std::uint64_t blob_handle::size() const noexcept { return state_ ? state_
 inline std::int64_t blob_handle::rowid() const noexcept { return state_ ? state_->rowid() : 0; }
 
 inline bool blob_handle::writable() const noexcept { return state_ && state_->writable(); }
-
-inline void blob_handle::detach() noexcept {
-  if (state_ && !state_->released() && target_.impl) state_->release_later(*target_.impl);
-  state_.reset();
-}
 
 template <class MutableBufferSequence, class... Trailing>
 auto blob_handle::async_read_some_at(std::uint64_t offset, const MutableBufferSequence& buffers,

@@ -314,42 +314,27 @@ auto connection::async_open_blob(std::string_view table, std::string_view column
 
 template <class... Trailing>
 auto connection::async_serialize(Trailing&&... trailing) {
-  return detail::async_request<is_database_name>(
-      request_target(),
-      [](auto&& inputs) {
-        return detail::serialize_job(std::string(detail::single_input(std::move(inputs), std::string_view("main"))));
-      },
+  return detail::async_request<detail::is_database_name>(
+      request_target(), [](auto&& inputs) { return detail::serialize_job(detail::database_named(std::move(inputs))); },
       std::forward<Trailing>(trailing)...);
 }
 
 template <class... Trailing>
 auto connection::async_deserialize(std::span<const std::byte> bytes, Trailing&&... trailing) {
-  return detail::async_request<is_database_name>(
+  return detail::async_request<detail::is_database_name>(
       request_target(),
-      [&](auto&& inputs) {
-        return detail::deserialize_job(std::string(detail::single_input(std::move(inputs), std::string_view("main"))),
-                                       bytes);
-      },
+      [&](auto&& inputs) { return detail::deserialize_job(detail::database_named(std::move(inputs)), bytes); },
       std::forward<Trailing>(trailing)...);
 }
 
 template <class Sink, class... Trailing>
 auto connection::async_dump(Sink&& sink, Trailing&&... trailing) {
-  return detail::split_trailing<is_dump_options, default_token_t>(
-      [&](auto&& inputs, diagnostics* diag, auto&& token) {
-        // The read transaction: DEFERRED, its snapshot taken by the first chunk's read.
-        auto begin = [impl = impl_, ex = ex_](auto how) {
-          return detail::start_request(detail::request_target_view{impl, ex, 0},
-                                       detail::begin_job(detail::begin_sql(begin_mode::deferred), ex, impl), nullptr,
-                                       how);
-        };
-        auto make = [begin = std::move(begin), s = detail::make_dump_sink(std::forward<Sink>(sink)),
-                     o = detail::single_input(std::move(inputs), dump_options{})]() mutable {
-          return detail::run_dump(std::move(begin), std::move(s), std::move(o));
-        };
-        return detail::start_composed<void, true>(ex_, std::move(make), diag, std::forward<decltype(token)>(token));
-      },
-      std::forward<Trailing>(trailing)...);
+  // The read transaction: DEFERRED, its snapshot taken by the first chunk's read.
+  auto begin = [impl = impl_, ex = ex_](auto how) {
+    return detail::start_request(detail::request_target_view{impl, ex, 0},
+                                 detail::begin_job(detail::begin_sql(begin_mode::deferred), ex, impl), nullptr, how);
+  };
+  return detail::start_dump(ex_, std::move(begin), std::forward<Sink>(sink), std::forward<Trailing>(trailing)...);
 }
 
 template <class... Trailing>

@@ -145,28 +145,17 @@ auto pool::async_backup(std::string_view path, Trailing&&... trailing) {
 
 template <class... Trailing>
 auto pool::async_serialize(Trailing&&... trailing) {
-  return detail::async_request<is_database_name>(
-      request_target(),
-      [](auto&& inputs) {
-        return detail::serialize_job(std::string(detail::single_input(std::move(inputs), std::string_view("main"))));
-      },
+  return detail::async_request<detail::is_database_name>(
+      request_target(), [](auto&& inputs) { return detail::serialize_job(detail::database_named(std::move(inputs))); },
       std::forward<Trailing>(trailing)...);
 }
 
 template <class Sink, class... Trailing>
 auto pool::async_dump(Sink&& sink, Trailing&&... trailing) {
-  return detail::split_trailing<is_dump_options_input, default_token_t>(
-      [&](auto&& inputs, diagnostics* diag, auto&& token) {
-        auto begin = [core = core_, ex = ex_](auto how) {
-          return detail::start_request(detail::pool_target_view{core, ex}, detail::read_begin_job(ex), nullptr, how);
-        };
-        auto make = [begin = std::move(begin), s = detail::make_dump_sink(std::forward<Sink>(sink)),
-                     o = detail::single_input(std::move(inputs), dump_options{})]() mutable {
-          return detail::run_dump(std::move(begin), std::move(s), std::move(o));
-        };
-        return detail::start_composed<void, true>(ex_, std::move(make), diag, std::forward<decltype(token)>(token));
-      },
-      std::forward<Trailing>(trailing)...);
+  auto begin = [core = core_, ex = ex_](auto how) {
+    return detail::start_request(detail::pool_target_view{core, ex}, detail::read_begin_job(ex), nullptr, how);
+  };
+  return detail::start_dump(ex_, std::move(begin), std::forward<Sink>(sink), std::forward<Trailing>(trailing)...);
 }
 
 template <class Begin>

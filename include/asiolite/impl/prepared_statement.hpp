@@ -12,12 +12,7 @@
 namespace asiolite {
 
 namespace detail {
-inline prepared_statement prepare_job::take_result(const failure& f) {
-  // Failed: an empty handle, with the connection's executor for its handlers.
-  if (f || !held_) return access::construct<prepared_statement>(request_target{nullptr, target_.ex, target_.lease}, nullptr);
-  delivered_ = true;
-  return access::construct<prepared_statement>(target_, state_);
-}
+inline prepared_statement prepare_job::take_result(const failure& f) { return deliver(f); }
 }  // namespace detail
 
 template <class Form, class... Args>

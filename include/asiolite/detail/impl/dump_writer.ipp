@@ -40,10 +40,7 @@ ASIOLITE_DECL bool dump_writer::step(sqlite3* db, std::string& out, failure& f) 
   switch (phase_) {
     case phase::header:
       // SQL text ends at a NUL, so such a name cannot be quoted into the queries below.
-      if (schema_.find('\0') != std::string::npos) {
-        f.set(errc::embedded_nul, "dump: the schema name holds a NUL character");
-        return false;
-      }
+      if (!check_no_nul(schema_, "the dump's database name", f)) return false;
       // The rows are loaded as they were: no foreign key may refuse them (or cascade) while the
       // tables they refer to are not yet filled.
       out += "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n";
@@ -357,18 +354,6 @@ ASIOLITE_DECL bool dump_writer::next_other(sqlite3* db, std::string& out, failur
   }
   append_statement(out, sql);
   return true;
-}
-
-ASIOLITE_DECL std::string dump_writer::quote_identifier(std::string_view name) {
-  std::string quoted;
-  quoted.reserve(name.size() + 2);
-  quoted += '"';
-  for (const char c : name) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  quoted += '"';
-  return quoted;
 }
 
 // A text value as an SQL expression of the same bytes. A NUL byte cannot appear in the
