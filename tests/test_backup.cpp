@@ -133,9 +133,7 @@ TEST_CASE("backup: a pool backs up its snapshot from a reader while the writer g
   }
   auto writes = std::make_shared<int>(0);
   test::run(ctx, [](std::string path, std::string copy, std::shared_ptr<int> w) -> asio::awaitable<void> {
-    asiolite::pool_options po;
-    po.readers = 1;
-    auto p = co_await asiolite::pool::async_open(co_await asio::this_coro::executor, path, po);
+    auto p = co_await test::open_pool(path, 1);
     asiolite::backup_options o;
     o.pages_per_step = 10;
     o.progress = [&p, w](const asiolite::backup_progress&) {

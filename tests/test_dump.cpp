@@ -166,9 +166,7 @@ TEST_CASE("dump: one snapshot, with the connection's other requests after it, a 
   test::temp_dir dir;
   asio::io_context ctx;
   test::run(ctx, [](std::string path) -> asio::awaitable<void> {
-    asiolite::pool_options po;
-    po.readers = 1;
-    auto p = co_await asiolite::pool::async_open(co_await asio::this_coro::executor, path, po);
+    auto p = co_await test::open_pool(path, 1);
     co_await p.writer().async_execute_script(
         "CREATE TABLE t (v);"
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) INSERT INTO t SELECT i FROM n");

@@ -161,6 +161,13 @@ inline asiolite::connection open(asio::io_context& ctx, const std::string& path,
              }(ctx.get_executor(), path, opts));
 }
 
+/// A pool on `path` with `readers` readers, opened from a coroutine on its executor.
+inline asio::awaitable<asiolite::pool> open_pool(std::string path, std::size_t readers) {
+  asiolite::pool_options po;
+  po.readers = readers;
+  co_return co_await asiolite::pool::async_open(co_await asio::this_coro::executor, path, po);
+}
+
 /// Holds a connection's worker inside a request until release(), so that a test can
 /// queue requests behind it at a known point, without sleeps or timing.
 class worker_block {

@@ -338,9 +338,7 @@ TEST_CASE("trace: a pool's trace reports the writer's and every reader's stateme
   asio::io_context ctx;
   trace_recorder rec;
   test::run(ctx, [](std::string path, trace_recorder r) -> asio::awaitable<void> {
-    asiolite::pool_options po;
-    po.readers = 2;
-    auto p = co_await asiolite::pool::async_open(co_await asio::this_coro::executor, path, po);
+    auto p = co_await test::open_pool(path, 2);
     co_await p.writer().async_execute("CREATE TABLE t (x)");
     auto sub = co_await p.async_trace(r);
     CHECK(sub.active());
