@@ -46,7 +46,7 @@ namespace asiolite {
 /// - Arguments: the inputs, then optionally `diagnostics&` (receives the error message on
 ///   failure, cleared on success; it must outlive the operation), then optionally a
 ///   completion token (default: asio::use_awaitable).
-/// - Completion signature: `void(std::error_code[, R])`. With use_awaitable or use_future
+/// - Completion signature: `void(error_code[, R])`. With use_awaitable or use_future
 ///   the error is an exception_ptr instead, holding sqlite_error (SQLite's message and the
 ///   SQL) or the exception user code threw on the worker.
 /// - Executor: the handler runs on its associated executor, or the connection's if it has

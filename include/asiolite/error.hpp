@@ -12,7 +12,8 @@
 
 namespace asiolite {
 
-/// Conditions to compare an `std::error_code` from asiolite against.
+/// Conditions to compare an `asiolite::error_code` (std::error_code, or
+/// boost::system::error_code in the Boost.Asio flavour: config.hpp) from asiolite against.
 ///
 /// SQLite reports extended result codes (`SQLITE_CONSTRAINT_UNIQUE`); each compares
 /// equal to its primary condition here: `ec == asiolite::errc::constraint`.
@@ -74,7 +75,7 @@ enum class errc : int {
 namespace detail {
 inline constexpr int own_codes_begin = 0x10000;
 
-class error_category_impl final : public std::error_category {
+class error_category_impl final : public error_category_base {
  public:
   const char* name() const noexcept override { return "asiolite"; }
 
@@ -83,25 +84,25 @@ class error_category_impl final : public std::error_category {
   ASIOLITE_DECL std::string message(int value) const override;
 
   // Extended SQLite codes carry their primary code in the low byte.
-  std::error_condition default_error_condition(int value) const noexcept override {
+  error_condition default_error_condition(int value) const noexcept override {
     return {value < own_codes_begin ? (value & 0xff) : value, *this};
   }
 };
 }  // namespace detail
 
 /// The category of every error_code asiolite produces (except Asio's operation_aborted).
-inline const std::error_category& error_category() noexcept {
+inline const detail::error_category_base& error_category() noexcept {
   static const detail::error_category_impl category;
   return category;
 }
 
-inline std::error_condition make_error_condition(errc e) noexcept { return {static_cast<int>(e), error_category()}; }
+inline error_condition make_error_condition(errc e) noexcept { return {static_cast<int>(e), error_category()}; }
 
 /// An error_code holding exactly `e` (for tests and for user code that reports asiolite errors).
-inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), error_category()}; }
+inline error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), error_category()}; }
 
 /// An error_code for an SQLite (extended) result code.
-inline std::error_code make_sqlite_error_code(int result_code) noexcept { return {result_code, error_category()}; }
+inline error_code make_sqlite_error_code(int result_code) noexcept { return {result_code, error_category()}; }
 
 /// What went wrong, in words: SQLite's own message (`sqlite3_errmsg`) or the library's
 /// explanation, and the SQL text of the failed request.
@@ -126,7 +127,7 @@ class diagnostics {
 /// `what()` is SQLite's message followed by the SQL that failed.
 class sqlite_error : public std::system_error {
  public:
-  sqlite_error(std::error_code ec, diagnostics diag)
+  sqlite_error(error_code ec, diagnostics diag)
       : std::system_error(ec), diag_(std::move(diag)), what_(describe(ec, diag_)) {}
 
   const char* what() const noexcept override { return what_.c_str(); }
@@ -134,16 +135,13 @@ class sqlite_error : public std::system_error {
   const std::string& sql() const noexcept { return diag_.sql(); }
 
  private:
-  static std::string describe(std::error_code ec, const diagnostics& d);
+  static std::string describe(error_code ec, const diagnostics& d);
 
   diagnostics diag_;
   std::string what_;
 };
 
 }  // namespace asiolite
-
-template <>
-struct std::is_error_condition_enum<asiolite::errc> : std::true_type {};
 
 #ifndef ASIOLITE_SEPARATE_COMPILATION
 #  include <asiolite/impl/error.ipp>

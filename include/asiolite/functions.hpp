@@ -18,7 +18,7 @@ namespace asiolite {
 namespace detail {
 /// Why a user function's argument `number` (from 1) could not be read as `type`: the one
 /// wording of fixed and variadic parameters alike.
-inline std::string argument_failure(std::size_t number, std::string_view type, std::error_code ec) {
+inline std::string argument_failure(std::size_t number, std::string_view type, error_code ec) {
   return "argument " + std::to_string(number) + " (read as " + std::string(type) + "): " + ec.message();
 }
 }  // namespace detail
@@ -63,10 +63,9 @@ class function_args {
   template <detail::field_type T>
   T get(std::size_t i) const {
     if (i >= size())
-      throw sqlite_error(make_error_code(errc::out_of_range),
-                         diagnostics("argument " + std::to_string(i + 1) + " of " + std::to_string(argc_) +
-                                         " does not exist",
-                                     {}));
+      throw sqlite_error(
+          make_error_code(errc::out_of_range),
+          diagnostics("argument " + std::to_string(i + 1) + " of " + std::to_string(argc_) + " does not exist", {}));
     T out{};
     if (const auto ec = detail::read_field((*this)[i], out))
       throw sqlite_error(ec, diagnostics(detail::argument_failure(i + 1, detail::type_name<T>(), ec), {}));

@@ -2,6 +2,8 @@
 // pool::async_trace; the subscription is in subscription.hpp).
 #pragma once
 
+#include <asiolite/config.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -21,7 +23,7 @@ struct statement_trace {
   std::string_view expanded_sql;
   /// SQLite's error if its last step failed (asiolite::error_category(): a constraint,
   /// busy, interrupt for a cancellation or statement_timeout...); else none.
-  std::error_code error;
+  error_code error;
   /// Rows it returned.
   std::uint64_t rows = 0;
   /// Rows it inserted, updated or deleted, with those of the triggers it fired; 0 for a

@@ -12,10 +12,6 @@
 #include <asiolite/detail/request_target.hpp>
 #include <asiolite/error.hpp>
 
-#include <asio/steady_timer.hpp>
-#include <asio/this_coro.hpp>
-#include <asio/use_awaitable.hpp>
-
 #include <chrono>
 #include <memory>
 #include <string>
@@ -257,7 +253,7 @@ asio::awaitable<composed_outcome<void>> run_backup_to(Target source, Target dest
     auto lend = std::make_shared<backup_lend>();
     run = std::make_shared<backup_run>(lend);
     // Not awaited: the loan begins when the request starts, and ends with the backup.
-    start_request(dest, backup_lend_job(lend), nullptr, [lend](std::error_code ec) {
+    start_request(dest, backup_lend_job(lend), nullptr, [lend](error_code ec) {
       if (!ec) return;
       failure f;
       f.set(ec, "the backup's destination connection: " + ec.message());

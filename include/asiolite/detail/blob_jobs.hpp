@@ -10,9 +10,6 @@
 #include <asiolite/detail/request_target.hpp>
 #include <asiolite/error.hpp>
 
-#include <asio/buffer.hpp>
-#include <asio/error.hpp>
-
 #include <atomic>
 #include <cstddef>
 #include <cstdint>

@@ -8,10 +8,6 @@
 #include <asiolite/detail/immediate.hpp>
 #include <asiolite/detail/operation.hpp>
 
-#include <asio/associated_cancellation_slot.hpp>
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/co_spawn.hpp>
-
 #include <exception>
 #include <type_traits>
 #include <utility>

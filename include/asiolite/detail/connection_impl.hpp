@@ -38,8 +38,6 @@
 #include <asiolite/config.hpp>
 #include <asiolite/stats.hpp>
 
-#include <asio/error.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -318,7 +316,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   // Completes requests that can no longer run: those with nothing left to do succeed
   // (request_queue::succeeds_unrun), the rest fail with `ec`.
-  static void complete_unrunnable(request* list, std::error_code ec, const char* why) noexcept;
+  static void complete_unrunnable(request* list, error_code ec, const char* why) noexcept;
 
   static constexpr auto worker_spin = std::chrono::microseconds(50);
   static constexpr int drain_rounds = 16;

@@ -90,7 +90,7 @@ constexpr std::string_view type_name() {
 inline constexpr double two_pow_63 = 9223372036854775808.0;
 
 template <integer_value T>
-std::error_code narrow_integer(std::int64_t v, T& out) noexcept {
+error_code narrow_integer(std::int64_t v, T& out) noexcept {
   if constexpr (std::is_signed_v<T>) {
     if (v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max())
       return make_error_code(errc::out_of_range);
@@ -106,7 +106,7 @@ std::error_code narrow_integer(std::int64_t v, T& out) noexcept {
 /// The rules never lose information silently: REAL reads as an integer only when it
 /// is integral and in range, INTEGER reads as double only when exactly representable.
 template <field_type T>
-std::error_code read_field(const field_view& f, T& out) {
+error_code read_field(const field_view& f, T& out) {
   if constexpr (is_optional_v<T>) {
     if (f.is_null()) {
       out.reset();

@@ -13,15 +13,13 @@
 
 #include <asiolite/detail/bind.hpp>
 #include <asiolite/detail/connection_impl.hpp>
+#include <asiolite/detail/database.hpp>
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/held_statement.hpp>
 #include <asiolite/detail/record.hpp>
 #include <asiolite/detail/request.hpp>
-#include <asiolite/detail/database.hpp>
 #include <asiolite/error.hpp>
 #include <asiolite/row.hpp>
-
-#include <asio/error.hpp>
 
 #include <cstddef>
 #include <cstdint>

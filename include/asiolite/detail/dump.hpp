@@ -15,11 +15,6 @@
 #include <asiolite/dump.hpp>
 #include <asiolite/error.hpp>
 
-#include <asio/awaitable.hpp>
-#include <asio/error.hpp>
-#include <asio/this_coro.hpp>
-#include <asio/use_awaitable.hpp>
-
 #include <functional>
 #include <memory>
 #include <optional>

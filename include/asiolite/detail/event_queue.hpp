@@ -6,10 +6,6 @@
 
 #include <asiolite/config.hpp>
 
-#include <asio/any_io_executor.hpp>
-#include <asio/associated_executor.hpp>
-#include <asio/post.hpp>
-
 #include <atomic>
 #include <cstddef>
 #include <cstdint>

@@ -11,13 +11,13 @@
 namespace asiolite::detail {
 
 struct failure {
-  std::error_code code;
+  error_code code;
   std::string message;
   std::exception_ptr exception;  // set when user code threw: rethrown as is on the co_await path
 
   explicit operator bool() const noexcept { return static_cast<bool>(code); }
 
-  void set(std::error_code ec, std::string msg) {
+  void set(error_code ec, std::string msg) {
     code = ec;
     message = std::move(msg);
   }

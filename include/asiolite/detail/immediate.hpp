@@ -6,8 +6,6 @@
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/error.hpp>
 
-#include <asio/bind_allocator.hpp>
-
 #include <exception>
 #include <string>
 #include <string_view>

@@ -22,23 +22,32 @@ namespace asiolite::detail {
 
 // Tokens whose completion signature carries an exception_ptr instead of an error_code,
 // so that a failure arrives as sqlite_error with SQLite's message (the co_await path).
+// (use_coro: see config.hpp.)
 template <class Token>
-struct reports_exceptions : std::false_type {};
+struct reports_exceptions : compat::is_use_coro<Token> {};
 template <class Executor>
 struct reports_exceptions<asio::use_awaitable_t<Executor>> : std::true_type {};
 template <class Allocator>
 struct reports_exceptions<asio::use_future_t<Allocator>> : std::true_type {};
 
 template <class Token>
-using error_for =
-    std::conditional_t<reports_exceptions<std::decay_t<Token>>::value, std::exception_ptr, std::error_code>;
+using error_for = std::conditional_t<reports_exceptions<std::decay_t<Token>>::value, std::exception_ptr, error_code>;
+
+template <class Token>
+inline constexpr bool token_usable = compat::use_coro_works || !compat::is_use_coro<std::decay_t<Token>>::value;
 
 template <class Token, class Result>
 struct signature_for {
+  static_assert(
+      token_usable<Token>,
+      "experimental::use_coro does not work with asiolite on this Boost.Asio (before 1.82): use use_awaitable");
   using type = void(error_for<Token>, Result);
 };
 template <class Token>
 struct signature_for<Token, void> {
+  static_assert(
+      token_usable<Token>,
+      "experimental::use_coro does not work with asiolite on this Boost.Asio (before 1.82): use use_awaitable");
   using type = void(error_for<Token>);
 };
 template <class Token, class Result>

@@ -71,9 +71,9 @@ class pool_waiter {
   /// Starts on `reader` (with the hold, for a read transaction), on the handler's executor.
   virtual void dispatch(std::shared_ptr<connection_impl> reader, std::shared_ptr<reader_hold> hold) noexcept = 0;
   /// Completes without running, on the handler's executor.
-  virtual void fail(std::error_code ec, const char* why) noexcept = 0;
+  virtual void fail(error_code ec, const char* why) noexcept = 0;
 
-  const bool holds;  // takes the reader for itself (a read transaction's BEGIN)
+  const bool holds;                       // takes the reader for itself (a read transaction's BEGIN)
   deadline_clock::time_point deadline{};  // options::queue_timeout; unset: none
 
  protected:
@@ -94,7 +94,9 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
 
   /// The pool closes (or is gone): new reads fail with errc::closed, and so do the reads
   /// waiting for a reader.
-  void close() noexcept { fail_waiting(make_error_code(errc::closed), "the pool closed before a reader was free", true); }
+  void close() noexcept {
+    fail_waiting(make_error_code(errc::closed), "the pool closed before a reader was free", true);
+  }
 
   /// Every read waiting for a reader completes with operation_aborted (pool::cancel).
   void cancel_waiting() noexcept {
@@ -157,7 +159,7 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
   template <class Error, class Handler, class Job>
   static void start_on(std::shared_ptr<connection_impl> reader, std::shared_ptr<reader_hold> hold, Handler&& handler,
                        Job&& j, diagnostics* diag, const asio::any_io_executor& ex) {
-    if constexpr (requires(Job& jj, const request_target& t) { jj.bind_reader(t); })
+    if constexpr (requires(Job & jj, const request_target& t) { jj.bind_reader(t); })
       j.bind_reader(request_target{reader, ex, 0});
     if constexpr (requires { Job::holds_reader; }) j.take_hold(std::move(hold));
     auto* op = operation<Handler, Job, Error>::create(std::move(handler), std::move(j), reader, ex, diag, 0);
@@ -167,8 +169,8 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
 
   /// Completes `j`'s handler with `ec` without running it, as a refused request does.
   template <class Error, class Handler, class Job>
-  static void fail_unrun(Handler&& handler, Job&& j, diagnostics* diag, const asio::any_io_executor& ex,
-                         std::error_code ec, const char* why) {
+  static void fail_unrun(Handler&& handler, Job&& j, diagnostics* diag, const asio::any_io_executor& ex, error_code ec,
+                         const char* why) {
     operation<Handler, Job, Error>::create(std::move(handler), std::move(j), nullptr, ex, diag, 0)->abort(ec, why);
   }
 
@@ -193,7 +195,7 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
   // Counts a read on route `i`; a read transaction also holds it. Under the mutex.
   std::shared_ptr<reader_hold> claim(std::size_t i, bool holds);
 
-  void fail_waiting(std::error_code ec, const char* why, bool closing) noexcept;
+  void fail_waiting(error_code ec, const char* why, bool closing) noexcept;
 
   const asio::any_io_executor ex_;
   queue_deadline deadline_{ex_};
@@ -234,7 +236,7 @@ class pool_core::waiting_read final : public pool_waiter {
     post_step();
   }
 
-  void fail(std::error_code ec, const char* why) noexcept override {
+  void fail(error_code ec, const char* why) noexcept override {
     failure_ = ec;
     why_ = why;
     post_step();
@@ -312,7 +314,7 @@ class pool_core::waiting_read final : public pool_waiter {
   asio::any_io_executor work_;
   std::shared_ptr<connection_impl> reader_;
   std::shared_ptr<reader_hold> hold_;
-  std::error_code failure_;
+  error_code failure_;
   const char* why_ = "";
   bool cancelled_ = false;
 };

@@ -5,8 +5,6 @@
 
 #include <asiolite/config.hpp>
 
-#include <asio/steady_timer.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -63,7 +61,7 @@ class queue_deadline {
     // duration::max() for "none", it would for that long).
     t.expires_at(std::min(*next, deadline_clock::now() + recheck));
     // The owner stays alive until the wait ends (a dropped connection at most `recheck`).
-    t.async_wait([owner, timer = std::move(timer)](std::error_code) mutable { sweep(owner, std::move(timer)); });
+    t.async_wait([owner, timer = std::move(timer)](error_code) mutable { sweep(owner, std::move(timer)); });
   }
 
   static constexpr std::chrono::milliseconds recheck{50};

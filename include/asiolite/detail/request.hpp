@@ -86,13 +86,13 @@ class request {
   void post_completion() noexcept { complete_(*this); }
 
   /// Completes without running.
-  void abort(std::error_code ec, const char* why) noexcept {
+  void abort(error_code ec, const char* why) noexcept {
     fail(ec, why);
     complete();
   }
 
   /// Records why the request will not run; complete() then reports it.
-  void fail(std::error_code ec, const char* why) noexcept {
+  void fail(error_code ec, const char* why) noexcept {
     try {
       failure_.set(ec, why);
     } catch (...) {
@@ -101,7 +101,7 @@ class request {
   }
 
   bool failed() const noexcept { return static_cast<bool>(failure_); }
-  std::error_code failure_code() const noexcept { return failure_.code; }
+  error_code failure_code() const noexcept { return failure_.code; }
   const std::string& failure_message() const noexcept { return failure_.message; }
 
   /// Adds words to the failure's message (the worker knows things the request does not).

@@ -7,8 +7,8 @@
 #include <asiolite/detail/request.hpp>
 #include <asiolite/error.hpp>
 
-#include <cstddef>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <system_error>
@@ -80,7 +80,7 @@ class request_queue {
 
   /// What a request the queue refused fails with.
   struct refused {
-    std::error_code code;
+    error_code code;
     const char* message;
   };
 

@@ -36,7 +36,7 @@ struct trace_record {
 
   std::string sql;
   std::string expanded_sql;
-  std::error_code error;
+  error_code error;
   std::uint64_t rows = 0;
   std::int64_t changes = 0;
   std::chrono::nanoseconds queued{0};

@@ -3,13 +3,11 @@
 // impl/transaction.hpp and impl/savepoint.hpp, once those classes are complete.
 #pragma once
 
+#include <asiolite/detail/database.hpp>
 #include <asiolite/detail/failure.hpp>
 #include <asiolite/detail/request.hpp>
-#include <asiolite/detail/database.hpp>
 #include <asiolite/detail/transaction_state.hpp>
 #include <asiolite/sync_handle.hpp>
-
-#include <asio/any_io_executor.hpp>
 
 #include <memory>
 #include <optional>

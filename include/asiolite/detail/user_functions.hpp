@@ -194,7 +194,7 @@ void call_with_arguments(sqlite3_context* ctx, std::string_view name, int argc, 
     fn(function_args(argc, argv));
   } else {
     typename Params::values values;
-    std::error_code ec;
+    error_code ec;
     std::size_t bad = 0;
     std::string_view type;
     [&]<std::size_t... I>(std::index_sequence<I...>) {

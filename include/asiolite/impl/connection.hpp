@@ -8,8 +8,6 @@
 #include <asiolite/detail/request_target.hpp>
 #include <asiolite/detail/transaction_jobs.hpp>
 
-#include <asio/steady_timer.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <exception>

@@ -55,7 +55,7 @@ ASIOLITE_DECL std::string detail::error_category_impl::message(int value) const 
   }
 }
 
-ASIOLITE_DECL std::string sqlite_error::describe(std::error_code ec, const diagnostics& d) {
+ASIOLITE_DECL std::string sqlite_error::describe(error_code ec, const diagnostics& d) {
   std::string s = d.message().empty() ? ec.message() : d.message();
   if (!d.sql().empty()) {
     constexpr std::size_t shown = 200;  // the whole text stays available through sql()

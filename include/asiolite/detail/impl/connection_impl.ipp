@@ -305,7 +305,7 @@ ASIOLITE_DECL void connection_impl::start_worker(request& open, std::unique_lock
     generation_ = generation;
     intake_.open();  // the new worker takes it in
   } catch (...) {
-    std::error_code ec = std::make_error_code(std::errc::resource_unavailable_try_again);
+    error_code ec = std::make_error_code(std::errc::resource_unavailable_try_again);
     try {
       throw;
     } catch (const std::system_error& e) {
@@ -546,7 +546,7 @@ ASIOLITE_DECL void connection_impl::end_lease(request& r, lease_state& lease, re
   complete_unrunnable(rest, make_error_code(errc::transaction_ended), "the transaction ended before the request ran");
 }
 
-ASIOLITE_DECL void connection_impl::complete_unrunnable(request* list, std::error_code ec, const char* why) noexcept {
+ASIOLITE_DECL void connection_impl::complete_unrunnable(request* list, error_code ec, const char* why) noexcept {
   while (list) {
     request* next = list->next;
     if (request_queue::succeeds_unrun(list->kind()))

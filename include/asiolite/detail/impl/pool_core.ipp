@@ -11,10 +11,10 @@ ASIOLITE_DECL void reader_hold::release() noexcept {
   if (!released_.exchange(true, std::memory_order_acq_rel)) core_->release(index_, generation_);
 }
 
-ASIOLITE_DECL pool_core::pool_core(asio::any_io_executor ex)
-    : ex_(std::move(ex)) {}
+ASIOLITE_DECL pool_core::pool_core(asio::any_io_executor ex) : ex_(std::move(ex)) {}
 
-ASIOLITE_DECL void pool_core::open(std::vector<std::shared_ptr<connection_impl>> routes, std::chrono::milliseconds queue_timeout) {
+ASIOLITE_DECL void pool_core::open(std::vector<std::shared_ptr<connection_impl>> routes,
+                                   std::chrono::milliseconds queue_timeout) {
   deadline_.set_timeout(queue_timeout);
   std::lock_guard lock(mutex_);
   routes_ = std::move(routes);
@@ -115,7 +115,7 @@ ASIOLITE_DECL auto pool_core::claim(std::size_t i, bool holds) -> std::shared_pt
   return hold;
 }
 
-ASIOLITE_DECL void pool_core::fail_waiting(std::error_code ec, const char* why, bool closing) noexcept {
+ASIOLITE_DECL void pool_core::fail_waiting(error_code ec, const char* why, bool closing) noexcept {
   std::deque<pool_waiter*> failed;
   {
     std::lock_guard lock(mutex_);

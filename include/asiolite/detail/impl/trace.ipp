@@ -82,8 +82,8 @@ ASIOLITE_DECL void statement_tracer::finish(std::size_t i, int rc) noexcept {
   if (r.since != clock::time_point{}) r.running += clock::now() - r.since;
   if (r.running < least_threshold_) return;
   const bool writes = !sqlite3_stmt_readonly(r.stmt);
-  const std::error_code error =
-      rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW ? std::error_code{} : make_sqlite_error_code(rc);
+  const error_code error =
+      rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW ? error_code{} : make_sqlite_error_code(rc);
   // One record for the subscribers that see the plain text, one for those that see the
   // values too: made when the first of them wants it.
   std::shared_ptr<trace_record> plain, expanded;
