@@ -2,9 +2,7 @@
 // returns from main. Run by test_connection.cpp, which then checks the writes are on disk.
 #include <asiolite.hpp>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/io_context.hpp>
+#include "asio_flavour.hpp"
 
 #include <cstdlib>
 #include <string>

@@ -7,8 +7,7 @@
 // its privileges.
 #include <asiolite.hpp>
 
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
+#include "asio_flavour.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -26,11 +25,11 @@ int main(int argc, char** argv) {
   }
   if (argc != 2) return 2;
   asio::io_context ctx;
-  std::error_code ec;
+  asiolite::error_code ec;
   asiolite::diagnostics diag;
   asio::co_spawn(
       ctx,
-      [](std::string path, std::error_code& out, asiolite::diagnostics& d) -> asio::awaitable<void> {
+      [](std::string path, asiolite::error_code& out, asiolite::diagnostics& d) -> asio::awaitable<void> {
         asiolite::connection db(co_await asio::this_coro::executor);
         asiolite::options opts;
         auto [e] = co_await db.async_open(path, opts, d, asiolite::compat::as_tuple(asio::use_awaitable));

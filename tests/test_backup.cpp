@@ -3,11 +3,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/steady_timer.hpp>
+#include "asio_flavour.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -111,7 +107,7 @@ TEST_CASE("backup: writes through the same connection between steps go into the 
       if (p.remaining == 0) return;
       ++*w;
       conn.async_execute("INSERT INTO t (b) VALUES (randomblob(1000))",
-                         [](std::error_code, asiolite::execute_result) {});
+                         [](asiolite::error_code, asiolite::execute_result) {});
     };
     co_await conn.async_backup(copy, o);
   }(db, dir.db("copy.db"), writes));
@@ -139,7 +135,7 @@ TEST_CASE("backup: a pool backs up its snapshot from a reader while the writer g
     o.progress = [&p, w](const asiolite::backup_progress&) {
       ++*w;
       p.writer().async_execute("INSERT INTO t (b) VALUES (randomblob(1000))",
-                               [](std::error_code, asiolite::execute_result) {});
+                               [](asiolite::error_code, asiolite::execute_result) {});
     };
     co_await p.async_backup(copy, o);
     // The writer was not held up: every write of the backup's time is in.
@@ -160,14 +156,14 @@ TEST_CASE("backup: cancelled between two steps, the connection goes on and a new
   test::run(ctx, fill(db, 400));
   asio::cancellation_signal cancel;
   int calls = 0;
-  std::optional<std::error_code> got;
+  std::optional<asiolite::error_code> got;
   asiolite::backup_options o;
   o.pages_per_step = 5;
   o.progress = [&calls, &cancel](const asiolite::backup_progress&) {
     if (++calls == 3) cancel.emit(asio::cancellation_type::terminal);
   };
   db.async_backup(dir.db("copy.db"), o,
-                  asio::bind_cancellation_slot(cancel.slot(), [&got](std::error_code ec) { got = ec; }));
+                  asio::bind_cancellation_slot(cancel.slot(), [&got](asiolite::error_code ec) { got = ec; }));
   ctx.restart();
   ctx.run();
   REQUIRE(got);
@@ -286,23 +282,23 @@ asio::awaitable<void> backup_into_connections(asiolite::connection& db, std::str
   // A request made on the destination before the backup runs first; one made after the
   // initiating call waits for the backup's end, and then sees the copy. (Completion
   // handlers, not awaitables: each operation starts when its function is called.)
-  std::error_code before_ec, backup_ec, after_ec;
+  asiolite::error_code before_ec, backup_ec, after_ec;
   std::int64_t old_rows = -1, rows = -1;
   int done = 0;
   asiolite::backup_options o;
   o.pages_per_step = 8;
   int steps = 0;
   o.progress = [&steps](const asiolite::backup_progress&) { ++steps; };
-  mem.async_query_scalar<std::int64_t>("SELECT count(*) FROM old", [&](std::error_code ec, std::int64_t n) {
+  mem.async_query_scalar<std::int64_t>("SELECT count(*) FROM old", [&](asiolite::error_code ec, std::int64_t n) {
     before_ec = ec;
     old_rows = n;
     ++done;
   });
-  db.async_backup(mem, o, [&](std::error_code ec) {
+  db.async_backup(mem, o, [&](asiolite::error_code ec) {
     backup_ec = ec;
     ++done;
   });
-  mem.async_query_scalar<std::int64_t>("SELECT count(*) FROM t", [&](std::error_code ec, std::int64_t n) {
+  mem.async_query_scalar<std::int64_t>("SELECT count(*) FROM t", [&](asiolite::error_code ec, std::int64_t n) {
     after_ec = ec;
     rows = n;
     ++done;
@@ -366,12 +362,12 @@ TEST_CASE("backup: into a connection from a multi-threaded io_context, cancelled
   auto db = test::open(ctx, dir.db());
   auto mem = test::open(ctx, ":memory:");
   test::run(ctx, fill(db, 400));
-  std::error_code result;
+  asiolite::error_code result;
   std::int64_t rows_after = -1;
   asio::cancellation_signal cancel;
   asio::co_spawn(
       ctx,
-      [](asiolite::connection& src, asiolite::connection& dst, asio::cancellation_signal& sig, std::error_code& ec,
+      [](asiolite::connection& src, asiolite::connection& dst, asio::cancellation_signal& sig, asiolite::error_code& ec,
          std::int64_t& rows) -> asio::awaitable<void> {
         asiolite::backup_options o;
         o.pages_per_step = 4;

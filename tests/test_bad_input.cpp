@@ -4,7 +4,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/use_future.hpp>
+#include "asio_flavour.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -29,7 +29,7 @@ using test::tuple_token;
 constexpr std::int64_t seeded_rows = 100;
 
 struct outcome {
-  std::error_code ec;
+  asiolite::error_code ec;
   std::string message;
 };
 
@@ -50,7 +50,7 @@ struct seeded {
 
   // Runs `attempt`, then checks that its outcome is `want` with a message containing
   // `part`, that the connection still writes and reads, and that the seeded rows are all there.
-  // `want`: an errc (compared as a condition), or an exact std::error_code.
+  // `want`: an errc (compared as a condition), or an exact asiolite::error_code.
   template <class Attempt, class Want>
   void expect(Attempt attempt, Want want, std::string_view part) {
     const outcome got = test::run(ctx, attempt(db));
@@ -253,7 +253,7 @@ TEST_CASE("bad input: statement_timeout max lets a long statement run to its end
         outcome o{ec, diag.message()};
         co_return o;
       },
-      std::error_code{}, "");
+      asiolite::error_code{}, "");
 }
 
 TEST_CASE("bad input: spin_wait, queue_timeout and busy_timeout max work as no limit") {
@@ -276,7 +276,7 @@ TEST_CASE("bad input: spin_wait, queue_timeout and busy_timeout max work as no l
         for (int i = 0; i < 50; ++i) co_await db.async_query_scalar<std::int64_t>("SELECT ?", i);
         co_return outcome{};
       },
-      std::error_code{}, "");
+      asiolite::error_code{}, "");
 }
 
 // ---- SQL text
@@ -540,7 +540,7 @@ TEST_CASE("bad input: a transaction begun from a callable on its own connection 
       [](asiolite::connection& db) -> asio::awaitable<outcome> {
         outcome inner;
         co_await db.async_call([&db, &inner](asiolite::sync_handle&) {
-          db.async_begin([&inner](std::error_code ec, asiolite::transaction) { inner.ec = ec; });
+          db.async_begin([&inner](asiolite::error_code ec, asiolite::transaction) { inner.ec = ec; });
         });
         // The callback ran on the connection's executor, after the callable returned.
         co_await db.async_query_scalar<std::int64_t>("SELECT 1");

@@ -3,12 +3,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/detached.hpp>
-#include <asio/read_at.hpp>
-#include <asio/strand.hpp>
-#include <asio/write_at.hpp>
+#include "asio_flavour.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -327,19 +322,19 @@ TEST_CASE("blob: a cancelled async_read_at stops half way with operation_aborted
   }(d.db));
   std::vector<std::byte> buf(1000000);
   asio::cancellation_signal cancel;
-  std::error_code ec;
+  asiolite::error_code ec;
   std::size_t n = 0;
   bool done = false;
   // Cancelled from inside the read, once its third 64 KB piece is in (the completion
   // condition runs between pieces): half way, whatever the timing.
   constexpr std::size_t piece = 65536;
-  auto cancel_after_three = [&cancel](const std::error_code& e, std::size_t transferred) -> std::size_t {
+  auto cancel_after_three = [&cancel](const asiolite::error_code& e, std::size_t transferred) -> std::size_t {
     if (e) return 0;
     if (transferred >= 3 * piece) cancel.emit(asio::cancellation_type::terminal);
     return piece;
   };
   asio::async_read_at(b, 0, asio::buffer(buf), cancel_after_three,
-                      asio::bind_cancellation_slot(cancel.slot(), [&](std::error_code e, std::size_t got) {
+                      asio::bind_cancellation_slot(cancel.slot(), [&](asiolite::error_code e, std::size_t got) {
                         ec = e;
                         n = got;
                         done = true;

@@ -5,14 +5,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/bind_executor.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/detached.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
+#include "asio_flavour.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -97,11 +90,11 @@ constexpr const char* endless_insert =
 // once its SQL runs on the worker (running() was called since start), emits `type` on
 // the io_context and runs ctx until the operation completes. Returns its error code.
 template <class Start>
-std::error_code cancel_once_running(endless_db& t, asio::cancellation_type type, Start start) {
+asiolite::error_code cancel_once_running(endless_db& t, asio::cancellation_type type, Start start) {
   t.started = false;
   asio::cancellation_signal cancel;
-  std::optional<std::error_code> got;
-  start(asio::bind_cancellation_slot(cancel.slot(), [&got](std::error_code ec, auto&&...) { got = ec; }));
+  std::optional<asiolite::error_code> got;
+  start(asio::bind_cancellation_slot(cancel.slot(), [&got](asiolite::error_code ec, auto&&...) { got = ec; }));
   std::thread runner([&t] { t.ctx.run(); });
   t.wait_until_running();
   // Emitting must happen on the handler's executor (the io_context, on its own thread).
@@ -119,11 +112,11 @@ TEST_CASE("a queued INSERT that is cancelled never runs and completes with opera
   test::worker_gate gate;
   gate.hold(t.db);
   asio::cancellation_signal cancel;
-  std::error_code got;
+  asiolite::error_code got;
   bool in_strand = false;
   t.db.async_execute("INSERT INTO t VALUES (1)",
                      asio::bind_cancellation_slot(
-                         cancel.slot(), asio::bind_executor(strand, [&](std::error_code ec, asiolite::execute_result) {
+                         cancel.slot(), asio::bind_executor(strand, [&](asiolite::error_code ec, asiolite::execute_result) {
                            got = ec;
                            in_strand = strand.running_in_this_thread();
                          })));
@@ -139,12 +132,12 @@ TEST_CASE("a queued INSERT that is cancelled never runs and completes with opera
 TEST_CASE("a running query that is cancelled stops, and the next request runs normally") {
   endless_db t;
   asio::cancellation_signal cancel;
-  std::error_code got;
+  asiolite::error_code got;
   std::int64_t next = 0;
   t.db.async_query_scalar<std::int64_t>(
-      endless_query, asio::bind_cancellation_slot(cancel.slot(), [&](std::error_code ec, std::int64_t) { got = ec; }));
+      endless_query, asio::bind_cancellation_slot(cancel.slot(), [&](asiolite::error_code ec, std::int64_t) { got = ec; }));
   t.db.async_query_scalar<std::int64_t>("SELECT 41 + 1",
-                                        [&](std::error_code ec, std::int64_t v) { next = ec ? -1 : v; });
+                                        [&](asiolite::error_code ec, std::int64_t v) { next = ec ? -1 : v; });
   std::thread runner([&] { t.ctx.run(); });
   t.wait_until_running();
   // Emitting must happen on the handler's executor (the io_context, on its own thread).
@@ -184,11 +177,11 @@ TEST_CASE("the statement timeout stops a runaway query with timed_out and spares
 
 TEST_CASE("connection::cancel aborts everything queued and the running request, and the connection goes on") {
   endless_db t;
-  std::vector<std::error_code> got(11);
-  t.db.async_query_scalar<std::int64_t>(endless_query, [&](std::error_code ec, std::int64_t) { got[0] = ec; });
+  std::vector<asiolite::error_code> got(11);
+  t.db.async_query_scalar<std::int64_t>(endless_query, [&](asiolite::error_code ec, std::int64_t) { got[0] = ec; });
   for (int i = 1; i <= 10; ++i)
     t.db.async_execute("INSERT INTO t VALUES (?)", i,
-                       [&, i](std::error_code ec, asiolite::execute_result) { got[static_cast<std::size_t>(i)] = ec; });
+                       [&, i](asiolite::error_code ec, asiolite::execute_result) { got[static_cast<std::size_t>(i)] = ec; });
   std::thread runner([&] { t.ctx.run(); });
   t.wait_until_running();
   t.db.cancel();  // from another thread than the io_context's: thread-safe
@@ -274,14 +267,14 @@ TEST_CASE("a storm of cancellations on a 4-thread io_context: every handler once
         db.async_execute("INSERT INTO t VALUES (?)", id,
                          asio::bind_cancellation_slot(
                              signal->slot(),
-                             asio::bind_executor(strand, [&, signal, id](std::error_code ec, asiolite::execute_result) {
+                             asio::bind_executor(strand, [&, signal, id](asiolite::error_code ec, asiolite::execute_result) {
                                const auto at = static_cast<std::size_t>(id);
                                calls[at]++;
                                outcome[at] = !ec ? 1 : ec == asio::error::operation_aborted ? 2 : 3;
                              })));
         if ((*rng)() % 3 == 0) {  // a third are cancelled, after a random moment, on the strand
           auto timer = std::make_shared<asio::steady_timer>(strand, std::chrono::microseconds((*rng)() % 2000));
-          timer->async_wait([timer, signal](std::error_code) { signal->emit(asio::cancellation_type::terminal); });
+          timer->async_wait([timer, signal](asiolite::error_code) { signal->emit(asio::cancellation_type::terminal); });
         }
       });
     }
@@ -313,18 +306,18 @@ TEST_CASE("cancellations racing async_close: every handler once, the close compl
   endless_db t;
   constexpr int n = 300, close_after = n / 2;
   std::vector<std::atomic<int>> calls(n);
-  std::vector<std::error_code> got(n);
+  std::vector<asiolite::error_code> got(n);
   std::vector<std::shared_ptr<asio::cancellation_signal>> signals;
   bool closed = false;
   for (int i = 0; i < n; ++i) {
     signals.push_back(std::make_shared<asio::cancellation_signal>());
     t.db.async_execute(
         "INSERT INTO t VALUES (?)", i,
-        asio::bind_cancellation_slot(signals.back()->slot(), [&, i](std::error_code ec, asiolite::execute_result) {
+        asio::bind_cancellation_slot(signals.back()->slot(), [&, i](asiolite::error_code ec, asiolite::execute_result) {
           calls[static_cast<std::size_t>(i)]++;
           got[static_cast<std::size_t>(i)] = ec;
         }));
-    if (i == close_after) t.db.async_close([&](std::error_code ec) { closed = !ec; });
+    if (i == close_after) t.db.async_close([&](asiolite::error_code ec) { closed = !ec; });
   }
   // Cancel every other request while the worker drains and closes.
   asio::post(t.ctx, [&] {
@@ -363,12 +356,12 @@ TEST_CASE("a cancellation leaves the requests queued with it to run wherever the
   for (int i = 0; i < rounds && stuck == 0; ++i) {
     bool kept_done = false;
     asio::cancellation_signal cancel;
-    db.async_execute("SELECT 1", [&](std::error_code ec, asiolite::execute_result) {
+    db.async_execute("SELECT 1", [&](asiolite::error_code ec, asiolite::execute_result) {
       kept_done = true;
       if (!ec) ++ran;
     });
     db.async_execute("SELECT 2",
-                     asio::bind_cancellation_slot(cancel.slot(), [&](std::error_code ec, asiolite::execute_result) {
+                     asio::bind_cancellation_slot(cancel.slot(), [&](asiolite::error_code ec, asiolite::execute_result) {
                        if (ec == asio::error::operation_aborted) ++aborted;
                      }));
     cancel.emit(asio::cancellation_type::terminal);
@@ -399,8 +392,8 @@ TEST_CASE("partial and total cancellation remove every kind of queued request, w
       signals.push_back(std::make_unique<asio::cancellation_signal>());
       return signals.back()->slot();
     };
-    std::map<std::string, std::error_code> got;
-    auto record = [&got](std::string name) { return [&got, name](std::error_code ec, auto&&...) { got[name] = ec; }; };
+    std::map<std::string, asiolite::error_code> got;
+    auto record = [&got](std::string name) { return [&got, name](asiolite::error_code ec, auto&&...) { got[name] = ec; }; };
     std::atomic<bool> call_ran{false};
     std::string prepared_sql = "not delivered";
     bool cursor_delivered = true, transaction_delivered = true;
@@ -425,22 +418,22 @@ TEST_CASE("partial and total cancellation remove every kind of queued request, w
     t.db.async_execute_many("INSERT INTO t VALUES (?)", many,
                             asio::bind_cancellation_slot(slot(), record("async_execute_many")));
     t.db.async_prepare("SELECT touch(11)",
-                       asio::bind_cancellation_slot(slot(), [&](std::error_code ec, asiolite::prepared_statement p) {
+                       asio::bind_cancellation_slot(slot(), [&](asiolite::error_code ec, asiolite::prepared_statement p) {
                          got["async_prepare"] = ec;
                          prepared_sql = p.sql();
                        }));
     ps.async_execute(12, asio::bind_cancellation_slot(slot(), record("prepared_statement::async_execute")));
     t.db.async_cursor<std::int64_t>(
         "SELECT touch(13)",
-        asio::bind_cancellation_slot(slot(), [&](std::error_code ec, asiolite::cursor<std::int64_t> c) {
+        asio::bind_cancellation_slot(slot(), [&](asiolite::error_code ec, asiolite::cursor<std::int64_t> c) {
           got["async_cursor"] = ec;
           // An empty cursor (from a failed async_cursor) fails with closed; a real one would not.
           c.async_next(
-              asio::bind_executor(t.ctx, [&cursor_delivered](std::error_code next_ec, std::optional<std::int64_t>) {
+              asio::bind_executor(t.ctx, [&cursor_delivered](asiolite::error_code next_ec, std::optional<std::int64_t>) {
                 cursor_delivered = next_ec != asiolite::errc::closed;
               }));
         }));
-    t.db.async_begin(asio::bind_cancellation_slot(slot(), [&](std::error_code ec, asiolite::transaction tx) {
+    t.db.async_begin(asio::bind_cancellation_slot(slot(), [&](asiolite::error_code ec, asiolite::transaction tx) {
       got["async_begin"] = ec;
       transaction_delivered = tx.is_active();
     }));
@@ -565,7 +558,7 @@ TEST_CASE("partial and total cancellation interrupt every kind of running statem
       const auto ec = cancel_once_running(t, type, [&](auto token) { cur.async_next(token); });
       CHECK(ec == asio::error::operation_aborted);
       CHECK(test::run(t.ctx, count(t.db)) == 1);
-      auto later = test::run(t.ctx, [](asiolite::cursor<std::int64_t>& c) -> asio::awaitable<std::error_code> {
+      auto later = test::run(t.ctx, [](asiolite::cursor<std::int64_t>& c) -> asio::awaitable<asiolite::error_code> {
         auto [next_ec, v] = co_await c.async_next(tuple_token);
         co_return next_ec;
       }(cur));
@@ -610,8 +603,8 @@ TEST_CASE("partial and total cancellation remove a queued COMMIT and leave the t
     test::worker_gate gate;
     gate.hold(tx);
     asio::cancellation_signal cancel;
-    std::optional<std::error_code> got;
-    tx.async_commit(asio::bind_cancellation_slot(cancel.slot(), [&got](std::error_code ec) { got = ec; }));
+    std::optional<asiolite::error_code> got;
+    tx.async_commit(asio::bind_cancellation_slot(cancel.slot(), [&got](asiolite::error_code ec) { got = ec; }));
     cancel.emit(type);
     gate.release();
     t.ctx.run();
@@ -698,7 +691,7 @@ TEST_CASE("a COMMIT waiting for a reader's lock completes whatever the cancellat
     auto writer = test::open(ctx, dir.db(), counted);
     auto reader = test::open(ctx, dir.db(), rollback_journal);
     asio::cancellation_signal cancel;
-    std::optional<std::error_code> committed;
+    std::optional<asiolite::error_code> committed;
     bool tx_active_after = true;
     std::int64_t rows = -1;
     test::run(ctx, [&]() -> asio::awaitable<void> {
@@ -718,7 +711,7 @@ TEST_CASE("a COMMIT waiting for a reader's lock completes whatever the cancellat
 
       asio::steady_timer done(ex, asio::steady_timer::time_point::max());
       const int before = exclusive_lock_counter::attempts.load();
-      tx.async_commit(asio::bind_cancellation_slot(cancel.slot(), [&](std::error_code ec) {
+      tx.async_commit(asio::bind_cancellation_slot(cancel.slot(), [&](asiolite::error_code ec) {
         committed = ec;
         done.cancel();
       }));
@@ -732,7 +725,7 @@ TEST_CASE("a COMMIT waiting for a reader's lock completes whatever the cancellat
       co_await tx.async_rollback();  // nothing to undo after a COMMIT that ran; else frees the lock
       rows = co_await reader.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");
     }());
-    CHECK(committed == std::error_code());
+    CHECK(committed == asiolite::error_code());
     CHECK_FALSE(tx_active_after);
     CHECK(rows == 1);
   }
@@ -749,14 +742,14 @@ TEST_CASE("ROLLBACK, close and open run to their end whatever the cancellation t
     auto tx = test::begin_with_row(t.ctx, t.db);
     test::worker_gate gate;
     gate.hold(tx);
-    std::optional<std::error_code> rolled_back;
+    std::optional<asiolite::error_code> rolled_back;
     tx.async_rollback(
-        asio::bind_cancellation_slot(cancel.slot(), [&rolled_back](std::error_code ec) { rolled_back = ec; }));
+        asio::bind_cancellation_slot(cancel.slot(), [&rolled_back](asiolite::error_code ec) { rolled_back = ec; }));
     cancel.emit(type);
     gate.release();
     t.ctx.run();
     t.ctx.restart();
-    CHECK(rolled_back == std::error_code());
+    CHECK(rolled_back == asiolite::error_code());
     CHECK_FALSE(tx.is_active());
     tx = asiolite::transaction();  // had the ROLLBACK been removed, the count would wait for it forever
     CHECK(test::run(t.ctx, count(t.db)) == 0);
@@ -765,25 +758,25 @@ TEST_CASE("ROLLBACK, close and open run to their end whatever the cancellation t
     test::worker_block block;
     block.hold(t.db);
     block.wait_entered();
-    std::optional<std::error_code> closed;
-    t.db.async_close(asio::bind_cancellation_slot(cancel.slot(), [&closed](std::error_code ec) { closed = ec; }));
+    std::optional<asiolite::error_code> closed;
+    t.db.async_close(asio::bind_cancellation_slot(cancel.slot(), [&closed](asiolite::error_code ec) { closed = ec; }));
     cancel.emit(type);
     block.release();
     t.ctx.run();
     t.ctx.restart();
-    CHECK(closed == std::error_code());
+    CHECK(closed == asiolite::error_code());
     CHECK_FALSE(t.db.is_open());
 
     // An open, cancelled as soon as it has started.
-    std::optional<std::error_code> opened;
+    std::optional<asiolite::error_code> opened;
     t.db.async_open(t.dir.db(),
-                    asio::bind_cancellation_slot(cancel.slot(), [&opened](std::error_code ec) { opened = ec; }));
+                    asio::bind_cancellation_slot(cancel.slot(), [&opened](asiolite::error_code ec) { opened = ec; }));
     cancel.emit(type);
     t.ctx.run();
     t.ctx.restart();
-    CHECK(opened == std::error_code());
+    CHECK(opened == asiolite::error_code());
     CHECK(t.db.is_open());
-    if (opened == std::error_code()) CHECK(test::run(t.ctx, count(t.db)) == 0);
+    if (opened == asiolite::error_code()) CHECK(test::run(t.ctx, count(t.db)) == 0);
   }
 }
 
@@ -829,13 +822,13 @@ TEST_CASE("connection::cancel leaves a queued COMMIT to finish") {
   auto tx = test::begin_with_row(t.ctx, t.db);
   test::worker_gate gate;
   gate.hold(tx);
-  std::optional<std::error_code> committed;
-  tx.async_commit([&committed](std::error_code ec) { committed = ec; });
+  std::optional<asiolite::error_code> committed;
+  tx.async_commit([&committed](asiolite::error_code ec) { committed = ec; });
   t.db.cancel();
   gate.release();
   t.ctx.run();
   t.ctx.restart();
-  CHECK(committed == std::error_code());
+  CHECK(committed == asiolite::error_code());
   CHECK_FALSE(tx.is_active());
   // After a COMMIT that ran this does nothing; after one that was removed it ends the
   // transaction, which would else hold the connection, and the count below wait forever.

@@ -3,7 +3,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/steady_timer.hpp>
+#include "asio_flavour.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -130,7 +130,7 @@ TEST_CASE(
     patient.busy_timeout = 10s;
     auto p = co_await asiolite::connection::async_open(co_await asio::this_coro::executor, path, patient);
     asio::steady_timer later(co_await asio::this_coro::executor, 30ms);
-    later.async_wait([&p](std::error_code) { p.cancel(); });
+    later.async_wait([&p](asiolite::error_code) { p.cancel(); });
     auto [cancelled, r2] = co_await p.async_checkpoint(checkpoint_mode::restart, tuple_token);
     CHECK(cancelled == asio::error::operation_aborted);
     const auto still = co_await p.async_query_scalar<std::int64_t>("SELECT count(*) FROM t");

@@ -2,14 +2,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/bind_executor.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/detached.hpp>
-#include <asio/redirect_error.hpp>
-#include <asio/strand.hpp>
-#include <asio/thread_pool.hpp>
-#include <asio/use_future.hpp>
+#include "asio_flavour.hpp"
 
 #include <pthread.h>
 #include <sys/wait.h>
@@ -188,10 +181,10 @@ TEST_CASE("completions run through the handler's associated executor, never inli
   struct seen {
     bool called = false, inside = false, before_return = false;
     std::thread::id thread;
-    std::error_code ec;
+    asiolite::error_code ec;
   } s;
   bool returned = false;
-  db.async_execute("SELECT 1", asio::bind_executor(rec, [&](std::error_code ec, asiolite::execute_result) {
+  db.async_execute("SELECT 1", asio::bind_executor(rec, [&](asiolite::error_code ec, asiolite::execute_result) {
                      s.called = true;
                      s.inside = recording_executor::inside();
                      s.before_return = !returned;
@@ -216,8 +209,8 @@ TEST_CASE("a failed request also completes through the handler's executor, never
   std::atomic<int> runs{0};
   recording_executor rec{ctx.get_executor(), &runs};
   bool returned = false, inside = false, before_return = true;
-  std::error_code got;
-  db.async_execute("SELECT 1", asio::bind_executor(rec, [&](std::error_code ec, asiolite::execute_result) {
+  asiolite::error_code got;
+  db.async_execute("SELECT 1", asio::bind_executor(rec, [&](asiolite::error_code ec, asiolite::execute_result) {
                      got = ec;
                      inside = recording_executor::inside();
                      before_return = !returned;
@@ -240,7 +233,7 @@ TEST_CASE("handlers bound to a strand run in that strand on a multi-threaded io_
   std::atomic<int> done{0}, outside_strand{0}, on_worker{0}, failed{0};
   int unguarded = 0;  // only touched in the strand: TSan reports a race if that breaks
   for (int i = 0; i < requests; ++i)
-    db.async_query_scalar<int>("SELECT ?", i, asio::bind_executor(strand, [&, i](std::error_code ec, int v) {
+    db.async_query_scalar<int>("SELECT ?", i, asio::bind_executor(strand, [&, i](asiolite::error_code ec, int v) {
                                  if (!strand.running_in_this_thread()) ++outside_strand;
                                  if (std::this_thread::get_id() == probe.id) ++on_worker;
                                  if (ec || v != i) ++failed;
@@ -300,12 +293,12 @@ TEST_CASE("the worker thread is named asiolite-db and runs the on_open hook befo
     h.execute("CREATE TABLE made_by_hook(x)");
   };
   asiolite::connection db(ctx);
-  std::error_code open_ec, query_ec;
+  asiolite::error_code open_ec, query_ec;
   std::int64_t tables = -1;
   // The query is submitted right behind the open, before the open has completed.
-  db.async_open(dir.db(), opts, [&](std::error_code ec) { open_ec = ec; });
+  db.async_open(dir.db(), opts, [&](asiolite::error_code ec) { open_ec = ec; });
   db.async_query_scalar<std::int64_t>("SELECT count(*) FROM sqlite_schema WHERE name = 'made_by_hook'",
-                                      [&](std::error_code ec, std::int64_t n) {
+                                      [&](asiolite::error_code ec, std::int64_t n) {
                                         query_ec = ec;
                                         tables = n;
                                       });
@@ -327,7 +320,7 @@ TEST_CASE("requests run in the order they were submitted") {
   constexpr int n = 500;
   std::vector<int> completion_order;
   for (int i = 0; i < n; ++i)
-    db.async_execute("INSERT INTO t VALUES (?)", i, [&, i](std::error_code ec, asiolite::execute_result) {
+    db.async_execute("INSERT INTO t VALUES (?)", i, [&, i](asiolite::error_code ec, asiolite::execute_result) {
       if (!ec) completion_order.push_back(i);
     });
   ctx.restart();
@@ -350,7 +343,7 @@ TEST_CASE("io_context::run does not return while a request is in flight") {
   // A query that keeps the worker busy for a while; nothing else keeps ctx alive.
   db.async_query_scalar<std::int64_t>(
       "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 300000) SELECT count(*) FROM c",
-      [&](std::error_code ec, std::int64_t n) { called = !ec && n == 300000; });
+      [&](asiolite::error_code ec, std::int64_t n) { called = !ec && n == 300000; });
   ctx.restart();
   ctx.run();
   CHECK(called);
@@ -367,15 +360,15 @@ TEST_CASE("async_close runs after queued requests, ends the thread, and later re
   }(db));
 
   int inserted = 0;
-  std::vector<std::error_code> closes;
+  std::vector<asiolite::error_code> closes;
   for (int i = 0; i < 20; ++i)
-    db.async_execute("INSERT INTO t VALUES (?)", i, [&](std::error_code ec, asiolite::execute_result) {
+    db.async_execute("INSERT INTO t VALUES (?)", i, [&](asiolite::error_code ec, asiolite::execute_result) {
       if (!ec) ++inserted;
     });
-  db.async_close([&](std::error_code ec) { closes.push_back(ec); });
-  db.async_close([&](std::error_code ec) { closes.push_back(ec); });  // joins the first
-  std::error_code after;
-  db.async_execute("INSERT INTO t VALUES (1)", [&](std::error_code ec, asiolite::execute_result) { after = ec; });
+  db.async_close([&](asiolite::error_code ec) { closes.push_back(ec); });
+  db.async_close([&](asiolite::error_code ec) { closes.push_back(ec); });  // joins the first
+  asiolite::error_code after;
+  db.async_execute("INSERT INTO t VALUES (1)", [&](asiolite::error_code ec, asiolite::execute_result) { after = ec; });
   ctx.restart();
   ctx.run();
 
@@ -406,7 +399,7 @@ TEST_CASE("a connection destroyed while open still runs its queued writes and ca
     }(db));
     int handled = 0, succeeded = 0;
     for (int i = 0; i < 100; ++i)
-      db.async_execute("INSERT INTO t VALUES (?)", i, [&](std::error_code ec, asiolite::execute_result) {
+      db.async_execute("INSERT INTO t VALUES (?)", i, [&](asiolite::error_code ec, asiolite::execute_result) {
         ++handled;
         if (!ec) ++succeeded;
       });
@@ -427,7 +420,7 @@ TEST_CASE("destroying an open connection does not wait for a long query to finis
   std::atomic<bool> finished{false};
   db.async_query_scalar<std::int64_t>(
       "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2000000) SELECT count(*) FROM c",
-      [&](std::error_code, std::int64_t) { finished = true; });
+      [&](asiolite::error_code, std::int64_t) { finished = true; });
   db = asiolite::connection();
   // The handler can only run inside ctx.run(): the destructor returned without it.
   CHECK_FALSE(finished);
@@ -483,10 +476,10 @@ TEST_CASE("requests made while an open is failing complete with closed") {
   asio::io_context ctx;
   asiolite::connection db(ctx);
   const auto missing = (dir.path() / "no" / "such" / "dir.db").string();
-  std::error_code open_ec, query_ec, close_ec;
-  db.async_open(missing, [&](std::error_code ec) { open_ec = ec; });
-  db.async_execute("SELECT 1", [&](std::error_code ec, asiolite::execute_result) { query_ec = ec; });
-  db.async_close([&](std::error_code ec) { close_ec = ec; });
+  asiolite::error_code open_ec, query_ec, close_ec;
+  db.async_open(missing, [&](asiolite::error_code ec) { open_ec = ec; });
+  db.async_execute("SELECT 1", [&](asiolite::error_code ec, asiolite::execute_result) { query_ec = ec; });
+  db.async_close([&](asiolite::error_code ec) { close_ec = ec; });
   ctx.run();
   CHECK(open_ec == asiolite::errc::cantopen);
   CHECK(query_ec == asiolite::errc::closed);
@@ -497,9 +490,9 @@ TEST_CASE("a moved-from or default-constructed connection fails every request wi
   asio::io_context ctx;
   asiolite::connection a(ctx);
   asiolite::connection b = std::move(a);
-  std::vector<std::error_code> got;
-  a.async_execute("SELECT 1", [&](std::error_code ec, asiolite::execute_result) { got.push_back(ec); });
-  a.async_open(":memory:", [&](std::error_code ec) { got.push_back(ec); });
+  std::vector<asiolite::error_code> got;
+  a.async_execute("SELECT 1", [&](asiolite::error_code ec, asiolite::execute_result) { got.push_back(ec); });
+  a.async_open(":memory:", [&](asiolite::error_code ec) { got.push_back(ec); });
   ctx.run();
   REQUIRE(got.size() == 2);
   CHECK(got[0] == asiolite::errc::closed);
@@ -529,15 +522,15 @@ TEST_CASE("tokens: use_future from another thread, redirect_error, deferred, cal
   // deferred: nothing runs until the deferred operation is given a token.
   auto op = db.async_query_scalar<int>("SELECT 5", asiolite::compat::deferred);
   std::promise<int> p;
-  std::move(op)([&](std::error_code ec, int v) { p.set_value(ec ? -1 : v); });
+  std::move(op)([&](asiolite::error_code ec, int v) { p.set_value(ec ? -1 : v); });
   CHECK(p.get_future().get() == 5);
 
   guard.reset();
   runner.join();
 
-  std::error_code ec;
+  asiolite::error_code ec;
   ctx.restart();
-  test::run(ctx, [](asiolite::connection& conn, std::error_code& result) -> asio::awaitable<void> {
+  test::run(ctx, [](asiolite::connection& conn, asiolite::error_code& result) -> asio::awaitable<void> {
     co_await conn.async_execute("SELECT * FROM missing_table", asio::redirect_error(asio::use_awaitable, result));
   }(db, ec));
   CHECK(ec == asiolite::errc::error);
@@ -547,7 +540,7 @@ TEST_CASE("a completion handler passed as a named lvalue is copied and called") 
   asio::io_context ctx;
   auto db = test::open(ctx, ":memory:");
   int calls = 0, value = 0;
-  auto handler = [&](std::error_code ec, int v) {
+  auto handler = [&](asiolite::error_code ec, int v) {
     ++calls;
     if (!ec) value = v;
   };
@@ -563,8 +556,8 @@ TEST_CASE("a connection whose executor is a thread_pool serves coroutines on it,
   worker_probe probe;
   asio::thread_pool pool(4);
   asiolite::connection db(pool.get_executor());
-  std::promise<std::error_code> opened;
-  db.async_open(dir.db(), probe.options(), [&opened](std::error_code ec) { opened.set_value(ec); });
+  std::promise<asiolite::error_code> opened;
+  db.async_open(dir.db(), probe.options(), [&opened](asiolite::error_code ec) { opened.set_value(ec); });
   REQUIRE_FALSE(opened.get_future().get());
   REQUIRE(probe.id != std::thread::id());
 
@@ -599,7 +592,7 @@ TEST_CASE("a connection whose executor is a thread_pool serves coroutines on it,
         asio::detached);
   // Callbacks without an executor of their own run on the connection's: the pool.
   for (int k = 0; k < callbacks; ++k)
-    db.async_query_scalar<int>("SELECT ?", k, [&where, &wrong, &called, k](std::error_code ec, int v) {
+    db.async_query_scalar<int>("SELECT ?", k, [&where, &wrong, &called, k](asiolite::error_code ec, int v) {
       where();
       if (ec || v != k) ++wrong;
       ++called;
@@ -699,10 +692,10 @@ TEST_CASE("stats: requests are counted by outcome, and the statement cache's hit
   block.hold(db);
   block.wait_entered();
   asio::cancellation_signal signal;
-  std::error_code queued_ec, running_ec;
+  asiolite::error_code queued_ec, running_ec;
   db.async_execute(
       "INSERT INTO t VALUES (9)",
-      asio::bind_cancellation_slot(signal.slot(), [&](std::error_code e, asiolite::execute_result) { queued_ec = e; }));
+      asio::bind_cancellation_slot(signal.slot(), [&](asiolite::error_code e, asiolite::execute_result) { queued_ec = e; }));
   signal.emit(asio::cancellation_type::terminal);
   block.release();
   ctx.restart();
@@ -710,7 +703,7 @@ TEST_CASE("stats: requests are counted by outcome, and the statement cache's hit
   CHECK(queued_ec == asio::error::operation_aborted);
   db.async_query_scalar<std::int64_t>(
       "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) SELECT count(*) FROM c",
-      [&](std::error_code e, std::int64_t) { running_ec = e; });
+      [&](asiolite::error_code e, std::int64_t) { running_ec = e; });
   while (!db.stats().running) std::this_thread::yield();
   db.cancel();
   ctx.restart();
@@ -734,7 +727,7 @@ TEST_CASE(
   block.hold(db);
   block.wait_entered();
   bool done = false;
-  db.async_execute("CREATE TABLE t (x)", [&](std::error_code, asiolite::execute_result) { done = true; });
+  db.async_execute("CREATE TABLE t (x)", [&](asiolite::error_code, asiolite::execute_result) { done = true; });
   std::this_thread::sleep_for(std::chrono::milliseconds(1));
   block.release();
   ctx.restart();

@@ -5,12 +5,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/bind_executor.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
+#include "asio_flavour.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -388,12 +383,12 @@ TEST_CASE("other requests run between a cursor's batches, in FIFO order") {
       if (--pending == 0) all_done.cancel();
     };
     db.async_execute("INSERT INTO other VALUES (1)",
-                     [&](std::error_code, asiolite::execute_result) { done("insert"); });
-    cur.async_next_batch([&](std::error_code, std::vector<int> b) {
+                     [&](asiolite::error_code, asiolite::execute_result) { done("insert"); });
+    cur.async_next_batch([&](asiolite::error_code, std::vector<int> b) {
       b3 = std::move(b);
       done("batch");
     });
-    db.async_query_scalar<std::int64_t>("SELECT count(*) FROM other", [&](std::error_code, std::int64_t n) {
+    db.async_query_scalar<std::int64_t>("SELECT count(*) FROM other", [&](asiolite::error_code, std::int64_t n) {
       counted = n;
       done("count");
     });
@@ -573,7 +568,7 @@ TEST_CASE("a cursor outliving its connection handle fails with errc::closed befo
   }(db));
   db = asiolite::connection();  // closes once what is queued has run
   auto [got, ec] =
-      test::run(ctx, [](asiolite::cursor<int>& reading) -> asio::awaitable<std::tuple<int, std::error_code>> {
+      test::run(ctx, [](asiolite::cursor<int>& reading) -> asio::awaitable<std::tuple<int, asiolite::error_code>> {
         int rows_read = 0;
         for (;;) {
           auto [next_ec, v] = co_await reading.async_next(tuple_token);
@@ -638,7 +633,7 @@ TEST_CASE("a cursor's completions run on the handler's executor, never on the wo
     std::function<void()> next;
     int rows = 0, on_strand = 0;
     next = [&] {
-      cur2.async_next(asio::bind_executor(strand, [&](std::error_code ec, std::optional<int> v) {
+      cur2.async_next(asio::bind_executor(strand, [&](asiolite::error_code ec, std::optional<int> v) {
         if (strand.running_in_this_thread()) ++on_strand;
         if (ec || !v) {
           done.cancel();
@@ -677,7 +672,7 @@ TEST_CASE("a cursor made in a transaction reads inside it, ahead of waiting requ
     // Queued while the transaction holds the connection: waits for it to end.
     bool outside_done = false;
     std::int64_t outside_count = -1;
-    db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t", [&](std::error_code, std::int64_t n) {
+    db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t", [&](asiolite::error_code, std::int64_t n) {
       outside_done = true;
       outside_count = n;
     });
@@ -803,7 +798,7 @@ TEST_CASE("co_await async_next takes rows at hand without yielding, and fails as
 
     // Failures of a call that needs no request throw sqlite_error and fill diagnostics.
     co_await db.async_close();
-    std::error_code code;
+    asiolite::error_code code;
     try {
       co_await cur.async_next(diag);
     } catch (const asiolite::sqlite_error& e) {
@@ -830,7 +825,7 @@ TEST_CASE("a callback for a row at hand is posted, never called inside async_nex
   }(fx.db));
   int called = 0;
   bool inside = true;
-  cur.async_next([&](std::error_code ec, std::optional<int> v) {
+  cur.async_next([&](asiolite::error_code ec, std::optional<int> v) {
     if (!ec && v == 1) ++called;
     if (!inside) ++called;
   });
@@ -967,10 +962,10 @@ TEST_CASE("a cursor from a failed async_cursor completes a callback's calls with
     CHECK(ec == asiolite::errc::error);
     co_return std::move(cur);
   }(fx.db));
-  std::optional<std::error_code> got;
+  std::optional<asiolite::error_code> got;
   std::string thrown;
   try {
-    failed.async_next([&got](std::error_code ec, std::optional<int>) { got = ec; });
+    failed.async_next([&got](asiolite::error_code ec, std::optional<int>) { got = ec; });
   } catch (const std::exception& e) {
     thrown = e.what();  // e.g. asio's "bad executor": there was no executor to complete on
   }

@@ -3,9 +3,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/steady_timer.hpp>
+#include "asio_flavour.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -152,7 +150,7 @@ TEST_CASE("dump: one snapshot, with the connection's other requests after it, a 
         [&](std::string_view chunk) {
           if (!wrote) {
             wrote = true;
-            db.async_execute("INSERT INTO t VALUES (4)", [](std::error_code, asiolite::execute_result) {});
+            db.async_execute("INSERT INTO t VALUES (4)", [](asiolite::error_code, asiolite::execute_result) {});
           }
           text += chunk;
         },
@@ -178,7 +176,7 @@ TEST_CASE("dump: one snapshot, with the connection's other requests after it, a 
         [&](std::string_view chunk) {
           dumped += chunk;
           // The writer is free: each write completes while the dump goes on.
-          p.writer().async_execute("INSERT INTO t VALUES (-1)", [&](std::error_code ec, asiolite::execute_result) {
+          p.writer().async_execute("INSERT INTO t VALUES (-1)", [&](asiolite::error_code ec, asiolite::execute_result) {
             if (!ec) ++writes;
           });
         },

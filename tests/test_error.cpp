@@ -3,9 +3,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/executor_work_guard.hpp>
-#include <asio/redirect_error.hpp>
-#include <asio/use_future.hpp>
+#include "asio_flavour.hpp"
 
 #include <cerrno>
 #include <cmath>
@@ -484,7 +482,7 @@ TEST_CASE("a path that cannot be opened fails with cantopen and names the path")
 
     // The default token throws sqlite_error with the path in what().
     std::string what;
-    std::error_code thrown;
+    asiolite::error_code thrown;
     try {
       auto c = co_await asiolite::connection::async_open(ex, no_dir_path);
     } catch (const asiolite::sqlite_error& e) {
@@ -680,7 +678,7 @@ TEST_CASE("the default co_await path throws sqlite_error with SQLite's message, 
     CHECK(caught);
 
     // It is a std::system_error too.
-    std::error_code system_code;
+    asiolite::error_code system_code;
     try {
       co_await db.async_query_scalar<int>("SELECT 'x'");
     } catch (const std::system_error& e) {
@@ -797,7 +795,7 @@ TEST_CASE("diagnostics given with the default token are filled as well before th
 TEST_CASE("redirect_error stores the error_code, resets it on success, and the operation returns normally") {
   error_db t;
   t.run([](asiolite::connection& db) -> asio::awaitable<void> {
-    std::error_code ec;
+    asiolite::error_code ec;
     auto token = asio::redirect_error(asio::use_awaitable, ec);
     const auto r = co_await db.async_execute("INSERT INTO t(name) VALUES (NULL)", token);
     CHECK(ec == asiolite::errc::constraint);
@@ -821,12 +819,12 @@ TEST_CASE("a plain callback receives the error_code and an empty result, after t
   error_db t;
   bool called = false;
   bool called_inline = false;
-  std::error_code ec;
+  asiolite::error_code ec;
   asiolite::execute_result result{};
   result.changes = -1;
   asiolite::diagnostics diag;
 
-  t.db.async_execute("INSERT INTO t(name) VALUES (NULL)", diag, [&](std::error_code e, asiolite::execute_result r) {
+  t.db.async_execute("INSERT INTO t(name) VALUES (NULL)", diag, [&](asiolite::error_code e, asiolite::execute_result r) {
     called = true;
     ec = e;
     result = r;
@@ -843,7 +841,7 @@ TEST_CASE("a plain callback receives the error_code and an empty result, after t
 
   // The same connection then serves a successful callback.
   std::optional<std::int64_t> count;
-  t.db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t", [&](std::error_code e, std::int64_t n) {
+  t.db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t", [&](asiolite::error_code e, std::int64_t n) {
     if (!e) count = n;
   });
   t.ctx.restart();
@@ -860,7 +858,7 @@ TEST_CASE("use_future: get() throws sqlite_error for a failure and returns the r
   auto failing = t.db.async_execute("INSERT INTO t(name) VALUES (NULL)", asio::use_future);
   std::string what;
   std::string sql;
-  std::error_code code;
+  asiolite::error_code code;
   try {
     failing.get();
   } catch (const asiolite::sqlite_error& e) {
@@ -871,7 +869,7 @@ TEST_CASE("use_future: get() throws sqlite_error for a failure and returns the r
   auto working = t.db.async_query_scalar<std::int64_t>("SELECT 40 + 2", asio::use_future);
   const auto value = working.get();
   auto typed = t.db.async_query_scalar<int>("SELECT 'x'", asio::use_future);
-  std::error_code typed_code;
+  asiolite::error_code typed_code;
   try {
     typed.get();
   } catch (const asiolite::sqlite_error& e) {
@@ -915,7 +913,7 @@ TEST_CASE("error_category is named asiolite and gives every code a message of it
   };
   std::set<std::string> messages;
   for (auto e : own) {
-    const std::error_code ec = asiolite::make_error_code(e);
+    const asiolite::error_code ec = asiolite::make_error_code(e);
     INFO("code " << ec.value());
     CHECK(ec.value() >= 0x10000);
     CHECK(ec.category() == asiolite::error_category());

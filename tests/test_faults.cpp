@@ -104,7 +104,7 @@ struct scenario {
   bool persistent;
 };
 
-std::string code_text(std::error_code ec) {
+std::string code_text(asiolite::error_code ec) {
   std::ostringstream s;
   s << ec.category().name() << ':' << ec.value();
   if (ec.category() == asiolite::error_category()) s << " (" << ec.message() << ')';
@@ -130,7 +130,7 @@ struct run_context {
 
   // Judges a request's outcome: `hits` faults were injected while it ran.
   // `may_cope`: SQLite may meet this fault and still succeed (said where it is passed).
-  void judge(const std::string& step, std::uint64_t hits, std::error_code ec, const asiolite::diagnostics& d,
+  void judge(const std::string& step, std::uint64_t hits, asiolite::error_code ec, const asiolite::diagnostics& d,
              bool may_cope = false) {
     ++found.requests;
     const std::string at = where + ", " + step + ": ";
@@ -202,7 +202,7 @@ asio::awaitable<void> transaction_step(asiolite::connection& db, run_context& c)
     const std::string payload = payload_of(tag);
     tags.push_back(tag);
     before = c.vfs.injected();
-    std::error_code ec;
+    asiolite::error_code ec;
     if (i > 0) {
       auto [e, r] = co_await tx.async_execute("INSERT INTO t(tag, payload) VALUES (?, ?)", tag, payload, diag, tuple_token);
       ec = e;

@@ -3,12 +3,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
+#include "asio_flavour.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -40,7 +35,7 @@ std::string slug(std::string_view s) {
 }
 
 struct call_outcome {
-  std::error_code ec;
+  asiolite::error_code ec;
   std::string message;
 };
 
@@ -408,10 +403,10 @@ TEST_CASE("functions: cancelling a query that calls a slow function interrupts i
     };
     co_await db.async_create_function("slow", std::move(slow));
     asio::cancellation_signal cancel;
-    std::optional<std::error_code> result;
+    std::optional<asiolite::error_code> result;
     db.async_query_scalar<std::int64_t>(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000) SELECT sum(slow(i)) FROM n",
-        asio::bind_cancellation_slot(cancel.slot(), [&result](std::error_code e, std::int64_t) { result = e; }));
+        asio::bind_cancellation_slot(cancel.slot(), [&result](asiolite::error_code e, std::int64_t) { result = e; }));
     // Cancelled only once the function runs: a queued request would simply be removed.
     asio::steady_timer timer(co_await asio::this_coro::executor);
     while (!running->load()) {

@@ -3,8 +3,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
+#include "asio_flavour.hpp"
 
 #include <sqlite3.h>
 
@@ -45,14 +44,14 @@ struct commit_probe {
 };
 
 struct commit_outcome {
-  std::optional<std::error_code> ec;
+  std::optional<asiolite::error_code> ec;
   std::string message;
 };
 
 /// Queues an INSERT of `key` into kv (its handler records the commit_outcome).
 void insert(asiolite::connection& db, std::int64_t key, commit_outcome& out, asiolite::diagnostics& diag) {
   db.async_execute("INSERT INTO kv(k) VALUES (?)", key, diag,
-                   [&out, &diag](std::error_code ec, asiolite::execute_result) {
+                   [&out, &diag](asiolite::error_code ec, asiolite::execute_result) {
                      out.ec = ec;
                      out.message = diag.message();
                    });
@@ -128,7 +127,7 @@ TEST_CASE("group commit: a failed COMMIT fails every write in its group and lose
     for (std::int64_t i = 0; i < 8; ++i)
       insert(db, from + i, out[static_cast<std::size_t>(i)], diag[static_cast<std::size_t>(i)]);
     // The veto is set on the worker, in order: after the gate, before the group.
-    db.async_call([&probe, veto](asiolite::sync_handle&) { probe.veto = veto; }, [](std::error_code) {});
+    db.async_call([&probe, veto](asiolite::sync_handle&) { probe.veto = veto; }, [](asiolite::error_code) {});
     gate.release();
     ctx.restart();
     ctx.run();
@@ -177,11 +176,11 @@ TEST_CASE("group commit: a write cancelled while queued is removed and never run
   std::vector<commit_outcome> out(5);
   std::vector<asiolite::diagnostics> diag(5);
   asio::cancellation_signal signal;
-  std::optional<std::error_code> cancelled;
+  std::optional<asiolite::error_code> cancelled;
   insert(db, 1, out[0], diag[0]);
   db.async_execute("INSERT INTO kv(k) VALUES (2)",
                    asio::bind_cancellation_slot(signal.slot(),
-                                                [&](std::error_code ec, asiolite::execute_result) { cancelled = ec; }));
+                                                [&](asiolite::error_code ec, asiolite::execute_result) { cancelled = ec; }));
   insert(db, 3, out[1], diag[1]);
   signal.emit(asio::cancellation_type::terminal);
   gate.release();
@@ -222,11 +221,11 @@ TEST_CASE("group commit: connection::cancel stops the writes of a group that has
             }(db, gate.opened, entered));
   test::worker_gate hold;
   hold.hold(db);
-  std::optional<std::error_code> first, second, third;
+  std::optional<asiolite::error_code> first, second, third;
   db.async_execute("INSERT INTO kv(k) VALUES (wait_gate())",
-                   [&](std::error_code ec, asiolite::execute_result) { first = ec; });
-  db.async_execute("INSERT INTO kv(k) VALUES (2)", [&](std::error_code ec, asiolite::execute_result) { second = ec; });
-  db.async_execute("INSERT INTO kv(k) VALUES (3)", [&](std::error_code ec, asiolite::execute_result) { third = ec; });
+                   [&](asiolite::error_code ec, asiolite::execute_result) { first = ec; });
+  db.async_execute("INSERT INTO kv(k) VALUES (2)", [&](asiolite::error_code ec, asiolite::execute_result) { second = ec; });
+  db.async_execute("INSERT INTO kv(k) VALUES (3)", [&](asiolite::error_code ec, asiolite::execute_result) { third = ec; });
   hold.release();
   while (!entered) std::this_thread::yield();
   db.cancel();

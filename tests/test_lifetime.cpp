@@ -8,15 +8,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/bind_allocator.hpp>
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/bind_executor.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/detached.hpp>
-#include <asio/executor_work_guard.hpp>
-#include <asio/post.hpp>
-#include <asio/strand.hpp>
-#include <asio/use_future.hpp>
+#include "asio_flavour.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -76,9 +68,9 @@ class background_runner {
 };
 
 /// Closes `db` from this thread while other threads run its io_context; the close's outcome.
-std::error_code close_and_wait(asiolite::connection& db) {
-  std::promise<std::error_code> closed;
-  db.async_close([&](std::error_code ec) { closed.set_value(ec); });
+asiolite::error_code close_and_wait(asiolite::connection& db) {
+  std::promise<asiolite::error_code> closed;
+  db.async_close([&](asiolite::error_code ec) { closed.set_value(ec); });
   return closed.get_future().get();
 }
 
@@ -171,7 +163,7 @@ struct handler_with_state {
   using allocator_type = counting_allocator<void>;
   allocator_type get_allocator() const noexcept { return allocator_type(stats.get()); }
 
-  void operator()(std::error_code ec, asiolite::execute_result) const {
+  void operator()(asiolite::error_code ec, asiolite::execute_result) const {
     if (!ec) calls->fetch_add(1);
   }
 };
@@ -189,18 +181,18 @@ TEST_CASE("lifetime: connections dropped without close while requests are queued
 
   for (int c = 0; c < conns; ++c)
     asiolite::connection::async_open(
-        ctx, dir.db("c" + std::to_string(c) + ".db"), [&, c](std::error_code open_ec, asiolite::connection db) {
+        ctx, dir.db("c" + std::to_string(c) + ".db"), [&, c](asiolite::error_code open_ec, asiolite::connection db) {
           if (open_ec) {
             ++open_failed;
             return;
           }
           ++opened;
-          db.async_execute("CREATE TABLE t(x INTEGER)", [&](std::error_code ec, asiolite::execute_result) {
+          db.async_execute("CREATE TABLE t(x INTEGER)", [&](asiolite::error_code ec, asiolite::execute_result) {
             if (!ec) ++created;
           });
           for (int i = 0; i < per; ++i) {
             const int id = c * per + i;
-            db.async_execute("INSERT INTO t VALUES (?)", i, [&, id](std::error_code ec, asiolite::execute_result) {
+            db.async_execute("INSERT INTO t VALUES (?)", i, [&, id](asiolite::error_code ec, asiolite::execute_result) {
               calls[static_cast<std::size_t>(id)].fetch_add(1);
               (ec ? failed : ok).fetch_add(1);
             });
@@ -234,15 +226,15 @@ TEST_CASE("lifetime: connections dropped while their open is still running") {
   std::atomic<int> opened{0}, ok{0}, failed{0};
   for (int c = 0; c < conns; ++c) {
     asiolite::connection db(ctx);
-    db.async_open(dir.db("c" + std::to_string(c) + ".db"), [&](std::error_code ec) {
+    db.async_open(dir.db("c" + std::to_string(c) + ".db"), [&](asiolite::error_code ec) {
       if (!ec) ++opened;
     });
-    db.async_execute("CREATE TABLE t(x INTEGER)", [&](std::error_code ec, asiolite::execute_result) {
+    db.async_execute("CREATE TABLE t(x INTEGER)", [&](asiolite::error_code ec, asiolite::execute_result) {
       if (ec) ++failed;
     });
     for (int i = 0; i < per; ++i) {
       const int id = c * per + i;
-      db.async_execute("INSERT INTO t VALUES (?)", i, [&, id](std::error_code ec, asiolite::execute_result) {
+      db.async_execute("INSERT INTO t VALUES (?)", i, [&, id](asiolite::error_code ec, asiolite::execute_result) {
         calls[static_cast<std::size_t>(id)].fetch_add(1);
         (ec ? failed : ok).fetch_add(1);
       });
@@ -273,17 +265,17 @@ TEST_CASE("lifetime: connections opened and dropped concurrently from several th
       for (int k = 0; k < each; ++k) {
         std::promise<asiolite::connection> p;
         asiolite::connection::async_open(ctx, dir.db("t" + std::to_string(t) + "-" + std::to_string(k) + ".db"),
-                                         [&](std::error_code ec, asiolite::connection db) {
+                                         [&](asiolite::error_code ec, asiolite::connection db) {
                                            (ec ? open_failed : opened).fetch_add(1);
                                            p.set_value(std::move(db));
                                          });
         auto db = p.get_future().get();
-        db.async_execute("CREATE TABLE t(x INTEGER)", [&](std::error_code ec, asiolite::execute_result) {
+        db.async_execute("CREATE TABLE t(x INTEGER)", [&](asiolite::error_code ec, asiolite::execute_result) {
           if (ec) ++failed;
         });
         for (int i = 0; i < per; ++i)
           db.async_execute("INSERT INTO t VALUES (?)", i,
-                           [&](std::error_code ec, asiolite::execute_result) { (ec ? failed : ok).fetch_add(1); });
+                           [&](asiolite::error_code ec, asiolite::execute_result) { (ec ? failed : ok).fetch_add(1); });
         // db is dropped here with its writes queued
       }
     });
@@ -309,7 +301,7 @@ TEST_CASE("lifetime: the last handle dropped inside a handler of its own request
   std::atomic<bool> dropped{false};
   std::mutex db_mutex;
   for (int i = 0; i < per; ++i)
-    db->async_execute("INSERT INTO t VALUES (?)", i, [&](std::error_code ec, asiolite::execute_result) {
+    db->async_execute("INSERT INTO t VALUES (?)", i, [&](asiolite::error_code ec, asiolite::execute_result) {
       ++calls;
       (ec ? failed : ok).fetch_add(1);
       if (!dropped.exchange(true)) {
@@ -437,16 +429,16 @@ TEST_CASE("lifetime: reopen as soon as the queue allows it, without waiting for 
   std::atomic<int> close_ok{0}, close_calls{0}, rejected{0}, open_ok{0}, open_other{0}, query_ok{0}, query_calls{0};
 
   {
-    std::promise<std::error_code> p;
-    db.async_open(path, [&](std::error_code ec) { p.set_value(ec); });
+    std::promise<asiolite::error_code> p;
+    db.async_open(path, [&](asiolite::error_code ec) { p.set_value(ec); });
     REQUIRE_FALSE(p.get_future().get());
   }
   for (int r = 0; r < rounds; ++r) {
-    db.async_execute("SELECT 1", [&](std::error_code ec, asiolite::execute_result) {
+    db.async_execute("SELECT 1", [&](asiolite::error_code ec, asiolite::execute_result) {
       ++query_calls;
       if (!ec) ++query_ok;
     });
-    db.async_close([&](std::error_code ec) {
+    db.async_close([&](asiolite::error_code ec) {
       ++close_calls;
       if (!ec) ++close_ok;
     });
@@ -454,7 +446,7 @@ TEST_CASE("lifetime: reopen as soon as the queue allows it, without waiting for 
     std::promise<void> accepted;
     std::atomic<bool> done{false};
     while (!done.load()) {
-      db.async_open(path, [&](std::error_code ec) {
+      db.async_open(path, [&](asiolite::error_code ec) {
         if (ec == asiolite::errc::already_open) {
           ++rejected;
           return;
@@ -468,8 +460,8 @@ TEST_CASE("lifetime: reopen as soon as the queue allows it, without waiting for 
     accepted.get_future().get();
   }
   {
-    std::promise<std::error_code> p;
-    db.async_close([&](std::error_code ec) { p.set_value(ec); });
+    std::promise<asiolite::error_code> p;
+    db.async_close([&](asiolite::error_code ec) { p.set_value(ec); });
     CHECK_FALSE(p.get_future().get());
   }
   runner.finish();  // every handler has run once this returns
@@ -497,7 +489,7 @@ TEST_CASE("lifetime: one connection used from many plain threads at once, then c
     submitters.emplace_back([&, t] {
       for (int i = 0; i < per; ++i) {
         const int id = t * per + i;
-        db.async_execute("INSERT INTO t VALUES (?)", id, [&, id](std::error_code ec, asiolite::execute_result) {
+        db.async_execute("INSERT INTO t VALUES (?)", id, [&, id](asiolite::error_code ec, asiolite::execute_result) {
           calls[static_cast<std::size_t>(id)].fetch_add(1);
           (ec ? failed : ok).fetch_add(1);
         });
@@ -572,11 +564,11 @@ TEST_CASE("lifetime: cancelling queued requests removes them, cancelling the res
   std::unique_ptr<asio::cancellation_signal[]> signals(new asio::cancellation_signal[n]);
   // Confined to the strand until the runner is joined.
   std::vector<int> calls(n, 0);
-  std::vector<std::error_code> results(n);
+  std::vector<asiolite::error_code> results(n);
   std::atomic<int> gate_calls{0};
 
   // The worker waits in gate() while everything else is queued behind it.
-  db.async_query_scalar<int>("SELECT gate()", [&](std::error_code, int) { ++gate_calls; });
+  db.async_query_scalar<int>("SELECT gate()", [&](asiolite::error_code, int) { ++gate_calls; });
   {
     std::promise<void> submitted;
     asio::post(strand, [&] {
@@ -584,7 +576,7 @@ TEST_CASE("lifetime: cancelling queued requests removes them, cancelling the res
         db.async_execute("INSERT INTO t VALUES (?)", i,
                          asio::bind_cancellation_slot(
                              signals[static_cast<std::size_t>(i)].slot(),
-                             asio::bind_executor(strand, [&, i](std::error_code ec, asiolite::execute_result) {
+                             asio::bind_executor(strand, [&, i](asiolite::error_code ec, asiolite::execute_result) {
                                ++calls[static_cast<std::size_t>(i)];
                                results[static_cast<std::size_t>(i)] = ec;
                              })));
@@ -646,16 +638,16 @@ TEST_CASE("lifetime: cancelling a running statement interrupts that statement on
   asio::cancellation_signal signal;
 
   // Never ends unless interrupted.
-  std::promise<std::error_code> endless;
+  std::promise<asiolite::error_code> endless;
   db.async_query_scalar<std::int64_t>(
       "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) SELECT count(*) FROM c WHERE started(i)",
-      asio::bind_cancellation_slot(signal.slot(), asio::bind_executor(strand, [&](std::error_code ec, std::int64_t) {
+      asio::bind_cancellation_slot(signal.slot(), asio::bind_executor(strand, [&](asiolite::error_code ec, std::int64_t) {
                                      endless.set_value(ec);
                                    })));
   constexpr int after = 20;
   std::atomic<int> after_ok{0}, after_calls{0};
   for (int i = 0; i < after; ++i)
-    db.async_query_scalar<int>("SELECT ?", i, [&, i](std::error_code ec, int v) {
+    db.async_query_scalar<int>("SELECT ?", i, [&, i](asiolite::error_code ec, int v) {
       if (!ec && v == i) ++after_ok;
       ++after_calls;
     });
@@ -680,13 +672,13 @@ TEST_CASE("lifetime: every allocation through a handler's allocator is freed") {
   for (int i = 0; i < per; ++i)
     db.async_execute(
         "INSERT INTO t VALUES (?)", i,
-        asio::bind_allocator(counting_allocator<void>(&stats), [&](std::error_code ec, asiolite::execute_result) {
+        asio::bind_allocator(counting_allocator<void>(&stats), [&](asiolite::error_code ec, asiolite::execute_result) {
           if (!ec) ++ok;
         }));
   // Also requests that never run: refused, and cancelled.
   asiolite::connection never_opened(ctx);
   never_opened.async_execute("SELECT 1", asio::bind_allocator(counting_allocator<void>(&stats),
-                                                              [](std::error_code, asiolite::execute_result) {}));
+                                                              [](asiolite::error_code, asiolite::execute_result) {}));
   test::run_on_threads(ctx, 4);
   db = asiolite::connection();
   CHECK(ok == per);
@@ -700,8 +692,8 @@ TEST_CASE("a default-constructed connection used from a coroutine completes with
   // Found in review: operation's io_work_ prefers outstanding_work on the connection's empty
   // executor, which throws bad_executor inside the awaitable's initiation: std::terminate.
   asio::io_context ctx;
-  std::error_code got;
-  test::run(ctx, [](std::error_code& result) -> asio::awaitable<void> {
+  asiolite::error_code got;
+  test::run(ctx, [](asiolite::error_code& result) -> asio::awaitable<void> {
     asiolite::connection db;
     auto [ec, r] = co_await db.async_execute("SELECT 1", asiolite::compat::as_tuple(asio::use_awaitable));
     result = ec;
@@ -726,12 +718,12 @@ TEST_CASE("a handler's allocator is never used on the worker thread", "[regressi
     db.async_query_scalar<int>(
         "SELECT ?", i,
         asio::bind_executor(ctx.get_executor(),
-                            asio::bind_allocator(counting_allocator<void>(&stats), [&](std::error_code ec, int) {
+                            asio::bind_allocator(counting_allocator<void>(&stats), [&](asiolite::error_code ec, int) {
                               if (!ec) ++ok;
                             })));
     db.async_query_scalar<int>("SELECT ?", i,
                                asio::bind_executor(strand, asio::bind_allocator(counting_allocator<void>(&stats),
-                                                                                [&](std::error_code ec, int) {
+                                                                                [&](asiolite::error_code ec, int) {
                                                                                   if (!ec) ++ok;
                                                                                 })));
   }
@@ -767,7 +759,7 @@ TEST_CASE("lifetime: a completion handler that throws leaves the others to the n
   std::vector<int> calls(per, 0);
   // Handlers on the connection's own executor share one drain; every third one throws.
   for (int i = 0; i < per; ++i)
-    db.async_query_scalar<int>("SELECT ?", i, [&calls, i](std::error_code ec, int v) {
+    db.async_query_scalar<int>("SELECT ?", i, [&calls, i](asiolite::error_code ec, int v) {
       if (!ec && v == i) ++calls[static_cast<std::size_t>(i)];
       if (i % 3 == 0) throw std::runtime_error("handler " + std::to_string(i));
     });
@@ -798,20 +790,20 @@ TEST_CASE("lifetime: completions waiting for a stopped io_context are freed with
     std::optional<asiolite::connection> db(std::in_place, *ctx);
     {
       asiolite::options opts;
-      std::error_code ec;
-      db->async_open(dir.db(), opts, [&](std::error_code e) { ec = e; });
+      asiolite::error_code ec;
+      db->async_open(dir.db(), opts, [&](asiolite::error_code e) { ec = e; });
       ctx->run();
       REQUIRE_FALSE(ec);
     }
     ctx->restart();
     for (int i = 0; i < 10; ++i)
       db->async_execute("SELECT 1", asio::bind_allocator(counting_allocator<void>(stats.get()),
-                                                         [&](std::error_code, asiolite::execute_result) { ++ran; }));
+                                                         [&](asiolite::error_code, asiolite::execute_result) { ++ran; }));
     // A last request whose handler runs elsewhere: when it completes, the ten before it have
     // been handed to the (not running) io_context.
     asio::io_context other;
     std::promise<void> last_done;
-    db->async_execute("SELECT 1", asio::bind_executor(other, [&](std::error_code, asiolite::execute_result) {
+    db->async_execute("SELECT 1", asio::bind_executor(other, [&](asiolite::error_code, asiolite::execute_result) {
                         last_done.set_value();
                       }));
     std::thread t([&] { other.run(); });

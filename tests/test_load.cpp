@@ -5,14 +5,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/bind_executor.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/executor_work_guard.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
-#include <asio/use_future.hpp>
+#include "asio_flavour.hpp"
 
 #include <unistd.h>
 #if defined(__GLIBC__)
@@ -116,7 +109,7 @@ struct ledger {
     if (notes.size() < 10) notes.push_back(std::move(s));
   }
   // An operation completed with `ec`.
-  void op(std::error_code ec, const char* what) {
+  void op(asiolite::error_code ec, const char* what) {
     ++completed;
     if (ec == asio::error::operation_aborted) {
       ++aborted_ops;
@@ -126,7 +119,7 @@ struct ledger {
     }
   }
   // The id's fate is known: it is in the table (succeeded) or not (aborted, failed).
-  void settle(std::size_t at, std::error_code ec) {
+  void settle(std::size_t at, asiolite::error_code ec) {
     ++settles[at];
     outcomes[at] = !ec ? succeeded : ec == asio::error::operation_aborted ? aborted : failed;
   }
@@ -151,7 +144,7 @@ void maybe_arm(client& c, ledger& led) {
   client* cp = &c;
   ledger* lp = &led;
   led.hold();
-  timer->async_wait([timer, cp, lp, type](std::error_code) {
+  timer->async_wait([timer, cp, lp, type](asiolite::error_code) {
     ++lp->emitted;
     cp->signal.emit(type);
     lp->release();
@@ -369,7 +362,7 @@ class load_batch {
         auto [ec, tx] = co_await db.async_begin(token(c));
         check_strand(c);
         led_.op(ec, "begin");
-        std::error_code why = ec;
+        asiolite::error_code why = ec;
         for (std::int64_t k = 0; k < 2 && !why; ++k) {
           maybe_arm(c, led_);
           ++led_.started;
@@ -459,7 +452,7 @@ class load_batch {
         db.async_execute(insert_sql, id, who,
                          asio::bind_cancellation_slot(
                              c.side.slot(),
-                             asio::bind_executor(c.strand, [cp, lp, at](std::error_code ec, asiolite::execute_result) {
+                             asio::bind_executor(c.strand, [cp, lp, at](asiolite::error_code ec, asiolite::execute_result) {
                                if (!cp->strand.running_in_this_thread()) ++lp->wrong_executor;
                                lp->op(ec, "callback insert");
                                lp->settle(at, ec);
@@ -542,7 +535,7 @@ struct process_figures {
 };
 
 long count_entries(const char* dir) {
-  std::error_code ec;
+  asiolite::error_code ec;
   long n = 0;
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) ++n;
   return n;
@@ -582,7 +575,7 @@ struct cycle_counts {
   std::atomic<long> ok{0}, failed{0}, closed{0}, dropped{0};
   std::mutex m;
   std::string first_error;
-  void fail(const std::string& what, std::error_code ec) {
+  void fail(const std::string& what, asiolite::error_code ec) {
     ++failed;
     std::lock_guard lock(m);
     if (first_error.empty()) first_error = what + ": " + ec.message();
@@ -833,12 +826,12 @@ TEST_CASE("load: a write cancelled while it runs is reported aborted only if its
     gate.open = false;
     signals.push_back(std::make_unique<asio::cancellation_signal>());
     asio::cancellation_signal& cancel = *signals.back();
-    std::promise<std::error_code> done;
+    std::promise<asiolite::error_code> done;
     asio::post(ctx, [&db, &cancel, &done, i] {
       db.async_execute(
           "INSERT INTO t VALUES (gate(?))", i,
           asio::bind_cancellation_slot(cancel.slot(),
-                                       [&done](std::error_code ec, asiolite::execute_result) { done.set_value(ec); }));
+                                       [&done](asiolite::error_code ec, asiolite::execute_result) { done.set_value(ec); }));
     });
     gate.entered.wait(false);
     // On the handler's executor (the runner): cancel, then let the statement finish.
@@ -847,7 +840,7 @@ TEST_CASE("load: a write cancelled while it runs is reported aborted only if its
       gate.open = true;
       gate.open.notify_all();
     });
-    const std::error_code ec = done.get_future().get();
+    const asiolite::error_code ec = done.get_future().get();
     const auto there =
         db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t WHERE x = ?", i, asio::use_future).get();
     if (!ec)

@@ -2,8 +2,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
+#include "asio_flavour.hpp"
 
 #include <cstdint>
 #include <stdexcept>

@@ -2,8 +2,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/detached.hpp>
-#include <asio/steady_timer.hpp>
+#include "asio_flavour.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -25,11 +24,11 @@ std::string pragma_text(asio::io_context& ctx, asiolite::connection& db, const s
   }(db, "PRAGMA " + name));
 }
 
-std::error_code open_error(asio::io_context& ctx, const std::string& path, const asiolite::options& opts,
+asiolite::error_code open_error(asio::io_context& ctx, const std::string& path, const asiolite::options& opts,
                            asiolite::diagnostics& diag) {
   asiolite::connection db(ctx);
-  std::error_code result;
-  db.async_open(path, opts, diag, [&](std::error_code ec) { result = ec; });
+  asiolite::error_code result;
+  db.async_open(path, opts, diag, [&](asiolite::error_code ec) { result = ec; });
   ctx.run();
   ctx.restart();
   return result;
@@ -331,7 +330,7 @@ TEST_CASE("with spin_wait 0 and the default, concurrent coroutines on a 4-thread
     constexpr int burst = 500;
     std::atomic<int> burst_failed{0};
     for (int k = 0; k < burst; ++k)
-      db.async_execute("INSERT INTO t VALUES (-1, ?, 'burst')", k, [&burst_failed](std::error_code ec, auto) {
+      db.async_execute("INSERT INTO t VALUES (-1, ?, 'burst')", k, [&burst_failed](asiolite::error_code ec, auto) {
         if (ec) ++burst_failed;
       });
     test::run_on_threads(ctx, 4);

@@ -3,11 +3,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/bind_executor.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
+#include "asio_flavour.hpp"
 
 #include <sqlite3.h>
 
@@ -230,7 +226,7 @@ TEST_CASE("pool: reads spread over the readers by the work queued on each", "[po
         blocked = handle_of(h);
         f.wait();
       },
-      [](std::error_code) {});
+      [](asiolite::error_code) {});
   std::vector<std::uintptr_t> others;
   bool done = false;
   asio::co_spawn(
@@ -263,13 +259,13 @@ TEST_CASE("pool: when every reader is held, reads wait at the pool and run in or
   std::atomic<int> ran{0};
   for (int i = 0; i < 3; ++i)
     db.async_call([&ran](asiolite::sync_handle&) { ++ran; },
-                  [&order, i](std::error_code ec) {
+                  [&order, i](asiolite::error_code ec) {
                     CHECK(!ec);
                     order.push_back(i);
                   });
   // A second read transaction waits in the same queue, behind them.
   std::optional<asiolite::read_transaction> second;
-  db.async_begin_read([&](std::error_code ec, asiolite::read_transaction rt) {
+  db.async_begin_read([&](asiolite::error_code ec, asiolite::read_transaction rt) {
     CHECK(!ec);
     order.push_back(3);
     second.emplace(std::move(rt));
@@ -304,9 +300,9 @@ TEST_CASE("pool: cancelling a read that waits for a free reader removes it, and 
        {asio::cancellation_type::terminal, asio::cancellation_type::partial, asio::cancellation_type::total}) {
     asio::cancellation_signal signal;
     std::atomic<bool> ran{false};
-    std::optional<std::error_code> outcome;
+    std::optional<asiolite::error_code> outcome;
     db.async_call([&ran](asiolite::sync_handle&) { ran = true; },
-                  asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec) { outcome = ec; }));
+                  asio::bind_cancellation_slot(signal.slot(), [&](asiolite::error_code ec) { outcome = ec; }));
     ctx.restart();
     ctx.poll();
     CHECK(db.stats().waiting == 1);
@@ -329,16 +325,16 @@ TEST_CASE("pool: close fails the reads waiting for a reader, runs queued writes,
   asio::io_context ctx;
   auto db = open_pool(ctx, dir.db(), readers(1));
   auto snap = begin_read(ctx, db);
-  std::optional<std::error_code> waiting_read;
-  db.async_query_scalar<std::int64_t>("SELECT 1", [&](std::error_code ec, std::int64_t) { waiting_read = ec; });
+  std::optional<asiolite::error_code> waiting_read;
+  db.async_query_scalar<std::int64_t>("SELECT 1", [&](asiolite::error_code ec, std::int64_t) { waiting_read = ec; });
   int writes = 0;
   for (int i = 0; i < 10; ++i)
-    db.writer().async_execute("INSERT INTO t VALUES (?)", i, [&](std::error_code ec, asiolite::execute_result) {
+    db.writer().async_execute("INSERT INTO t VALUES (?)", i, [&](asiolite::error_code ec, asiolite::execute_result) {
       CHECK(!ec);
       ++writes;
     });
-  std::optional<std::error_code> closed;
-  db.async_close([&](std::error_code ec) { closed = ec; });
+  std::optional<asiolite::error_code> closed;
+  db.async_close([&](asiolite::error_code ec) { closed = ec; });
   poll_until(ctx, [&] { return waiting_read.has_value(); });
   REQUIRE(waiting_read);
   CHECK(*waiting_read == asiolite::errc::closed);
@@ -359,10 +355,10 @@ TEST_CASE("pool: cancel() while a close waits for a read transaction, and the cl
   asio::io_context ctx;
   auto db = open_pool(ctx, dir.db(), readers(1));
   auto snap = begin_read(ctx, db);
-  std::optional<std::error_code> closed, write;
+  std::optional<asiolite::error_code> closed, write;
   db.writer().async_execute("INSERT INTO t VALUES (1)",
-                            [&](std::error_code ec, asiolite::execute_result) { write = ec; });
-  db.async_close([&](std::error_code ec) { closed = ec; });
+                            [&](asiolite::error_code ec, asiolite::execute_result) { write = ec; });
+  db.async_close([&](asiolite::error_code ec) { closed = ec; });
   ctx.restart();
   ctx.poll();
   db.cancel();  // the close is left to finish, as on a connection
@@ -382,11 +378,11 @@ TEST_CASE("pool: destroying the pool runs what is queued and calls every handler
   {
     auto db = open_pool(ctx, dir.db(), readers(2));
     for (int i = 0; i < 50; ++i) {
-      db.writer().async_execute("INSERT INTO t VALUES (?)", i, [&](std::error_code ec, asiolite::execute_result) {
+      db.writer().async_execute("INSERT INTO t VALUES (?)", i, [&](asiolite::error_code ec, asiolite::execute_result) {
         CHECK(!ec);
         ++writes;
       });
-      db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t", [&](std::error_code ec, std::int64_t) {
+      db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t", [&](asiolite::error_code ec, std::int64_t) {
         CHECK(!ec);
         ++reads;
       });
@@ -406,10 +402,10 @@ TEST_CASE("pool: cancel() removes the waiting reads and cancels on every connect
   auto snap = begin_read(ctx, db);
   test::worker_gate gate;
   gate.hold(db.writer());
-  std::optional<std::error_code> read, write;
-  db.async_query_scalar<std::int64_t>("SELECT 1", [&](std::error_code ec, std::int64_t) { read = ec; });
+  std::optional<asiolite::error_code> read, write;
+  db.async_query_scalar<std::int64_t>("SELECT 1", [&](asiolite::error_code ec, std::int64_t) { read = ec; });
   db.writer().async_execute("INSERT INTO t VALUES (1)",
-                            [&](std::error_code ec, asiolite::execute_result) { write = ec; });
+                            [&](asiolite::error_code ec, asiolite::execute_result) { write = ec; });
   ctx.restart();
   ctx.poll();
   db.cancel();
@@ -541,11 +537,11 @@ TEST_CASE("pool: an empty pool's operations fail with errc::closed", "[pool]") {
   asio::io_context ctx;
   auto db = open_pool(ctx, dir.db(), readers(1));
   auto moved = std::move(db);  // the moved-from pool keeps its executor
-  std::optional<std::error_code> read, begin, write;
-  db.async_execute("SELECT 1", [&](std::error_code ec, asiolite::execute_result) { read = ec; });
-  db.async_begin_read([&](std::error_code ec, asiolite::read_transaction) { begin = ec; });
+  std::optional<asiolite::error_code> read, begin, write;
+  db.async_execute("SELECT 1", [&](asiolite::error_code ec, asiolite::execute_result) { read = ec; });
+  db.async_begin_read([&](asiolite::error_code ec, asiolite::read_transaction) { begin = ec; });
   db.writer().async_execute(
-      "SELECT 1", asio::bind_executor(ctx, [&](std::error_code ec, asiolite::execute_result) { write = ec; }));
+      "SELECT 1", asio::bind_executor(ctx, [&](asiolite::error_code ec, asiolite::execute_result) { write = ec; }));
   ctx.restart();
   ctx.run();
   REQUIRE(read);

@@ -4,9 +4,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/post.hpp>
+#include "asio_flavour.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -241,7 +239,7 @@ TEST_CASE("a statement prepared in a transaction runs inside it, and fails once 
     auto insert = co_await tx.async_prepare("INSERT INTO t VALUES (?)");
     bool outside_done = false;
     db.async_execute("INSERT INTO t VALUES (100)",
-                     [&](std::error_code, asiolite::execute_result) { outside_done = true; });
+                     [&](asiolite::error_code, asiolite::execute_result) { outside_done = true; });
     co_await insert.async_execute(1);
     const std::vector<int> more{2, 3};
     auto many = co_await insert.async_execute_many(more);
@@ -263,10 +261,10 @@ TEST_CASE("a statement prepared in a transaction runs inside it, and fails once 
 TEST_CASE("a prepared statement destroyed while a run is queued still runs it first") {
   test::database fx("CREATE TABLE t(x)");
   fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
-    std::error_code run_ec = make_error_code(asiolite::errc::closed);
+    asiolite::error_code run_ec = make_error_code(asiolite::errc::closed);
     {
       auto insert = co_await db.async_prepare("INSERT INTO t VALUES (?)");
-      insert.async_execute(7, [&](std::error_code ec, asiolite::execute_result) { run_ec = ec; });
+      insert.async_execute(7, [&](asiolite::error_code ec, asiolite::execute_result) { run_ec = ec; });
     }  // the finalization queues behind the run
     auto values = co_await db.async_query<int>("SELECT x FROM t");
     CHECK(!run_ec);

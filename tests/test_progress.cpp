@@ -4,10 +4,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/co_spawn.hpp>
-#include <asio/post.hpp>
+#include "asio_flavour.hpp"
 
 #include <atomic>
 #include <chrono>

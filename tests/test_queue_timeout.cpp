@@ -33,9 +33,9 @@ TEST_CASE("queue_timeout: a request queued behind a transaction that holds the c
       ctx, [](asiolite::connection& c) -> asio::awaitable<void> { co_await c.async_execute("CREATE TABLE t(x)"); }(db));
   auto tx = test::begin_with_row(ctx, db);  // holds the connection, and awaits nothing
   std::atomic<bool> ran{false};
-  std::optional<std::error_code> outcome;
+  std::optional<asiolite::error_code> outcome;
   asiolite::diagnostics diag;
-  db.async_call([&ran](asiolite::sync_handle&) { ran = true; }, diag, [&](std::error_code ec) { outcome = ec; });
+  db.async_call([&ran](asiolite::sync_handle&) { ran = true; }, diag, [&](asiolite::error_code ec) { outcome = ec; });
   ctx.restart();
   ctx.run();  // returns once the request has timed out: nothing else is outstanding
   REQUIRE(outcome);
@@ -60,8 +60,8 @@ TEST_CASE("queue_timeout: a request queued behind a long one fails, while the lo
   test::worker_gate gate;
   gate.hold(db);  // runs longer than the timeout: running time is not counted
   std::atomic<bool> ran{false};
-  std::optional<std::error_code> late;
-  db.async_call([&ran](asiolite::sync_handle&) { ran = true; }, [&](std::error_code ec) { late = ec; });
+  std::optional<asiolite::error_code> late;
+  db.async_call([&ran](asiolite::sync_handle&) { ran = true; }, [&](asiolite::error_code ec) { late = ec; });
   while (!late) {
     ctx.restart();
     ctx.run_one_for(std::chrono::milliseconds(5));
@@ -89,8 +89,8 @@ TEST_CASE("queue_timeout: a read waiting at the pool for a free reader fails wit
   auto snap = test::run(ctx, [](asiolite::pool& p) -> asio::awaitable<asiolite::read_transaction> {
     co_return co_await p.async_begin_read();
   }(db));
-  std::optional<std::error_code> outcome;
-  db.async_query_scalar<std::int64_t>("SELECT 1", [&](std::error_code ec, std::int64_t) { outcome = ec; });
+  std::optional<asiolite::error_code> outcome;
+  db.async_query_scalar<std::int64_t>("SELECT 1", [&](asiolite::error_code ec, std::int64_t) { outcome = ec; });
   while (!outcome) {
     ctx.restart();
     ctx.run_one_for(std::chrono::milliseconds(5));
@@ -132,7 +132,7 @@ TEST_CASE("queue_timeout: an io_context destroyed while a sweep waits for a dead
     }(*db));
     auto tx = test::begin_with_row(*ctx, *db);
     // Queued behind the transaction, with a deadline a minute away: a sweep's timer waits.
-    db->async_call([&ran](asiolite::sync_handle&) { ran = true; }, [&completed](std::error_code) { completed = true; });
+    db->async_call([&ran](asiolite::sync_handle&) { ran = true; }, [&completed](asiolite::error_code) { completed = true; });
     ctx->restart();
     for (int i = 0; i < 10; ++i) ctx->poll();
     tx = asiolite::transaction();  // rolls back: the call runs, and its completion comes to ctx

@@ -42,7 +42,7 @@ asiolite::rows query(const std::string& sql) {
 
 // The error code of the sqlite_error that `f` throws; an empty code if it throws nothing.
 template <class F>
-std::error_code error_of(F&& f, std::string* message = nullptr) {
+asiolite::error_code error_of(F&& f, std::string* message = nullptr) {
   try {
     f();
   } catch (const asiolite::sqlite_error& e) {

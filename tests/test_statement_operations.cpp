@@ -4,9 +4,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/post.hpp>
+#include "asio_flavour.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -248,27 +246,27 @@ TEST_CASE("async_execute_many copies the range before it returns") {
   test::run(ctx, [](asiolite::connection& conn) -> asio::awaitable<void> {
     co_await conn.async_execute("CREATE TABLE t(x TEXT)");
   }(db));
-  std::error_code result = asiolite::make_error_code(asiolite::errc::error);
+  asiolite::error_code result = asiolite::make_error_code(asiolite::errc::error);
   std::int64_t changes = 0;
   {
     std::vector<std::string> texts{"a", "b", "c"};
     std::vector<std::tuple<std::string_view>> views{{texts[0]}, {texts[1]}, {texts[2]}};
-    db.async_execute_many("INSERT INTO t VALUES (?)", views, [&](std::error_code ec, asiolite::execute_many_result r) {
+    db.async_execute_many("INSERT INTO t VALUES (?)", views, [&](asiolite::error_code ec, asiolite::execute_many_result r) {
       result = ec;
       changes = r.changes;
     });
     // A moved vector is taken over; another range, even an rvalue, is copied from.
     // (Not a std::views adaptor: clang 14 cannot compile libstdc++ 12's.)
     std::vector<std::string> moved{"d", "e"};
-    db.async_execute_many("INSERT INTO t VALUES (?)", std::move(moved), [](std::error_code, auto) {});
+    db.async_execute_many("INSERT INTO t VALUES (?)", std::move(moved), [](asiolite::error_code, auto) {});
     struct owned {
       std::string x;
     };
     std::vector<owned> moved_aggregates{{"f"}, {"g"}};
-    db.async_execute_many("INSERT INTO t VALUES (?)", std::move(moved_aggregates), [](std::error_code, auto) {});
+    db.async_execute_many("INSERT INTO t VALUES (?)", std::move(moved_aggregates), [](asiolite::error_code, auto) {});
     moved_aggregates.assign(2, owned{"y"});  // moved from: reusable, and nothing the request reads
     db.async_execute_many("INSERT INTO t VALUES (?)", std::list<std::string>{texts[0], texts[2]},
-                          [](std::error_code, auto) {});
+                          [](asiolite::error_code, auto) {});
     texts.assign(3, std::string(100, 'x'));  // the request's copies are unaffected
   }
   ctx.run();
@@ -365,7 +363,7 @@ TEST_CASE("async_execute_many copies text and blobs of every shape, keeping NULL
   constexpr int count = 3000;
   using element = std::tuple<int, const char*, std::optional<std::string_view>, std::string_view,
                              std::vector<std::uint8_t>, asiolite::blob_view>;
-  std::error_code result = asiolite::make_error_code(asiolite::errc::error);
+  asiolite::error_code result = asiolite::make_error_code(asiolite::errc::error);
   asiolite::execute_many_result r;
   {
     std::vector<std::string> c(50), texts(count), others(count + 3);
@@ -384,7 +382,7 @@ TEST_CASE("async_execute_many copies text and blobs of every shape, keeping NULL
                             std::as_bytes(std::span(bytes[at(i + 1)])));
     }
     fx.db.async_execute_many("INSERT INTO p VALUES (?, ?, ?, ?, ?, ?)", elements,
-                             [&](std::error_code ec, asiolite::execute_many_result res) {
+                             [&](asiolite::error_code ec, asiolite::execute_many_result res) {
                                result = ec;
                                r = res;
                              });
@@ -458,12 +456,12 @@ TEST_CASE("async_execute_many takes a range that makes its elements as it goes, 
   texts.clear();
   views.clear();
   int done = 0;
-  std::move(op)([&](std::error_code ec, asiolite::execute_many_result r) { done += !ec && r.changes == 3; });
+  std::move(op)([&](asiolite::error_code ec, asiolite::execute_many_result r) { done += !ec && r.changes == 3; });
   {
     auto gone = std::move(copy);
     copy = std::move(gone);
   }
-  std::move(copy)([&](std::error_code ec, asiolite::execute_many_result r) { done += !ec && r.changes == 3; });
+  std::move(copy)([&](asiolite::error_code ec, asiolite::execute_many_result r) { done += !ec && r.changes == 3; });
   fx2.ctx.run();
   fx2.ctx.restart();
   CHECK(done == 2);
@@ -511,10 +509,10 @@ TEST_CASE("cancelling a running async_execute_many rolls back every element") {
 
   std::vector<std::tuple<int, int>> elements;
   for (int i = 0; i < 1000; ++i) elements.emplace_back(i, 10);
-  std::error_code result;
+  asiolite::error_code result;
   asiolite::execute_many_result r;
   db.async_execute_many("INSERT INTO t VALUES (pause_at(?, ?))", elements,
-                        asio::bind_cancellation_slot(cancel.slot(), [&](std::error_code ec, auto res) {
+                        asio::bind_cancellation_slot(cancel.slot(), [&](asiolite::error_code ec, auto res) {
                           result = ec;
                           r = res;
                         }));

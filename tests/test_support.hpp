@@ -3,8 +3,7 @@
 
 #include <asiolite.hpp>
 
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
+#include "asio_flavour.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -98,7 +97,7 @@ class temp_dir {
   ~temp_dir() {
     // A connection a test dropped closes in the background and may delete its -wal and
     // -shm files meanwhile; remove_all stops at a file that vanished: go round again.
-    std::error_code ec;
+    asiolite::error_code ec;
     for (int attempt = 0; attempt < 100; ++attempt) {
       std::filesystem::remove_all(path_, ec);
       if (!ec) return;
@@ -185,7 +184,7 @@ class worker_block {
           entered_.notify_all();
           open_.wait(false);
         },
-        [](std::error_code) {});
+        [](asiolite::error_code) {});
   }
   /// Waits until the worker is inside the blocking request.
   void wait_entered() { entered_.wait(false); }
@@ -209,7 +208,7 @@ struct worker_gate {
   /// transaction, it runs inside it, ahead of what the transaction queues next).
   template <class Queue>
   void hold(Queue& q) {
-    q.async_call([f = opened](asiolite::sync_handle&) { f.wait(); }, [](std::error_code) {});
+    q.async_call([f = opened](asiolite::sync_handle&) { f.wait(); }, [](asiolite::error_code) {});
   }
   void release() { open.set_value(); }
 };

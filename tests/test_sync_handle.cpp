@@ -107,20 +107,20 @@ TEST_CASE("a sync_statement is prepared once and runs many times with new argume
 
 TEST_CASE("a failing sync_statement run throws, and the statement stays usable") {
   struct seen {
-    std::error_code duplicate, arity, moved_from;
+    asiolite::error_code duplicate, arity, moved_from;
     std::int64_t count = 0, after_move = 0;
   };
   test::database fx("CREATE TABLE t(id INTEGER PRIMARY KEY)");
   fx.run([](asiolite::connection& db) -> asio::awaitable<void> {
     auto s = co_await db.async_call([](asiolite::sync_handle& h) {
       seen out;
-      auto code_of = [](auto&& fn) {
+      auto code_of = [](auto&& fn) -> asiolite::error_code {
         try {
           fn();
         } catch (const asiolite::sqlite_error& e) {
           return e.code();
         }
-        return std::error_code();
+        return asiolite::error_code();
       };
       auto insert = h.prepare("INSERT INTO t(id) VALUES (?)");
       insert.execute(1);
@@ -160,7 +160,7 @@ TEST_CASE("sync_handle::prepare rejects bad SQL with sqlite_error") {
 TEST_CASE("sync_handle::execute_many binds the caller's range in place, all or nothing") {
   struct seen {
     asiolite::execute_many_result first;
-    std::error_code clash;
+    asiolite::error_code clash;
     std::string message;
     std::int64_t after_clash = 0, singles = 0;
   };

@@ -4,11 +4,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/bind_executor.hpp>
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/post.hpp>
-#include <asio/strand.hpp>
+#include "asio_flavour.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -27,7 +23,7 @@ using test::tuple_token;
 /// One report, copied out of the handler's view.
 struct seen_trace {
   std::string sql, expanded;
-  std::error_code error;
+  asiolite::error_code error;
   std::uint64_t rows = 0;
   std::int64_t changes = 0;
   std::chrono::nanoseconds queued{0}, running{0};
@@ -129,7 +125,7 @@ TEST_CASE("trace: the threshold reports only the statements that ran that long, 
     slow.threshold = 60ms;
     auto sub = co_await db.async_trace(r, slow);
     // Queued together: the second waits for the first, which runs at least 80 ms.
-    db.async_query_scalar<std::int64_t>("SELECT nap(80)", [](std::error_code, std::int64_t) {});
+    db.async_query_scalar<std::int64_t>("SELECT nap(80)", [](asiolite::error_code, std::int64_t) {});
     const auto second = co_await db.async_query_scalar<std::int64_t>("SELECT nap(61)");
     CHECK(second == 61);
     for (int i = 0; i < 20; ++i) co_await db.async_query_scalar<std::int64_t>("SELECT ?", i);

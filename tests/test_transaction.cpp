@@ -3,12 +3,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/detached.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
+#include "asio_flavour.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -334,9 +329,9 @@ TEST_CASE("a begin cancelled while queued never runs, one cancelled after it ran
     test::worker_gate gate;
     gate.hold(t.db);
     asio::cancellation_signal cancel;
-    std::error_code got;
+    asiolite::error_code got;
     bool had_tx = true;
-    t.db.async_begin(asio::bind_cancellation_slot(cancel.slot(), [&](std::error_code ec, asiolite::transaction tx) {
+    t.db.async_begin(asio::bind_cancellation_slot(cancel.slot(), [&](asiolite::error_code ec, asiolite::transaction tx) {
       got = ec;
       had_tx = tx.is_active();
     }));
@@ -375,8 +370,8 @@ TEST_CASE("a commit cancelled while queued leaves the transaction open, a starte
   test::worker_gate gate;
   gate.hold(tx);
   asio::cancellation_signal cancel;
-  std::error_code got;
-  tx.async_commit(asio::bind_cancellation_slot(cancel.slot(), [&](std::error_code ec) { got = ec; }));
+  asiolite::error_code got;
+  tx.async_commit(asio::bind_cancellation_slot(cancel.slot(), [&](asiolite::error_code ec) { got = ec; }));
   cancel.emit(asio::cancellation_type::terminal);
   gate.release();
   t.ctx.run();
@@ -386,7 +381,7 @@ TEST_CASE("a commit cancelled while queued leaves the transaction open, a starte
 
   // A commit that has started ignores the cancellation and commits.
   got = asiolite::make_error_code(asiolite::errc::error);
-  tx.async_commit(asio::bind_cancellation_slot(cancel.slot(), [&](std::error_code ec) { got = ec; }));
+  tx.async_commit(asio::bind_cancellation_slot(cancel.slot(), [&](asiolite::error_code ec) { got = ec; }));
   cancel.emit(asio::cancellation_type::terminal);  // it may be queued or running: both end well
   t.ctx.run();
   t.ctx.restart();
@@ -721,7 +716,7 @@ namespace {
 // Ends savepoint `sp` of `tx` with `end` (release or rollback), queued behind a request
 // that holds the worker inside the transaction, and cancels it there with `type`.
 template <class End>
-asio::awaitable<std::error_code> cancel_queued(asiolite::transaction& tx, asio::cancellation_type type, End end) {
+asio::awaitable<asiolite::error_code> cancel_queued(asiolite::transaction& tx, asio::cancellation_type type, End end) {
   test::worker_gate gate;
   gate.hold(tx);
   asio::cancellation_signal cancel;
@@ -811,10 +806,10 @@ TEST_CASE(
   }(b));
   CHECK_FALSE(failed.is_active());
 
-  std::optional<std::error_code> got;
+  std::optional<asiolite::error_code> got;
   std::string thrown;
   try {
-    failed.async_commit([&got](std::error_code ec) { got = ec; });
+    failed.async_commit([&got](asiolite::error_code ec) { got = ec; });
   } catch (const std::exception& e) {
     thrown = e.what();  // e.g. asio's "bad executor": there was no executor to complete on
   }

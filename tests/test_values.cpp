@@ -801,7 +801,7 @@ struct text_and_bytes {
 
 // How an error came out: its code and words.
 struct bind_outcome {
-  std::error_code code;
+  asiolite::error_code code;
   std::string message;
 };
 

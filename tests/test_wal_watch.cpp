@@ -3,7 +3,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/post.hpp>
+#include "asio_flavour.hpp"
 
 #include <algorithm>
 #include <cstdint>

@@ -3,11 +3,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio/bind_executor.hpp>
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
+#include "asio_flavour.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -285,7 +281,7 @@ TEST_CASE("watch: a subscriber that falls behind loses events, counted, and neve
   auto [ec, refused] =
       test::run(ctx,
                 [](asiolite::connection& conn, decltype(handler) h,
-                   asiolite::watch_options o) -> asio::awaitable<std::tuple<std::error_code, asiolite::subscription>> {
+                   asiolite::watch_options o) -> asio::awaitable<std::tuple<asiolite::error_code, asiolite::subscription>> {
                   asiolite::diagnostics diag;
                   auto [e, s] = co_await conn.async_watch_transactions(std::move(h), o, diag, tuple_token);
                   CHECK(diag.message() == "watch_options::max_pending is 0: a subscriber keeps at least one change");
@@ -480,7 +476,7 @@ TEST_CASE("watch: a handler that throws lets the exception out of run and the ne
   block.wait_entered();
   for (int i = 1; i <= 3; ++i)
     db.async_execute("INSERT INTO t VALUES (?, ?)", i, std::to_string(i),
-                     [](std::error_code, asiolite::execute_result) {});
+                     [](asiolite::error_code, asiolite::execute_result) {});
   block.release();
   ctx.restart();
   CHECK_THROWS_WITH(ctx.run(), "handler failed");

@@ -14,10 +14,7 @@
 
 #include <asiolite.hpp>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
+#include "../asio_flavour.hpp"
 
 #include <unistd.h>
 

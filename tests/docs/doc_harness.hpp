@@ -5,8 +5,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <asio.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
+#include "../asio_flavour.hpp"
 #include <asiolite.hpp>
 
 #include <algorithm>

@@ -11,7 +11,8 @@
 //   -->
 //
 // Modes: `run` (the default), `compile`, `top-level` (declarations at the page's scope,
-// which the page's later blocks may use, as a reader would assume). `#line` directives
+// which the page's later blocks may use, as a reader would assume), `boost` (top-level
+// code of a Boost.Asio program: compiled in the Boost flavour's build only). `#line` directives
 // make compiler errors point into the Markdown.
 //
 // Usage: extract_doc_blocks <output.cpp> <root dir> <file.md>...
@@ -26,12 +27,12 @@
 
 namespace {
 
-enum class mode { run, compile, top_level };
+enum class mode { run, compile, top_level, boost };
 
 struct block {
-  std::string file;        // as shown in test names: relative to the root
-  std::string path;        // as written in #line: absolute
-  std::size_t line = 0;    // the line of the opening fence (1-based)
+  std::string file;      // as shown in test names: relative to the root
+  std::string path;      // as written in #line: absolute
+  std::size_t line = 0;  // the line of the opening fence (1-based)
   mode how = mode::run;
   std::size_t given_line = 0;  // the first line of the given code
   std::vector<std::string> given;
@@ -43,9 +44,7 @@ struct block {
   std::exit(1);
 }
 
-bool starts_with(const std::string& s, const std::string& prefix) {
-  return s.compare(0, prefix.size(), prefix) == 0;
-}
+bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
 std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r");
@@ -58,7 +57,8 @@ mode parse_mode(const std::string& word, const std::string& file, std::size_t li
   if (word.empty() || word == "run") return mode::run;
   if (word == "compile") return mode::compile;
   if (word == "top-level") return mode::top_level;
-  fail(file, line, "unknown mode '" + word + "' (expected run, compile or top-level)");
+  if (word == "boost") return mode::boost;
+  fail(file, line, "unknown mode '" + word + "' (expected run, compile, top-level or boost)");
 }
 
 void read_blocks(const std::filesystem::path& path, const std::string& shown, std::vector<block>& out) {
@@ -159,10 +159,12 @@ int main(int argc, char** argv) {
     }
     ++n;
     os << "\n// the block at line " << b.line << '\n';
-    if (b.how == mode::top_level) {
+    if (b.how == mode::top_level || b.how == mode::boost) {
       // At the page's own scope: what it declares, the page's later blocks may use.
+      if (b.how == mode::boost) os << "#if defined(ASIOLITE_USE_BOOST_ASIO)\n";
       if (!b.given.empty()) emit_lines(os, b, b.given_line, b.given, argv[1]);
       emit_lines(os, b, b.line + 1, b.code, argv[1]);
+      if (b.how == mode::boost) os << "#endif\n";
       continue;
     }
     const std::string ns = "block_" + std::to_string(b.line);

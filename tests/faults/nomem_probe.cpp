@@ -11,8 +11,7 @@
 // ASIOLITE_STRESS=1: every N there too. NOMEM_PROBE_VERBOSE=1 prints every run.
 #include <asiolite.hpp>
 
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
+#include "../asio_flavour.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -95,7 +94,7 @@ void problem(std::string what) {
   problems.push_back(std::move(what));
 }
 
-std::string code_text(std::error_code ec) {
+std::string code_text(asiolite::error_code ec) {
   return std::string(ec.category().name()) + ":" + std::to_string(ec.value()) + " (" + ec.message() + ")";
 }
 
@@ -130,7 +129,7 @@ const char* name_of(kind k) {
 
 // What one armed request did.
 struct outcome {
-  std::error_code ec;            // the first failure, if any
+  asiolite::error_code ec;            // the first failure, if any
   std::string message;
   std::string step;              // which request failed
   std::int64_t rows_added = 0;   // rows its acknowledged part added

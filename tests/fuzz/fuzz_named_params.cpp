@@ -188,7 +188,7 @@ auto make_arg(const arg_spec& a) {
     return a.value;
 }
 
-using result = std::tuple<std::error_code, asiolite::rows>;
+using result = std::tuple<asiolite::error_code, asiolite::rows>;
 using query_fn = asio::awaitable<result> (*)(asiolite::connection&, const std::string&, const std::vector<arg_spec>&, bool);
 
 template <std::size_t K, unsigned Mask>

@@ -187,7 +187,7 @@ asio::awaitable<void> run_form(asiolite::connection& db, unsigned form, unsigned
       // Prepared once, run in every form it has.
       // Not a structured binding: clang 14 cannot capture one in the lambdas below.
       auto prepared = co_await db.async_prepare(sql, diag, fuzz::tuple_token);
-      const std::error_code ec = std::get<0>(prepared);
+      const asiolite::error_code ec = std::get<0>(prepared);
       asiolite::prepared_statement& ps = std::get<1>(prepared);
       fuzz::check_error(ec, "async_prepare");
       if (ec) break;

@@ -5,9 +5,7 @@
 
 #include <asiolite.hpp>
 
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
-#include <asio/use_awaitable.hpp>
+#include "../asio_flavour.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -212,7 +210,7 @@ inline void after_input(harness& h, bool reset) {
 }
 
 // An error an operation reported must be a real one: set, and with a message.
-inline void check_error(const std::error_code& ec, const char* form) {
+inline void check_error(const asiolite::error_code& ec, const char* form) {
   if (!ec) return;
   require(!ec.message().empty(), std::string(form) + ": an error without a message");
 }

@@ -148,7 +148,7 @@ std::string describe(const T& v) {
 }
 
 struct outcome {
-  std::error_code ec;
+  asiolite::error_code ec;
   std::string value;  // when !ec
 };
 
@@ -319,7 +319,7 @@ asio::awaitable<void> bind_and_read(asiolite::connection& db, MakeArg make_arg, 
                                     std::optional<stored> want_stored, std::optional<errc> want_value_error,
                                     std::array<std::uint8_t, 4> picks) {
   const std::string sql = "REPLACE INTO v(id, x) VALUES (1, " + b.parameter + ")";
-  std::error_code ec;
+  asiolite::error_code ec;
   if (b.on_worker) {
     auto [call_ec] = co_await db.async_call(
         [&](asiolite::sync_handle& h) {

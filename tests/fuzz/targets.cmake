@@ -19,7 +19,7 @@ if(ASIOLITE_BUILD_FUZZERS AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     add_executable(${target} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_${name}.cpp)
     # Header-only whatever ASIOLITE_TEST_SEPARATE_COMPILATION says: the whole library is
     # then compiled with the fuzzer's coverage and the sanitizers.
-    target_link_libraries(${target} PRIVATE asiolite::asiolite asiolite_warnings)
+    target_link_libraries(${target} PRIVATE ${ASIOLITE_FLAVOUR_TARGET} asiolite_warnings)
     target_compile_options(${target} PRIVATE ${asiolite_fuzz_flags})
     target_link_options(${target} PRIVATE ${asiolite_fuzz_flags})
 
