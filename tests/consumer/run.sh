@@ -3,7 +3,9 @@
 # README shows: FetchContent of a copy, of a git URL and tag, and of a release archive;
 # add_subdirectory (with g++ and with clang++); find_package after `cmake --install` to a
 # temporary prefix; and pkg-config from that prefix, without CMake (g++ and clang++); and
-# separate compilation (asiolite::compiled, and by hand with pkg-config). The
+# separate compilation (asiolite::compiled, and by hand with pkg-config). A Boost.Asio
+# program (boost_main.cpp, asiolite::asiolite_boost) through FetchContent (g++),
+# add_subdirectory (clang++) and find_package with COMPONENTS boost. The
 # consumer compiles with -Werror and the strict warnings, so a warning from asiolite's
 # headers fails here. Checks that a consumed asiolite builds none of its own tests,
 # examples or benchmarks. No network. Usage: run.sh [asiolite-checkout] (default: two
@@ -40,7 +42,8 @@ consume() {
   local stray compiled=()
   [ "${mode#*-}" = compiled ] && compiled=(! -path '*/asiolite_compiled.dir/*' ! -name 'libasiolite_compiled.a')
   stray=$(find "$build" -type f \( -name '*.o' -o -name 'asiolite_*' -o -name 'libasiolite_*' -o -name 'quickstart*' \) \
-    ! -path '*/CMakeFiles/consumer.dir/main.cpp.o' ! -path '*/CMakeFiles/CMake*' ! -path '*/_deps/*-src/*' \
+    ! -path '*/CMakeFiles/consumer.dir/main.cpp.o' ! -path '*/CMakeFiles/consumer.dir/boost_main.cpp.o' \
+    ! -path '*/CMakeFiles/CMake*' ! -path '*/_deps/*-src/*' \
     ! -name asiolite_compiled.cpp \
     ${compiled[@]+"${compiled[@]}"} -print)
   [ -z "$stray" ] || fail "$mode: asiolite's own tests/examples were built: $stray"
@@ -101,6 +104,10 @@ else
 fi
 
 in_background subdirectory consume subdirectory -DASIOLITE_SOURCE_DIR="$root"
+# A Boost.Asio program (asiolite::asiolite_boost), with g++ and with clang++.
+in_background fetchcontent-boost consume fetchcontent-boost -DASIOLITE_SOURCE_DIR="$root" -DASIOLITE_CONSUMER_BOOST=ON
+in_background subdirectory-boost-clang consume subdirectory-boost-clang -DASIOLITE_SOURCE_DIR="$root" \
+  -DASIOLITE_CONSUMER_BOOST=ON -DCMAKE_CXX_COMPILER=clang++
 in_background subdirectory-clang consume subdirectory-clang -DASIOLITE_SOURCE_DIR="$root" \
   -DCMAKE_CXX_COMPILER=clang++
 # Separate compilation through the CMake target.
@@ -129,6 +136,9 @@ fi
 consume package -DCMAKE_PREFIX_PATH="$prefix"
 grep -qx "asiolite_DIR:PATH=$prefix/share/asiolite/cmake" "$tmp/package/CMakeCache.txt" ||
   fail "package: find_package did not use the installed package: $(grep '^asiolite_DIR' "$tmp/package/CMakeCache.txt")"
+# The Boost.Asio flavour of the same package: find_package(asiolite COMPONENTS boost).
+[ -f "$prefix/share/asiolite/cmake/asiolite-boost-targets.cmake" ] || fail "install: asiolite-boost-targets.cmake is missing"
+consume package-boost -DCMAKE_PREFIX_PATH="$prefix" -DASIOLITE_CONSUMER_BOOST=ON
 
 # pkg-config, as the README shows it, with both compilers and the consumer's warnings.
 echo "---- consumer: pkg-config"
