@@ -178,7 +178,7 @@ asio::awaitable<void> run(std::string path) {
 
   // The update committed, the delete was rolled back: wait for both events.
   if (events < 2) {
-    std::error_code woken;
+    asiolite::error_code woken;
     co_await both_seen.async_wait(asio::redirect_error(asio::use_awaitable, woken));
   }
   std::printf("cached urls: %zu of %lld\n", url_cache.size(), static_cast<long long>(left));

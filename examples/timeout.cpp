@@ -39,7 +39,7 @@ asio::awaitable<void> demo() {
 
   // 3. Shutdown: cancel everything queued and running, then close.
   for (int i = 0; i < 3; ++i)
-    db.async_query_scalar<std::int64_t>(slow_query, [i](std::error_code ec, std::int64_t) {
+    db.async_query_scalar<std::int64_t>(slow_query, [i](asiolite::error_code ec, std::int64_t) {
       std::printf("request %d: %s\n", i, ec.message().c_str());
     });
   asio::steady_timer pause(ex, 50ms);
