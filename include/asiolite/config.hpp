@@ -20,7 +20,6 @@
 #  define ASIOLITE_DECL inline
 #endif
 
-#include <memory>
 #include <system_error>
 #include <type_traits>
 
@@ -56,19 +55,9 @@
 #  include <boost/system/error_code.hpp>
 #  include <boost/system/system_error.hpp>
 
-// Named by the library (operation.hpp: use_future reports exceptions; use_coro, below)
-// without the cost of parsing their headers in every program that does not use them.
-namespace boost::asio {
-template <typename Allocator>
-class use_future_t;
-namespace experimental {
-template <typename ExecutorOrAllocator>
-struct use_coro_t;
-}  // namespace experimental
-}  // namespace boost::asio
+#  define ASIOLITE_ASIO_NAMESPACE boost::asio
 
 namespace asiolite {
-namespace asio = ::boost::asio;
 using error_code = ::boost::system::error_code;
 using error_condition = ::boost::system::error_condition;
 namespace detail {
@@ -132,19 +121,9 @@ struct boost::system::is_error_condition_enum<asiolite::errc> : std::true_type {
 #    include <asio/experimental/deferred.hpp>
 #  endif
 
-// Named by the library (operation.hpp: use_future reports exceptions; use_coro, below)
-// without the cost of parsing their headers in every program that does not use them.
-namespace asio {
-template <typename Allocator>
-class use_future_t;
-namespace experimental {
-template <typename ExecutorOrAllocator>
-struct use_coro_t;
-}  // namespace experimental
-}  // namespace asio
+#  define ASIOLITE_ASIO_NAMESPACE asio
 
 namespace asiolite {
-namespace asio = ::asio;
 using error_code = std::error_code;
 using error_condition = std::error_condition;
 namespace detail {
@@ -158,6 +137,23 @@ enum class errc : int;
 }  // namespace asiolite
 
 #endif
+
+// Named by the library (operation.hpp: use_future reports exceptions; use_coro, below)
+// without the cost of parsing their headers in every program that does not use them.
+namespace ASIOLITE_ASIO_NAMESPACE {
+template <typename Allocator>
+class use_future_t;
+namespace experimental {
+template <typename ExecutorOrAllocator>
+struct use_coro_t;
+}  // namespace experimental
+}  // namespace ASIOLITE_ASIO_NAMESPACE
+
+// The library's spelling of the flavour's namespace (a global alias would clash with a
+// program that also sees standalone Asio).
+namespace asiolite {
+namespace asio = ::ASIOLITE_ASIO_NAMESPACE;
+}  // namespace asiolite
 
 template <>
 struct std::is_error_condition_enum<asiolite::errc> : std::true_type {};
