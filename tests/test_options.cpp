@@ -274,6 +274,51 @@ TEST_CASE("busy_timeout makes a writer wait for another connection's lock, 0 fai
             }(holder, waiter, quitter));
 }
 
+// Switching a database to WAL reads it, then writes it: SQLite then reports a writer's lock
+// as SQLITE_BUSY without asking the busy handler. The open must still wait busy_timeout.
+TEST_CASE("an open that switches a database to WAL waits busy_timeout for another connection's write") {
+  test::temp_dir dir;
+  asio::io_context ctx;
+  asiolite::options rollback, patient, impatient;
+  rollback.journal = asiolite::journal_mode::delete_;
+  patient.busy_timeout = 10s;  // and WAL, the default for a file
+  impatient.busy_timeout = 0ms;
+  const std::string path = dir.db();
+  auto holder = test::open(ctx, path, rollback);
+  auto [quit_ec, message, opened_mode, rows] = test::run(
+      ctx,
+      [](asiolite::connection& holding, std::string file, asiolite::options waiting_options,
+         asiolite::options quitting_options)
+          -> asio::awaitable<std::tuple<asiolite::error_code, std::string, std::string, std::int64_t>> {
+        co_await holding.async_execute("CREATE TABLE t(x)");
+        auto tx = co_await holding.async_begin();
+        co_await tx.async_execute("INSERT INTO t VALUES (1)");
+        auto ex = co_await asio::this_coro::executor;
+
+        asiolite::diagnostics diag;
+        auto [ec, quitter] = co_await asiolite::connection::async_open(ex, file, quitting_options, diag,
+                                                                       asiolite::compat::as_tuple(asio::use_awaitable));
+
+        // The holder commits a little later; the patient open switches the file to WAL then.
+        asio::co_spawn(
+            ex,
+            [&tx]() -> asio::awaitable<void> {
+              asio::steady_timer t(co_await asio::this_coro::executor, 30ms);
+              co_await t.async_wait(asio::use_awaitable);
+              co_await tx.async_commit();
+            },
+            asio::detached);
+        auto waiter = co_await asiolite::connection::async_open(ex, file, waiting_options, asio::use_awaitable);
+        auto mode = co_await waiter.async_query("PRAGMA journal_mode");
+        auto count = co_await waiter.async_query("SELECT count(*) FROM t");
+        co_return std::make_tuple(ec, diag.message(), mode[0].get<std::string>(0), count[0].get<std::int64_t>(0));
+      }(holder, path, patient, impatient));
+  CHECK(quit_ec == asiolite::errc::busy);
+  CHECK_THAT(message, Catch::Matchers::Contains("journal_mode = wal"));
+  CHECK(opened_mode == "wal");
+  CHECK(rows == 1);  // the holder's write is there, committed
+}
+
 TEST_CASE("with spin_wait 0 and the default, concurrent coroutines on a 4-thread io_context get their results") {
   const std::chrono::microseconds spins[] = {std::chrono::microseconds(0), asiolite::options().spin_wait};
   CHECK(spins[1] == std::chrono::microseconds(50));  // the documented default

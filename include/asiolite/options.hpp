@@ -81,7 +81,8 @@ struct options {
   /// faster, but may lose the last transactions on power loss.
   std::optional<synchronous_mode> synchronous;
 
-  /// How long a statement waits for a lock held by another connection before SQLITE_BUSY.
+  /// How long a statement waits for a lock held by another connection before SQLITE_BUSY;
+  /// the open's own pragmas wait as long (switching a database to WAL needs its write lock).
   /// asiolite waits with its own busy handler, which a cancellation or the statement
   /// timeout can stop; so PRAGMA busy_timeout reads 0. (Setting that pragma yourself puts
   /// SQLite's handler back, which nothing can interrupt.)

@@ -237,22 +237,34 @@ ASIOLITE_DECL bool database::step_to_end(sqlite3_stmt* stmt, failure& f) {
 
 ASIOLITE_DECL bool database::pragma(const std::string& text, failure& f, std::string* result) {
   const std::string sql = "PRAGMA " + text;
-  failure local;
-  sqlite3_stmt* stmt = prepare_one(db_, sql, 0, local);
-  if (!stmt) {
-    f.set(local.code, local.message + " (in " + sql + ")");
-    return false;
-  }
-  int rc;
-  while ((rc = step(stmt)) == SQLITE_ROW)
-    if (result && sqlite3_column_type(stmt, 0) == SQLITE_TEXT)
-      *result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-  sqlite3_finalize(stmt);
-  if (rc != SQLITE_DONE) {
+  const auto give_up = std::chrono::steady_clock::now() + busy_timeout_;
+  for (int attempt = 0;; ++attempt) {
+    failure local;
+    sqlite3_stmt* stmt = prepare_one(db_, sql, 0, local);
+    if (!stmt) {
+      f.set(local.code, local.message + " (in " + sql + ")");
+      return false;
+    }
+    int rc;
+    while ((rc = step(stmt)) == SQLITE_ROW)
+      if (result && sqlite3_column_type(stmt, 0) == SQLITE_TEXT)
+        *result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    if (rc == SQLITE_DONE) return true;
+    // A pragma that reads the database and then writes it (journal_mode switching a
+    // database to WAL) gets SQLITE_BUSY without SQLite asking the busy handler when
+    // another connection holds the write lock: it holds a read lock itself, and waiting
+    // then could deadlock. Finalized, it holds nothing: wait and run it again, as long as
+    // busy_timeout allows (counted from the first try), as a statement waits for a lock.
+    if ((rc & 0xff) == SQLITE_BUSY && sqlite3_get_autocommit(db_) && !should_stop()) {
+      if (const auto left = give_up - std::chrono::steady_clock::now(); left > left.zero()) {
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(busy_pause(attempt), left));
+        continue;
+      }
+    }
     f.set(make_sqlite_error_code(rc), std::string(sqlite3_errmsg(db_)) + " (in " + sql + ")");
     return false;
   }
-  return true;
 }
 
 ASIOLITE_DECL bool database::configure(const options& o, failure& f) {
