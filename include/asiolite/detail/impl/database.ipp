@@ -237,7 +237,7 @@ ASIOLITE_DECL bool database::step_to_end(sqlite3_stmt* stmt, failure& f) {
 
 ASIOLITE_DECL bool database::pragma(const std::string& text, failure& f, std::string* result) {
   const std::string sql = "PRAGMA " + text;
-  const auto give_up = std::chrono::steady_clock::now() + busy_timeout_;
+  const auto give_up = deadline_after(busy_timeout_);  // milliseconds::max(): no limit
   for (int attempt = 0;; ++attempt) {
     failure local;
     sqlite3_stmt* stmt = prepare_one(db_, sql, 0, local);
