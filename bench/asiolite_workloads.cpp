@@ -281,7 +281,7 @@ class busy_writer {
             h.execute("INSERT INTO writes(k, v, n) VALUES (?, ?, ?)", row.key(), row.value(), row.n());
           }
         },
-        asio::bind_executor(ctx_, [this](std::error_code ec) {
+        asio::bind_executor(ctx_, [this](asiolite::error_code ec) {
           if (ec) {
             failed_ = true;  // reported by the workload, on the benchmark thread
             return;

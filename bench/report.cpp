@@ -205,7 +205,12 @@ machine_info describe_machine(const std::filesystem::path& dir) {
   m.build += ", NOT OPTIMIZED";
 #endif
   m.sqlite = sqlite3_libversion();
+#if defined(BOOST_ASIO_VERSION)  // the Boost flavour's build (bench/CMakeLists.txt)
+  m.asio = format("%d.%d.%d (Boost.Asio)", BOOST_ASIO_VERSION / 100000, BOOST_ASIO_VERSION / 100 % 1000,
+                  BOOST_ASIO_VERSION % 100);
+#else
   m.asio = format("%d.%d.%d", ASIO_VERSION / 100000, ASIO_VERSION / 100 % 1000, ASIO_VERSION % 100);
+#endif
   m.filesystem = filesystem_of(dir) + " (" + dir.string() + ")";
   const std::time_t now = std::time(nullptr);
   char date[32];
