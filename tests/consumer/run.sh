@@ -64,26 +64,49 @@ consume() {
   "$build/consumer" | grep -qx "asiolite consumer: ok" || fail "$mode: consumer did not report ok"
 }
 
-# Ways that do not depend on each other run two at a time (each build compiles one file,
-# so a second one uses another core); the log of each is printed as it is waited for.
-running=()
+# Ways that do not depend on each other run side by side, $jobs at a time (each build
+# compiles one file, so a second one uses another core): as soon as one ends, the next
+# starts. The log of each is printed when it ends.
+declare -A running=() # pid -> name
 in_background() {
   local name=$1
   shift
   ("$@") >"$tmp/log-$name" 2>&1 &
-  running+=("$!:$name")
-  ((${#running[@]} < jobs)) || settle
+  running[$!]=$name
+  while ((${#running[@]} >= jobs)); do reap_one; done
+}
+reap_one() {
+  local pid name status=0
+  wait -n -p pid "${!running[@]}" || status=$?
+  name=${running[$pid]}
+  unset "running[$pid]"
+  cat "$tmp/log-$name"
+  ((status == 0)) || fail "$name failed (exit $status): see its log above"
 }
 settle() {
-  local entry pid name status
-  for entry in "${running[@]}"; do
-    pid=${entry%%:*} name=${entry#*:} status=0
-    wait "$pid" || status=$?
-    cat "$tmp/log-$name"
-    ((status == 0)) || fail "$name failed (exit $status): see its log above"
-  done
-  running=()
+  while ((${#running[@]})); do reap_one; done
 }
+
+# Installed to a temporary prefix first, so that the ways that use the installed package
+# share the queue with the others.
+echo "---- consumer: install asiolite to a temporary prefix"
+prefix=$tmp/prefix
+cmake -S "$root" -B "$tmp/asiolite" -DCMAKE_BUILD_TYPE=Release \
+  -DASIOLITE_BUILD_TESTS=OFF -DASIOLITE_BUILD_EXAMPLES=OFF -DASIOLITE_BUILD_BENCHMARKS=OFF ${extra[@]+"${extra[@]}"}
+cmake --build "$tmp/asiolite" -j "$jobs"
+cmake --install "$tmp/asiolite" --prefix "$prefix"
+for f in include/asiolite.hpp include/asiolite/connection.hpp share/pkgconfig/asiolite.pc \
+  share/asiolite/cmake/asioliteConfig.cmake share/asiolite/cmake/asioliteConfigVersion.cmake \
+  share/asiolite/cmake/asiolite-targets.cmake share/asiolite/cmake/asiolite-boost-targets.cmake; do
+  [ -f "$prefix/$f" ] || fail "install: $f is missing"
+done
+# The installed package must not point back into the checkout or the build tree.
+if grep -rlF -e "$root" -e "$tmp/asiolite" "$prefix"; then
+  fail "install: the files above refer to the checkout or the build tree"
+fi
+flags=$(PKG_CONFIG_PATH="$prefix/share/pkgconfig" pkg-config --cflags --libs asiolite) ||
+  fail "pkg-config does not take the installed asiolite.pc"
+echo "pkg-config --cflags --libs asiolite: $flags"
 
 in_background fetchcontent consume fetchcontent -DASIOLITE_SOURCE_DIR="$root"
 
@@ -113,57 +136,41 @@ in_background subdirectory-clang consume subdirectory-clang -DASIOLITE_SOURCE_DI
 # Separate compilation through the CMake target.
 in_background subdirectory-compiled consume subdirectory-compiled -DASIOLITE_SOURCE_DIR="$root" \
   -DASIOLITE_CONSUMER_COMPILED=ON
-settle
-[ -f "$tmp/subdirectory-compiled/asiolite/libasiolite_compiled.a" ] ||
-  fail "subdirectory-compiled: asiolite::compiled's library was not built"
-
-echo "---- consumer: install asiolite to a temporary prefix"
-prefix=$tmp/prefix
-cmake -S "$root" -B "$tmp/asiolite" -DCMAKE_BUILD_TYPE=Release \
-  -DASIOLITE_BUILD_TESTS=OFF -DASIOLITE_BUILD_EXAMPLES=OFF -DASIOLITE_BUILD_BENCHMARKS=OFF ${extra[@]+"${extra[@]}"}
-cmake --build "$tmp/asiolite" -j "$jobs"
-cmake --install "$tmp/asiolite" --prefix "$prefix"
-for f in include/asiolite.hpp include/asiolite/connection.hpp share/pkgconfig/asiolite.pc \
-  share/asiolite/cmake/asioliteConfig.cmake \
-  share/asiolite/cmake/asioliteConfigVersion.cmake share/asiolite/cmake/asiolite-targets.cmake; do
-  [ -f "$prefix/$f" ] || fail "install: $f is missing"
-done
-# The installed package must not point back into the checkout or the build tree.
-if grep -rlF -e "$root" -e "$tmp/asiolite" "$prefix"; then
-  fail "install: the files above refer to the checkout or the build tree"
-fi
-
-consume package -DCMAKE_PREFIX_PATH="$prefix"
-grep -qx "asiolite_DIR:PATH=$prefix/share/asiolite/cmake" "$tmp/package/CMakeCache.txt" ||
-  fail "package: find_package did not use the installed package: $(grep '^asiolite_DIR' "$tmp/package/CMakeCache.txt")"
-# The Boost.Asio flavour of the same package: find_package(asiolite COMPONENTS boost).
-[ -f "$prefix/share/asiolite/cmake/asiolite-boost-targets.cmake" ] || fail "install: asiolite-boost-targets.cmake is missing"
-consume package-boost -DCMAKE_PREFIX_PATH="$prefix" -DASIOLITE_CONSUMER_BOOST=ON
+# find_package from the installed prefix, in both flavours (COMPONENTS boost).
+in_background package consume package -DCMAKE_PREFIX_PATH="$prefix"
+in_background package-boost consume package-boost -DCMAKE_PREFIX_PATH="$prefix" -DASIOLITE_CONSUMER_BOOST=ON
 
 # pkg-config, as the README shows it, with both compilers and the consumer's warnings.
-echo "---- consumer: pkg-config"
-[ -f "$prefix/share/pkgconfig/asiolite.pc" ] || fail "install: share/pkgconfig/asiolite.pc is missing"
-flags=$(PKG_CONFIG_PATH="$prefix/share/pkgconfig" pkg-config --cflags --libs asiolite) ||
-  fail "pkg-config does not take the installed asiolite.pc"
-echo "pkg-config --cflags --libs asiolite: $flags"
-for cxx in g++ clang++; do
+pkg_config_build() {
+  local cxx=$1
+  echo "---- consumer: pkg-config with $cxx"
   # shellcheck disable=SC2086 # pkg-config's output is a list of flags
   "$cxx" -std=c++20 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Werror \
     "$here/main.cpp" -o "$tmp/consumer-pc-$cxx" $flags || fail "pkg-config: $cxx could not build the consumer"
   "$tmp/consumer-pc-$cxx" | grep -qx "asiolite consumer: ok" || fail "pkg-config: the $cxx build did not report ok"
-done
+}
+in_background pkg-config-g++ pkg_config_build g++
+in_background pkg-config-clang++ pkg_config_build clang++
 
 # Separate compilation by hand, as the README shows it for builds without the CMake target:
 # the macro everywhere, and <asiolite/src.hpp> in one more .cpp of the program.
 printf '#include <asiolite/src.hpp>\n' > "$tmp/asiolite_src.cpp"
-for f in main asiolite_src; do
-  src=$here/main.cpp
-  [ $f = asiolite_src ] && src=$tmp/asiolite_src.cpp
-  # shellcheck disable=SC2086 # pkg-config's output is a list of flags
+separate_compile() {
+  local src=$1 object=$2
+  echo "---- consumer: separate compilation of $src"
+  # shellcheck disable=SC2046 # pkg-config's output is a list of flags
   g++ -std=c++20 -DASIOLITE_SEPARATE_COMPILATION -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion \
-    -Werror -c "$src" -o "$tmp/separate-$f.o" $(PKG_CONFIG_PATH="$prefix/share/pkgconfig" pkg-config --cflags asiolite) ||
+    -Werror -c "$src" -o "$object" $(PKG_CONFIG_PATH="$prefix/share/pkgconfig" pkg-config --cflags asiolite) ||
     fail "separate compilation: g++ could not compile $src"
-done
+}
+in_background separate-main separate_compile "$here/main.cpp" "$tmp/separate-main.o"
+in_background separate-src separate_compile "$tmp/asiolite_src.cpp" "$tmp/separate-asiolite_src.o"
+settle
+
+[ -f "$tmp/subdirectory-compiled/asiolite/libasiolite_compiled.a" ] ||
+  fail "subdirectory-compiled: asiolite::compiled's library was not built"
+grep -qx "asiolite_DIR:PATH=$prefix/share/asiolite/cmake" "$tmp/package/CMakeCache.txt" ||
+  fail "package: find_package did not use the installed package: $(grep '^asiolite_DIR' "$tmp/package/CMakeCache.txt")"
 # shellcheck disable=SC2086
 g++ "$tmp/separate-main.o" "$tmp/separate-asiolite_src.o" -o "$tmp/consumer-separate" $flags ||
   fail "separate compilation: the program does not link"
