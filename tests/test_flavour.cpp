@@ -11,6 +11,11 @@
 #include <system_error>
 #include <type_traits>
 
+// config.hpp's spelling of the flavour's namespace is its own: programs see asiolite::asio.
+#ifdef ASIOLITE_ASIO_NAMESPACE
+#  error "config.hpp leaves ASIOLITE_ASIO_NAMESPACE defined in programs"
+#endif
+
 namespace {
 
 struct flavour_db : test::database {

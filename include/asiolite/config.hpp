@@ -154,6 +154,7 @@ struct use_coro_t;
 namespace asiolite {
 namespace asio = ::ASIOLITE_ASIO_NAMESPACE;
 }  // namespace asiolite
+#undef ASIOLITE_ASIO_NAMESPACE  // asiolite::asio from here on: nothing left in programs' macros
 
 template <>
 struct std::is_error_condition_enum<asiolite::errc> : std::true_type {};
