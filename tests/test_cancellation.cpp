@@ -731,6 +731,132 @@ TEST_CASE("a COMMIT waiting for a reader's lock completes whatever the cancellat
   }
 }
 
+namespace {
+
+// The default VFS, where a main database file opened through it can be made to answer
+// SQLITE_BUSY to requests for a SHARED lock, as when another process holds the file
+// locked: after `grants` more SHARED locks are granted, until allow().
+struct shared_lock_refuser {
+  static inline std::atomic<int> grants_left{-1};  // -1: every lock is granted
+  static inline std::atomic<int> refusals{0};
+
+  static void refuse_after(int grants) {
+    refusals = 0;
+    grants_left = grants;
+  }
+  static void allow() { grants_left = -1; }
+
+  /// The VFS's name, for options::vfs; registered on first use.
+  static const char* vfs_name() {
+    static const char* name = [] {
+      base_ = sqlite3_vfs_find(nullptr);
+      vfs_ = *base_;
+      vfs_.pNext = nullptr;
+      vfs_.zName = "asiolite-test-shared-lock-refuser";
+      vfs_.xOpen = &open;
+      sqlite3_vfs_register(&vfs_, 0);
+      return vfs_.zName;
+    }();
+    return name;
+  }
+
+ private:
+  static int open(sqlite3_vfs*, const char* path, sqlite3_file* file, int flags, int* out_flags) {
+    const int rc = base_->xOpen(base_, path, file, flags, out_flags);
+    if (rc == SQLITE_OK && file->pMethods && (flags & SQLITE_OPEN_MAIN_DB)) {
+      static const bool made = [file] {
+        base_methods_ = file->pMethods;
+        methods_ = *file->pMethods;
+        methods_.xLock = &lock;
+        return true;
+      }();
+      if (made && file->pMethods == base_methods_) file->pMethods = &methods_;
+    }
+    return rc;
+  }
+
+  static int lock(sqlite3_file* file, int level) {
+    if (level == SQLITE_LOCK_SHARED) {
+      int left = grants_left.load();
+      while (left > 0 && !grants_left.compare_exchange_weak(left, left - 1)) {
+      }
+      if (left == 0) {
+        refusals.fetch_add(1);
+        return SQLITE_BUSY;
+      }
+    }
+    return base_methods_->xLock(file, level);
+  }
+
+  static inline sqlite3_vfs* base_ = nullptr;
+  static inline sqlite3_vfs vfs_{};
+  static inline const sqlite3_io_methods* base_methods_ = nullptr;
+  static inline sqlite3_io_methods methods_{};
+};
+
+}  // namespace
+
+TEST_CASE("after a lock wait stopped by a cancellation, the next request waits busy_timeout for the lock again") {
+  // The cancelled request stops while reloading a schema another connection changed (a
+  // wait inside the statement's step, before its program runs); the next request must
+  // load it too before its own statement can run, and must wait for the lock as patiently
+  // as any request: the cancellation stopped only the request it was meant for.
+  test::temp_dir dir;
+  asio::io_context ctx;
+  asiolite::options rollback_journal;
+  rollback_journal.journal = asiolite::journal_mode::delete_;
+  rollback_journal.busy_timeout = std::chrono::hours(1);
+  asiolite::options refused = rollback_journal;
+  refused.vfs = shared_lock_refuser::vfs_name();
+  auto changer = test::open(ctx, dir.db(), rollback_journal);
+  test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> {
+    co_await c.async_execute("CREATE TABLE t(x)");
+  }(changer));
+  auto db = test::open(ctx, dir.db(), refused);  // its schema has t
+  asio::cancellation_signal cancel;
+  std::optional<asiolite::error_code> first;
+  asiolite::error_code second;
+  std::int64_t rows = -1;
+  int refused_before_cancel = 0;
+  test::run(ctx, [&]() -> asio::awaitable<void> {
+    const auto ex = co_await asio::this_coro::executor;
+    co_await changer.async_execute("CREATE TABLE u(y)");  // db's schema is now out of date
+    // db's next statement reads the schema's version under a SHARED lock, sees it changed,
+    // and is refused the lock it needs to read the schema again: it waits, and is cancelled.
+    shared_lock_refuser::refuse_after(1);
+    db.async_execute("SELECT count(*) FROM t",
+                     asio::bind_cancellation_slot(
+                         cancel.slot(), [&first](asiolite::error_code ec, asiolite::execute_result) { first = ec; }));
+    while (shared_lock_refuser::refusals.load() == 0 && !first) {
+      asio::steady_timer pause(ex, 1ms);
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+    refused_before_cancel = shared_lock_refuser::refusals.load();
+    cancel.emit(asio::cancellation_type::terminal);
+    while (!first) {
+      asio::steady_timer pause(ex, 1ms);
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+    // The lock stays refused for 50 ms more: the next request waits, then reads.
+    asio::co_spawn(
+        ex,
+        []() -> asio::awaitable<void> {
+          asio::steady_timer t(co_await asio::this_coro::executor, 50ms);
+          co_await t.async_wait(asio::use_awaitable);
+          shared_lock_refuser::allow();
+        },
+        asio::detached);
+    auto [ec, n] = co_await db.async_query_scalar<std::int64_t>("SELECT count(*) FROM t WHERE x IS NULL", tuple_token);
+    second = ec;
+    rows = n;
+  }());
+  shared_lock_refuser::allow();
+  CHECK(refused_before_cancel > 0);
+  CHECK(first == asio::error::operation_aborted);
+  CHECK(second == asiolite::error_code());
+  CHECK(rows == 0);
+}
+
 TEST_CASE("ROLLBACK, close and open run to their end whatever the cancellation type") {
   for (const named_type& kind : every_type) {
     INFO("cancellation type: " << kind.name);
