@@ -623,25 +623,23 @@ TEST_CASE("partial and total cancellation remove a queued COMMIT and leave the t
 
 namespace {
 
-// The default VFS, counting the attempts to take an EXCLUSIVE lock on a main database
-// file: a COMMIT in rollback-journal mode makes one, and one more each time its busy
-// handler lets it try again. That is how a test sees, from outside, that a COMMIT is
-// running and waiting, and that it went on waiting after something happened.
-struct exclusive_lock_counter {
-  static inline std::atomic<int> attempts{0};
-
+// The default VFS under another name, where every main database file opened through it
+// takes its locks through Hook::lock(file, level, base_lock) instead of the default
+// xLock, which the hook calls to take a lock as usual. Hook::vfs_name spells the name.
+template <class Hook>
+struct lock_hook_vfs {
   /// The VFS's name, for options::vfs; registered on first use.
-  static const char* vfs_name() {
-    static const char* name = [] {
+  static const char* name() {
+    static const char* registered = [] {
       base_ = sqlite3_vfs_find(nullptr);
       vfs_ = *base_;
       vfs_.pNext = nullptr;
-      vfs_.zName = "asiolite-test-exclusive-lock-counter";
+      vfs_.zName = Hook::vfs_name;
       vfs_.xOpen = &open;
       sqlite3_vfs_register(&vfs_, 0);
       return vfs_.zName;
     }();
-    return name;
+    return registered;
   }
 
  private:
@@ -660,15 +658,28 @@ struct exclusive_lock_counter {
     return rc;
   }
 
-  static int lock(sqlite3_file* file, int level) {
-    if (level == SQLITE_LOCK_EXCLUSIVE) attempts.fetch_add(1);
-    return base_methods_->xLock(file, level);
-  }
+  static int lock(sqlite3_file* file, int level) { return Hook::lock(file, level, base_methods_->xLock); }
 
   static inline sqlite3_vfs* base_ = nullptr;
   static inline sqlite3_vfs vfs_{};
   static inline const sqlite3_io_methods* base_methods_ = nullptr;
   static inline sqlite3_io_methods methods_{};
+};
+
+using base_lock = int (*)(sqlite3_file*, int);
+
+// The default VFS, counting the attempts to take an EXCLUSIVE lock on a main database
+// file: a COMMIT in rollback-journal mode makes one, and one more each time its busy
+// handler lets it try again. That is how a test sees, from outside, that a COMMIT is
+// running and waiting, and that it went on waiting after something happened.
+struct exclusive_lock_counter {
+  static inline std::atomic<int> attempts{0};
+
+  static constexpr const char* vfs_name = "asiolite-test-exclusive-lock-counter";
+  static int lock(sqlite3_file* file, int level, base_lock take) {
+    if (level == SQLITE_LOCK_EXCLUSIVE) attempts.fetch_add(1);
+    return take(file, level);
+  }
 };
 
 }  // namespace
@@ -687,7 +698,7 @@ TEST_CASE("a COMMIT waiting for a reader's lock completes whatever the cancellat
     rollback_journal.journal = asiolite::journal_mode::delete_;
     rollback_journal.busy_timeout = std::chrono::hours(1);
     asiolite::options counted = rollback_journal;
-    counted.vfs = exclusive_lock_counter::vfs_name();
+    counted.vfs = lock_hook_vfs<exclusive_lock_counter>::name();
     auto writer = test::open(ctx, dir.db(), counted);
     auto reader = test::open(ctx, dir.db(), rollback_journal);
     asio::cancellation_signal cancel;
@@ -746,36 +757,8 @@ struct shared_lock_refuser {
   }
   static void allow() { grants_left = -1; }
 
-  /// The VFS's name, for options::vfs; registered on first use.
-  static const char* vfs_name() {
-    static const char* name = [] {
-      base_ = sqlite3_vfs_find(nullptr);
-      vfs_ = *base_;
-      vfs_.pNext = nullptr;
-      vfs_.zName = "asiolite-test-shared-lock-refuser";
-      vfs_.xOpen = &open;
-      sqlite3_vfs_register(&vfs_, 0);
-      return vfs_.zName;
-    }();
-    return name;
-  }
-
- private:
-  static int open(sqlite3_vfs*, const char* path, sqlite3_file* file, int flags, int* out_flags) {
-    const int rc = base_->xOpen(base_, path, file, flags, out_flags);
-    if (rc == SQLITE_OK && file->pMethods && (flags & SQLITE_OPEN_MAIN_DB)) {
-      static const bool made = [file] {
-        base_methods_ = file->pMethods;
-        methods_ = *file->pMethods;
-        methods_.xLock = &lock;
-        return true;
-      }();
-      if (made && file->pMethods == base_methods_) file->pMethods = &methods_;
-    }
-    return rc;
-  }
-
-  static int lock(sqlite3_file* file, int level) {
+  static constexpr const char* vfs_name = "asiolite-test-shared-lock-refuser";
+  static int lock(sqlite3_file* file, int level, base_lock take) {
     if (level == SQLITE_LOCK_SHARED) {
       int left = grants_left.load();
       while (left > 0 && !grants_left.compare_exchange_weak(left, left - 1)) {
@@ -785,13 +768,8 @@ struct shared_lock_refuser {
         return SQLITE_BUSY;
       }
     }
-    return base_methods_->xLock(file, level);
+    return take(file, level);
   }
-
-  static inline sqlite3_vfs* base_ = nullptr;
-  static inline sqlite3_vfs vfs_{};
-  static inline const sqlite3_io_methods* base_methods_ = nullptr;
-  static inline sqlite3_io_methods methods_{};
 };
 
 }  // namespace
@@ -807,7 +785,7 @@ TEST_CASE("after a lock wait stopped by a cancellation, the next request waits b
   rollback_journal.journal = asiolite::journal_mode::delete_;
   rollback_journal.busy_timeout = std::chrono::hours(1);
   asiolite::options refused = rollback_journal;
-  refused.vfs = shared_lock_refuser::vfs_name();
+  refused.vfs = lock_hook_vfs<shared_lock_refuser>::name();
   auto changer = test::open(ctx, dir.db(), rollback_journal);
   test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> {
     co_await c.async_execute("CREATE TABLE t(x)");
