@@ -8,6 +8,7 @@
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <algorithm>
 #include <array>
 #include <cinttypes>
 #include <cmath>
@@ -15,7 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <span>
@@ -268,17 +269,21 @@ asio::awaitable<void> check_typed(asiolite::connection& db, const stored& s) {
   compare(ec2 ? outcome{ec2, {}} : outcome{{}, describe(std::get<0>(*t))}, want, "async_query_one<tuple<T, string>>");
 }
 
+// On the worker. (A function pointer rather than a lambda per type: one async_call for
+// every T, which the fuzzer does not need compiled once per type.)
+template <class T>
+outcome read_on_worker(asiolite::sync_handle& h) {
+  try {
+    return outcome{{}, describe(h.query_scalar<T>("SELECT x FROM v WHERE id = 1"))};
+  } catch (const asiolite::sqlite_error& e) {
+    return outcome{e.code(), {}};
+  }
+}
+
 template <class T>
 asio::awaitable<void> check_sync(asiolite::connection& db, const stored& s) {
-  auto [ec, got] = co_await db.async_call(
-      [](asiolite::sync_handle& h) {
-        try {
-          return outcome{{}, describe(h.query_scalar<T>("SELECT x FROM v WHERE id = 1"))};
-        } catch (const asiolite::sqlite_error& e) {
-          return outcome{e.code(), {}};
-        }
-      },
-      fuzz::tuple_token);
+  outcome (*const read)(asiolite::sync_handle&) = &read_on_worker<T>;
+  auto [ec, got] = co_await db.async_call(read, fuzz::tuple_token);
   fuzz::require(!ec, "async_call failed: " + ec.message());
   compare(got, expect_read<T>(s), std::string("sync_handle::query_scalar<") + asiolite::detail::type_name<T>().data() + ">");
 }
@@ -314,29 +319,35 @@ std::optional<errc> expect_binding_error(const binding& b) {
   return std::nullopt;
 }
 
+// Binds the argument make_arg() makes, as `b` says, by writing it to v's row 1: the only
+// step that depends on the argument's type (the checks of what it stored do not).
 template <class MakeArg>
-asio::awaitable<void> bind_and_read(asiolite::connection& db, MakeArg make_arg, binding b,
-                                    std::optional<stored> want_stored, std::optional<errc> want_value_error,
-                                    std::array<std::uint8_t, 4> picks) {
-  const std::string sql = "REPLACE INTO v(id, x) VALUES (1, " + b.parameter + ")";
-  asiolite::error_code ec;
+asio::awaitable<asiolite::error_code> bind_value(asiolite::connection& db, MakeArg& make_arg, const binding& b,
+                                                 const std::string& sql) {
   if (b.on_worker) {
-    auto [call_ec] = co_await db.async_call(
-        [&](asiolite::sync_handle& h) {
-          if (b.name)
-            h.execute(sql, asiolite::named(*b.name, make_arg()));
-          else
-            h.execute(sql, make_arg());
-        },
-        fuzz::tuple_token);
-    ec = call_ec;
-  } else if (b.name) {
-    auto [e, r] = co_await db.async_execute(sql, asiolite::named(*b.name, make_arg()), fuzz::tuple_token);
-    ec = e;
-  } else {
-    auto [e, r] = co_await db.async_execute(sql, make_arg(), fuzz::tuple_token);
-    ec = e;
+    // (A std::function: one async_call for every argument type.)
+    std::function<void(asiolite::sync_handle&)> bind = [&](asiolite::sync_handle& h) {
+      if (b.name)
+        h.execute(sql, asiolite::named(*b.name, make_arg()));
+      else
+        h.execute(sql, make_arg());
+    };
+    auto [call_ec] = co_await db.async_call(std::move(bind), fuzz::tuple_token);
+    co_return call_ec;
   }
+  if (b.name) {
+    auto [e, r] = co_await db.async_execute(sql, asiolite::named(*b.name, make_arg()), fuzz::tuple_token);
+    co_return e;
+  }
+  auto [e, r] = co_await db.async_execute(sql, make_arg(), fuzz::tuple_token);
+  co_return e;
+}
+
+// What binding gave (ec) against what it must have: the error, or the value stored, read
+// back every way asiolite offers.
+asio::awaitable<void> check_stored(asiolite::connection& db, const binding& b, asiolite::error_code ec,
+                                   const std::optional<stored>& want_stored, std::optional<errc> want_value_error,
+                                   std::array<std::uint8_t, 4> picks) {
   std::optional<errc> want_error = expect_binding_error(b);
   if (!want_error) want_error = want_value_error;
   const std::string what = "binding to " + b.parameter + (b.name ? " by the name '" + hex(*b.name) + "'" : "") +
@@ -379,6 +390,15 @@ asio::awaitable<void> bind_and_read(asiolite::connection& db, MakeArg make_arg, 
   co_await typed[picks[0] % typed.size()](db, s);
   co_await typed[picks[1] % typed.size()](db, s);
   co_await on_worker[picks[2] % on_worker.size()](db, s);
+}
+
+template <class MakeArg>
+asio::awaitable<void> bind_and_read(asiolite::connection& db, MakeArg make_arg, binding b,
+                                    std::optional<stored> want_stored, std::optional<errc> want_value_error,
+                                    std::array<std::uint8_t, 4> picks) {
+  const std::string sql = "REPLACE INTO v(id, x) VALUES (1, " + b.parameter + ")";
+  const asiolite::error_code ec = co_await bind_value(db, make_arg, b, sql);
+  co_await check_stored(db, b, ec, want_stored, want_value_error, picks);
 }
 
 // ---- arguments from the input
