@@ -1,7 +1,10 @@
 # Fails when CTest would not run every test case of the test programs: compares the names
 # each program lists with the CTest entries labelled LABEL, both ways. A name CTest's
-# discovery splits (Catch2 v2 splits at ';'), drops or adds shows up here.
-# Usage: cmake -DCTEST=<ctest> -DBUILD_DIR=<dir> -DLABEL=<label> -P check_test_count.cmake <program>...
+# discovery splits (Catch2 v2 splits at ';'), drops or adds shows up here. An entry
+# labelled FILE_LABEL, named "every test case of <file>.cpp", runs FILE_PROGRAM's cases
+# of that file (ASIOLITE_TEST_PROCESSES=per_file): it counts as the cases it runs.
+# Usage: cmake -DCTEST=<ctest> -DBUILD_DIR=<dir> -DLABEL=<label> [-DFILE_LABEL=<label>
+#        -DFILE_PROGRAM=<program>] -P check_test_count.cmake <program>...
 # Characters that CMake's lists treat specially become placeholders before splitting lines.
 function(lines_of text out_var)
   string(REPLACE "\\" "<backslash>" text "${text}")
@@ -49,13 +52,46 @@ foreach(line IN LISTS out)
   endif()
 endforeach()
 
+set(file_entries 0)
+if(FILE_LABEL)
+  execute_process(COMMAND ${CTEST} --test-dir ${BUILD_DIR} -N -L "^${FILE_LABEL}$"
+                  OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "ctest -N failed (${rc}): ${out}")
+  endif()
+  lines_of("${out}" out)
+  foreach(line IN LISTS out)
+    if(line MATCHES "^ *Test +#[0-9]+: every test case of ([A-Za-z0-9_]+)\\.cpp$")
+      math(EXPR file_entries "${file_entries} + 1")
+      execute_process(COMMAND ${FILE_PROGRAM} "-#" "[#${CMAKE_MATCH_1}]" --list-test-names-only
+                      OUTPUT_VARIABLE cases RESULT_VARIABLE rc)
+      if(NOT rc MATCHES "^[0-9]+$")
+        message(FATAL_ERROR "${FILE_PROGRAM} -# [#${CMAKE_MATCH_1}] --list-test-names-only: ${rc}")
+      endif()
+      lines_of("${cases}" cases)
+      foreach(name IN LISTS cases)
+        if(NOT name STREQUAL "")
+          list(APPEND entries "${name}")
+        endif()
+      endforeach()
+    elseif(line MATCHES "^ *Test +#[0-9]+: (.*)$")
+      message(FATAL_ERROR "a CTest entry labelled ${FILE_LABEL} names no test file: ${CMAKE_MATCH_1}")
+    endif()
+  endforeach()
+endif()
+
 list(LENGTH listed listed_count)
 list(LENGTH entries entries_count)
 set(only_listed ${listed})
 list(REMOVE_ITEM only_listed ${entries})
 set(only_ctest ${entries})
 list(REMOVE_ITEM only_ctest ${listed})
-message(STATUS "the test programs list ${listed_count} test cases, ctest runs ${entries_count} entries for them")
+if(file_entries)
+  message(STATUS "the test programs list ${listed_count} test cases, ctest runs ${entries_count} of them"
+                 " (those of ${file_entries} test files one process per file)")
+else()
+  message(STATUS "the test programs list ${listed_count} test cases, ctest runs ${entries_count} entries for them")
+endif()
 if(NOT listed_count EQUAL entries_count OR only_listed OR only_ctest)
   foreach(name IN LISTS only_listed)
     message(STATUS "no CTest entry runs: ${name}")
