@@ -668,6 +668,16 @@ struct lock_hook_vfs {
 
 using base_lock = int (*)(sqlite3_file*, int);
 
+// Rollback-journal mode (a COMMIT needs the EXCLUSIVE lock, a read the SHARED one),
+// waiting for a lock longer than any test may take; through the VFS named, if any.
+asiolite::options patient_rollback_journal(const char* vfs = nullptr) {
+  asiolite::options o;
+  o.journal = asiolite::journal_mode::delete_;
+  o.busy_timeout = std::chrono::hours(1);
+  if (vfs) o.vfs = vfs;
+  return o;
+}
+
 // The default VFS, counting the attempts to take an EXCLUSIVE lock on a main database
 // file: a COMMIT in rollback-journal mode makes one, and one more each time its busy
 // handler lets it try again. That is how a test sees, from outside, that a COMMIT is
@@ -694,11 +704,8 @@ TEST_CASE("a COMMIT waiting for a reader's lock completes whatever the cancellat
     const asio::cancellation_type type = kind.type;
     test::temp_dir dir;
     asio::io_context ctx;
-    asiolite::options rollback_journal;
-    rollback_journal.journal = asiolite::journal_mode::delete_;
-    rollback_journal.busy_timeout = std::chrono::hours(1);
-    asiolite::options counted = rollback_journal;
-    counted.vfs = lock_hook_vfs<exclusive_lock_counter>::name();
+    const asiolite::options rollback_journal = patient_rollback_journal();
+    const asiolite::options counted = patient_rollback_journal(lock_hook_vfs<exclusive_lock_counter>::name());
     auto writer = test::open(ctx, dir.db(), counted);
     auto reader = test::open(ctx, dir.db(), rollback_journal);
     asio::cancellation_signal cancel;
@@ -781,11 +788,8 @@ TEST_CASE("after a lock wait stopped by a cancellation, the next request waits b
   // as any request: the cancellation stopped only the request it was meant for.
   test::temp_dir dir;
   asio::io_context ctx;
-  asiolite::options rollback_journal;
-  rollback_journal.journal = asiolite::journal_mode::delete_;
-  rollback_journal.busy_timeout = std::chrono::hours(1);
-  asiolite::options refused = rollback_journal;
-  refused.vfs = lock_hook_vfs<shared_lock_refuser>::name();
+  const asiolite::options rollback_journal = patient_rollback_journal();
+  const asiolite::options refused = patient_rollback_journal(lock_hook_vfs<shared_lock_refuser>::name());
   auto changer = test::open(ctx, dir.db(), rollback_journal);
   test::run(ctx, [](asiolite::connection& c) -> asio::awaitable<void> {
     co_await c.async_execute("CREATE TABLE t(x)");
