@@ -56,6 +56,17 @@ constexpr const char* range_sql = "SELECT id, client FROM t WHERE id >= ? AND id
 constexpr const char* ids_sql = "SELECT id FROM t WHERE id >= ? AND id < ? ORDER BY id";
 using pair_row = std::tuple<std::int64_t, std::int64_t>;
 
+// What an exception that escaped a coroutine says.
+std::string exception_text(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "not a std::exception";
+  }
+}
+
 // Each durable commit would wait for fsync: the disk, not the library, would set the pace.
 // (With NORMAL, WAL still syncs at checkpoints, as when a connection closes: the open
 // and close cycles, a checkpoint each, turn syncing off.)
@@ -186,13 +197,7 @@ class load_batch {
         ++finishes_[i];
         if (e) {
           ++led_.escaped;
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& x) {
-            led_.note(std::string("escaped: ") + x.what());
-          } catch (...) {
-            led_.note("escaped: not a std::exception");
-          }
+          led_.note("escaped: " + exception_text(e));
         }
         ++finished_;
         led_.release();
@@ -587,14 +592,7 @@ struct cycle_counts {
   }
   // An exception out of open_cycle.
   void fail(std::exception_ptr e) {
-    std::string text = "unknown";
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-      text = x.what();
-    } catch (...) {
-    }
-    const asiolite::diagnostics diag(text, "");
+    const asiolite::diagnostics diag(exception_text(e), "");
     fail("exception", asiolite::make_error_code(asiolite::errc::error), diag);
   }
 };
